@@ -1,0 +1,43 @@
+import { deleteKeys, listKeys } from '../lib/s3-objects';
+import { storageKeys } from '../lib/storage-keys';
+import type { ActivityDeps } from './deps';
+import { toJson } from './json-column';
+import type { DeleteArtifactsInput } from './types';
+
+/**
+ * Removes every byte an upload produced (incoming, original, renditions, quarantined copy) and turns
+ * its row into a tombstone: id, tenant, filename, sha256 and timestamps stay, content and index go.
+ * Idempotent: after a crash half-way, or run twice, it reaches the same end state.
+ */
+export async function deleteArtifacts(deps: ActivityDeps, input: DeleteArtifactsInput): Promise<void> {
+  const { config, s3, db } = deps;
+  const bucket = config.s3.bucket;
+  const { tenantId, fileId } = input;
+  const under = await listKeys(s3, bucket, storageKeys.filePrefix(tenantId, fileId));
+  await deleteKeys(s3, bucket, [
+    storageKeys.incoming(tenantId, fileId),
+    storageKeys.original(tenantId, fileId),
+    storageKeys.quarantine(tenantId, fileId),
+    ...under,
+  ]);
+
+  const row = await db.file.findUnique({ where: { id: fileId }, select: { deletedAt: true, deletionReason: true } });
+  if (!row) {
+    deps.log?.warn({ fileId }, 'deleted artifacts of a file that has no row; nothing to tombstone');
+    return;
+  }
+  await db.file.update({
+    where: { id: fileId },
+    data: {
+      status: 'DELETED',
+      // A repeated run keeps the first deletion's time and reason.
+      deletedAt: row.deletedAt ?? new Date(),
+      deletionReason: row.deletionReason ?? input.reason,
+      renditions: toJson([]),
+      storageKey: null,
+      quarantineKey: null,
+    },
+  });
+  // Prisma cannot write an Unsupported("tsvector") column, so the index entry is cleared in SQL.
+  await db.$executeRaw`UPDATE "File" SET "searchVector" = NULL WHERE id = ${fileId}`;
+}

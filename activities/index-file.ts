@@ -1,0 +1,58 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { readObjectPrefix } from '../lib/s3-objects';
+import type { ActivityDeps } from './deps';
+import type { IndexInput } from './types';
+
+/** How much of a text or JSON file goes into the full-text index; the rest of a long file is not searchable. */
+const INDEXED_CONTENT_BYTES = 1024 * 1024;
+const TEXT_TYPES = new Set(['text/plain', 'application/json']);
+
+/**
+ * Makes the file findable: a Postgres tsvector over its filename, tags and (for text and JSON) content.
+ * Rewriting the whole vector makes a retry harmless.
+ */
+export async function indexFile(deps: ActivityDeps, input: IndexInput): Promise<void> {
+  const { config, s3, db } = deps;
+  const row = await db.file.findUnique({
+    where: { id: input.fileId },
+    select: { filename: true, tags: true, contentType: true, storageKey: true, status: true },
+  });
+  if (!row) {
+    throw ApplicationFailure.create({
+      type: 'FileRowMissing',
+      nonRetryable: true,
+      message: `File ${input.fileId} has no database row to index; it must be stored first.`,
+    });
+  }
+  if (row.status === 'DELETED') return;
+
+  // "holiday_photo-2024.jpg" should match "holiday", "photo" and "2024" as well as the whole name.
+  const names = `${row.filename} ${row.filename.replace(/[^\p{L}\p{N}]+/gu, ' ')}`;
+  const tags = row.tags.join(' ');
+  let content = '';
+  if (row.storageKey && row.contentType && TEXT_TYPES.has(row.contentType)) {
+    const bytes = await readObjectPrefix(s3, config.s3.bucket, row.storageKey, INDEXED_CONTENT_BYTES);
+    // A cut through a multi-byte character decodes to U+FFFD, which to_tsvector simply skips.
+    content = bytes.toString('utf8');
+  }
+
+  // A tsvector is capped at 1 MB; text with very many distinct words can exceed it, so index less of it.
+  for (const share of [1, 0.25, 0]) {
+    try {
+      await writeSearchVector(deps, input.fileId, names, tags, content.slice(0, Math.floor(content.length * share)));
+      return;
+    } catch (error) {
+      if (!/too long for tsvector/i.test(String((error as Error).message)) || share === 0) throw error;
+    }
+  }
+}
+
+async function writeSearchVector(deps: ActivityDeps, id: string, names: string, tags: string, content: string) {
+  // Filename and tags weigh more than content in ranking; content positions are stripped to keep it small.
+  await deps.db.$executeRaw`
+    UPDATE "File"
+       SET "searchVector" = setweight(to_tsvector('simple', ${names}), 'A')
+                         || setweight(to_tsvector('simple', ${tags}), 'B')
+                         || strip(to_tsvector('simple', ${content}))
+     WHERE id = ${id}`;
+}

@@ -1,0 +1,48 @@
+import { Transform } from 'node:stream';
+import { heartbeat } from '@temporalio/activity';
+import sharp, { type OutputInfo } from 'sharp';
+import { getObjectStream, uploadStream } from '../lib/s3-objects';
+import { storageKeys } from '../lib/storage-keys';
+import type { Rendition } from '../workflows/file-status';
+import type { ActivityDeps } from './deps';
+import type { RenditionsInput } from './types';
+
+/**
+ * Writes one WebP per configured rendition, streamed to S3 under deterministic keys so a retry
+ * overwrites. Auto-oriented from EXIF, never upscaled, and stripped of every metadata block except the
+ * ICC colour profile (EXIF can carry GPS positions and camera serials).
+ */
+export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput): Promise<Rendition[]> {
+  const { config, s3 } = deps;
+  const bucket = config.s3.bucket;
+  if (config.renditions.length === 0) return [];
+  const body = await getObjectStream(s3, bucket, input.key);
+  // One decoder input shared by every rendition through clone(): the original is read from S3 once.
+  const source = sharp({ limitInputPixels: config.limits.maxPixels, failOn: 'warning' }).autoOrient();
+  body.on('error', (error) => source.destroy(error));
+
+  const jobs = config.renditions.map(async ({ name, maxEdge }) => {
+    const key = storageKeys.rendition(input.tenantId, input.fileId, name);
+    const output = source
+      .clone()
+      .resize({ width: maxEdge, height: maxEdge, fit: 'inside', withoutEnlargement: true })
+      .keepIccProfile()
+      .webp();
+    const info = new Promise<OutputInfo>((resolve) => output.once('info', resolve));
+    let size = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    output.on('error', (error) => counted.destroy(error));
+    output.pipe(counted);
+    await uploadStream(s3, bucket, key, counted, 'image/webp');
+    const { width, height } = await info;
+    heartbeat({ rendition: name });
+    return { name, key, format: 'webp' as const, width, height, size };
+  });
+  body.pipe(source);
+  return Promise.all(jobs);
+}

@@ -1,0 +1,58 @@
+import { workflowIdFor } from '../workers/task-queues';
+import type { FileState } from '../workflows/file-status';
+import type { ActivityDeps } from './deps';
+import { toJson } from './json-column';
+
+const date = (iso: string | null) => (iso ? new Date(iso) : null);
+
+/**
+ * Mirrors the workflow's state into the file's row (status, reason, steps, retention), upserting by
+ * file id so the API can list and search files without asking Temporal. Storage keys are not part of
+ * the workflow state and are left as storeFile and scanFile wrote them.
+ */
+export async function recordFile(deps: ActivityDeps, state: FileState): Promise<void> {
+  const deleted = state.status === 'DELETED';
+  const fields = {
+    filename: state.filename,
+    status: state.status,
+    reason: state.reason,
+    contentType: state.contentType,
+    size: BigInt(state.size),
+    // An infected upload's digest is known only to scanFile (which wrote it before failing); keep it.
+    sha256: state.sha256 ?? undefined,
+    width: state.width,
+    height: state.height,
+    tags: state.tags,
+    // A tombstone never points at renditions, whatever the state carried.
+    renditions: toJson(deleted ? [] : state.renditions),
+    steps: toJson(state.steps),
+    completedAt: date(state.completedAt),
+    expiresAt: date(state.expiresAt),
+    hold: state.hold,
+    deletedAt: date(state.deletedAt),
+    deletionReason: state.deletionReason,
+    ...(deleted ? { storageKey: null, quarantineKey: null } : {}),
+  };
+  if (!deleted) {
+    // A tombstone is final: a late snapshot (e.g. a cancelled step's record racing the deletion) must
+    // never bring a deleted file's row back to life.
+    const { count } = await deps.db.file.updateMany({
+      where: { id: state.fileId, status: { not: 'DELETED' } },
+      data: fields,
+    });
+    if (count > 0) return;
+    const existing = await deps.db.file.findUnique({ where: { id: state.fileId }, select: { id: true } });
+    if (existing) return;
+  }
+  await deps.db.file.upsert({
+    where: { id: state.fileId },
+    create: {
+      id: state.fileId,
+      tenantId: state.tenantId,
+      workflowId: workflowIdFor(state.fileId),
+      createdAt: new Date(state.createdAt),
+      ...fields,
+    },
+    update: fields,
+  });
+}

@@ -1,0 +1,80 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Readable } from 'node:stream';
+import { copyObject, deleteKeys, getObjectStream, isNotFound, objectMetadata } from '../lib/s3-objects';
+import { storageKeys } from '../lib/storage-keys';
+import { workflowIdFor } from '../workers/task-queues';
+import type { ActivityDeps } from './deps';
+import { HashingStream } from './hashing-stream';
+import { FailureTypes, type InfectedDetails, type ScanInput, type ScanResult } from './types';
+
+/** S3 user-metadata key on the quarantined copy, so a retried scan can repeat the verdict it already reached. */
+const SIGNATURE_METADATA = 'clamav-signature';
+
+/**
+ * Streams the upload to clamd and, in the same single read, computes its sha256 and size. An infected
+ * file is moved to quarantine (never served) and fails the activity non-retryably; an unreachable
+ * scanner throws, so Temporal retries and nothing is ever passed as clean without a verdict.
+ */
+export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<ScanResult> {
+  const { config, s3, scanner } = deps;
+  const bucket = config.s3.bucket;
+  const quarantineKey = storageKeys.quarantine(input.tenantId, input.fileId);
+
+  let body: Readable;
+  try {
+    body = await getObjectStream(s3, bucket, input.key);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    // A retry after the infected branch already moved the file: repeat the verdict recorded with the copy.
+    const quarantined = await objectMetadata(s3, bucket, quarantineKey);
+    if (quarantined) throw infected(quarantined[SIGNATURE_METADATA] ?? 'unknown signature', quarantineKey);
+    throw ApplicationFailure.create({
+      type: 'ObjectMissing',
+      nonRetryable: true,
+      message: 'The uploaded file is no longer in the incoming area, so it cannot be scanned.',
+    });
+  }
+
+  const hashing = new HashingStream();
+  body.on('error', (error) => hashing.destroy(error));
+  body.pipe(hashing);
+  const verdict = await scanner.scanStream(hashing).catch((error: unknown) => {
+    // Release the S3 connection; the activity is retried from the start.
+    body.destroy();
+    throw error;
+  });
+  const result: ScanResult = { sha256: hashing.digest(), size: hashing.size };
+  if (!verdict.infected) return result;
+
+  const signature = verdict.signature ?? 'unknown signature';
+  deps.log?.warn({ fileId: input.fileId, signature }, 'infected upload quarantined');
+  await copyObject(s3, bucket, input.key, quarantineKey, { [SIGNATURE_METADATA]: signature });
+  await deleteKeys(s3, bucket, [input.key]);
+  await deps.db.file.upsert({
+    where: { id: input.fileId },
+    create: {
+      id: input.fileId,
+      tenantId: input.tenantId,
+      workflowId: workflowIdFor(input.fileId),
+      // The workflow's recordFile fills in the rest of the row; only the quarantine facts are known here.
+      filename: '',
+      size: BigInt(result.size),
+      sha256: result.sha256,
+      status: 'PROCESSING',
+      quarantineKey,
+    },
+    // The incoming object is gone: the row must not point at it.
+    update: { quarantineKey, storageKey: null, sha256: result.sha256, size: BigInt(result.size) },
+  });
+  throw infected(signature, quarantineKey, result);
+}
+
+function infected(signature: string, quarantineKey: string, scanned?: ScanResult): ApplicationFailure {
+  const details: InfectedDetails = { signature, quarantineKey, ...scanned };
+  return ApplicationFailure.create({
+    type: FailureTypes.Infected,
+    nonRetryable: true,
+    message: `infected: ${signature}`,
+    details: [details],
+  });
+}

@@ -1,0 +1,246 @@
+import {
+  AbortMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type pino from 'pino';
+import type { Config } from '../config/env';
+import { deleteKeys, isNotFound, objectExists } from '../lib/s3-objects';
+import { storageKeys } from '../lib/storage-keys';
+import { buildUploadInput, startUploadWorkflow } from '../lib/upload-input';
+import type { Db } from '../prisma/db';
+import { workflowIdFor } from '../workers/task-queues';
+import type { FileStatus } from '../workflows/file-status';
+import { classifyFailure } from './create-activities';
+import type { SweepPageInput, SweepPageResult, SweeperActivities } from './types';
+
+export interface SweeperDeps {
+  config: Config;
+  s3: S3Client;
+  db: Db;
+  /** Describes and starts upload workflows. */
+  temporal: Client;
+  log?: pino.Logger;
+}
+
+export const INTERRUPTED_REASON = 'upload was interrupted before processing started';
+
+const INCOMING_PREFIX = 'incoming/';
+const INCOMING_KEY = /^incoming\/([^/]+)\/([^/]+)$/;
+
+/**
+ * The sweeper's activities: they clean up what a crash between the API's steps (object written →
+ * File row → workflow start) or an abandoned multipart upload leaves behind, where no workflow
+ * exists to do it. Each handles one bounded page and is safe to repeat.
+ */
+export function createSweeperActivities(deps: SweeperDeps): SweeperActivities {
+  const bind =
+    (activity: (deps: SweeperDeps, input: SweepPageInput) => Promise<SweepPageResult>) =>
+    (input: SweepPageInput): Promise<SweepPageResult> =>
+      activity(deps, input).catch((error: unknown) => {
+        throw classifyFailure(error);
+      });
+  return {
+    deleteOrphanedIncomingObjects: bind(deleteOrphanedIncomingObjects),
+    recoverStalledUploads: bind(recoverStalledUploads),
+    abortStaleMultipartUploads: bind((d, input) => abortStaleMultipartUploads(d, input)),
+  };
+}
+
+/**
+ * (a) An incoming object older than the grace period without a File row belongs to an upload whose
+ * request died before the row was written: the client never got a 202, so nobody can refer to it.
+ * The grace period must outlast the slowest upload (S3 may date a multipart object from its start).
+ */
+export async function deleteOrphanedIncomingObjects(
+  { config, s3, db, log }: SweeperDeps,
+  { olderThan, pageSize, cursor }: SweepPageInput,
+): Promise<SweepPageResult> {
+  const bucket = config.s3.bucket;
+  const cutoff = new Date(olderThan);
+  const page = await s3.send(
+    new ListObjectsV2Command({
+      Bucket: bucket,
+      Prefix: INCOMING_PREFIX,
+      MaxKeys: pageSize,
+      StartAfter: cursor ?? undefined,
+    }),
+  );
+  const objects = page.Contents ?? [];
+  const candidates: { key: string; fileId: string }[] = [];
+  for (const object of objects) {
+    const match = object.Key ? INCOMING_KEY.exec(object.Key) : null;
+    // Keys the API never writes are not ours to judge; only incoming/<tenant>/<fileId> is swept.
+    if (!match || !object.LastModified || object.LastModified >= cutoff) continue;
+    candidates.push({ key: object.Key!, fileId: match[2]! });
+  }
+  let deleted = 0;
+  if (candidates.length > 0) {
+    const rows = await db.file.findMany({
+      where: { id: { in: candidates.map((c) => c.fileId) } },
+      select: { id: true },
+    });
+    const known = new Set(rows.map((row) => row.id));
+    const orphans = candidates.filter((c) => !known.has(c.fileId)).map((c) => c.key);
+    if (orphans.length > 0) {
+      await deleteKeys(s3, bucket, orphans);
+      deleted = orphans.length;
+      log?.info({ keys: orphans }, 'deleted incoming objects that no upload refers to');
+    }
+  }
+  const last = objects[objects.length - 1]?.Key;
+  return { counts: { orphanObjectsDeleted: deleted }, nextCursor: page.IsTruncated && last ? last : null };
+}
+
+interface RowCursor {
+  createdAt: string;
+  id: string;
+}
+
+/**
+ * (b) and (c): a PROCESSING row older than the grace period whose workflow does not exist was
+ * accepted (the client got a 202) but its workflow start was lost. With its bytes still in the
+ * incoming area the workflow is started now, so nothing accepted is lost; without them nothing can
+ * be processed, and the row says so (FAILED) instead of PROCESSING forever.
+ */
+export async function recoverStalledUploads(
+  { config, s3, db, temporal, log }: SweeperDeps,
+  { olderThan, pageSize, cursor }: SweepPageInput,
+): Promise<SweepPageResult> {
+  const after = cursor ? (JSON.parse(cursor) as RowCursor) : null;
+  const rows = await db.file.findMany({
+    where: {
+      status: 'PROCESSING' satisfies FileStatus,
+      createdAt: { lt: new Date(olderThan) },
+      // Keyset pagination on (createdAt, id): stable while rows change status under the sweep.
+      ...(after
+        ? {
+            OR: [
+              { createdAt: { gt: new Date(after.createdAt) } },
+              { createdAt: new Date(after.createdAt), id: { gt: after.id } },
+            ],
+          }
+        : {}),
+    },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    take: pageSize,
+  });
+
+  let restarted = 0;
+  let failed = 0;
+  for (const row of rows) {
+    const workflowId = workflowIdFor(row.id);
+    if (await workflowExists(temporal, workflowId)) continue;
+    const incomingKey = row.storageKey?.startsWith(INCOMING_PREFIX)
+      ? row.storageKey
+      : storageKeys.incoming(row.tenantId, row.id);
+    const rowLog = log?.child({ fileId: row.id, workflowId });
+
+    if (await objectExists(s3, config.s3.bucket, incomingKey)) {
+      // The per-upload retention was never persisted (only the workflow input carried it), so the
+      // recovered upload gets the default; the tenant can still change it through the API.
+      const input = buildUploadInput(config, {
+        fileId: row.id,
+        tenantId: row.tenantId,
+        filename: row.filename,
+        declaredContentType: row.declaredContentType,
+        size: Number(row.size),
+        incomingKey,
+        tags: row.tags,
+        callbackUrl: row.callbackUrl,
+        retentionMs: config.retention.defaultMs,
+        createdAt: row.createdAt,
+      });
+      try {
+        await startUploadWorkflow(temporal, input);
+        restarted++;
+        rowLog?.warn('started the workflow of an accepted upload whose start was lost');
+      } catch (error) {
+        // Someone (the API, an overlapping sweep) started it meanwhile: exactly what was wanted.
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      continue;
+    }
+
+    const { count } = await db.file.updateMany({
+      // Only while still PROCESSING: a workflow that finished meanwhile keeps its outcome.
+      where: { id: row.id, status: 'PROCESSING' satisfies FileStatus },
+      data: { status: 'FAILED' satisfies FileStatus, reason: INTERRUPTED_REASON, completedAt: new Date() },
+    });
+    failed += count;
+    if (count > 0) rowLog?.warn('marked FAILED: neither its bytes nor its workflow exist');
+  }
+
+  const last = rows[rows.length - 1];
+  return {
+    counts: { uploadsRestarted: restarted, uploadsFailed: failed },
+    nextCursor:
+      rows.length === pageSize && last
+        ? JSON.stringify({ createdAt: last.createdAt.toISOString(), id: last.id } satisfies RowCursor)
+        : null,
+  };
+}
+
+async function workflowExists(temporal: Client, workflowId: string): Promise<boolean> {
+  try {
+    await temporal.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+interface MultipartCursor {
+  keyMarker: string;
+  uploadIdMarker: string;
+}
+
+/**
+ * (d) Aborts multipart uploads under incoming/ started before the cutoff: a client that vanished
+ * mid-upload leaves parts that S3 bills for and keeps forever unless something aborts them. This
+ * makes the guarantee hold on AWS S3 and other stores without a lifecycle rule. MinIO lists
+ * multipart uploads only for an exact object key (minio/minio#20989, "working as intended"), so there
+ * this finds nothing and MinIO's own stale-upload expiry does the job (infra/minio-server.ts).
+ * `prefix` is incoming/ for the sweeper; tests pass one exact key, the listing MinIO does support.
+ */
+export async function abortStaleMultipartUploads(
+  { config, s3, log }: SweeperDeps,
+  { olderThan, pageSize, cursor }: SweepPageInput,
+  prefix: string = INCOMING_PREFIX,
+): Promise<SweepPageResult> {
+  const bucket = config.s3.bucket;
+  const cutoff = new Date(olderThan);
+  const after = cursor ? (JSON.parse(cursor) as MultipartCursor) : null;
+  const page = await s3.send(
+    new ListMultipartUploadsCommand({
+      Bucket: bucket,
+      Prefix: prefix,
+      MaxUploads: pageSize,
+      KeyMarker: after?.keyMarker,
+      UploadIdMarker: after?.uploadIdMarker,
+    }),
+  );
+  let aborted = 0;
+  for (const upload of page.Uploads ?? []) {
+    if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= cutoff) continue;
+    try {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
+      aborted++;
+      log?.info({ key: upload.Key, initiated: upload.Initiated }, 'aborted a stale multipart upload');
+    } catch (error) {
+      // Completed or aborted since the listing: nothing left to clean.
+      if (!(isNotFound(error) || (error as { name?: string }).name === 'NoSuchUpload')) throw error;
+    }
+  }
+  const nextCursor =
+    page.IsTruncated && page.NextKeyMarker
+      ? JSON.stringify({
+          keyMarker: page.NextKeyMarker,
+          uploadIdMarker: page.NextUploadIdMarker ?? '',
+        } satisfies MultipartCursor)
+      : null;
+  return { counts: { multipartUploadsAborted: aborted }, nextCursor };
+}

@@ -1,0 +1,147 @@
+import type { DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } from '../workflows/file-status';
+
+/**
+ * The activity contract between the workflow (which imports only these types) and
+ * createActivities (which implements them). Inputs carry ids and S3 keys, never file bytes.
+ */
+
+/** ApplicationFailure types the workflow maps to terminal statuses. All are non-retryable. */
+export const FailureTypes = {
+  Infected: 'Infected',
+  Rejected: 'Rejected',
+  WebhookRefused: 'WebhookRefused',
+} as const;
+
+export interface ScanInput {
+  fileId: string;
+  tenantId: string;
+  key: string;
+}
+/** Clean result; an infected file throws ApplicationFailure(type Infected, details [InfectedDetails]). */
+export interface ScanResult {
+  sha256: string;
+  size: number;
+}
+export interface InfectedDetails {
+  signature: string;
+  quarantineKey: string;
+  /** Known when this attempt read the file (not when a retry repeats a recorded verdict). */
+  sha256?: string;
+  size?: number;
+}
+
+export interface ValidateInput {
+  fileId: string;
+  key: string;
+  size: number;
+  declaredContentType: string | null;
+}
+/** Valid result; an invalid file throws ApplicationFailure(type Rejected) whose message is the reason. */
+export interface ValidateResult {
+  contentType: string;
+  isImage: boolean;
+  width: number | null;
+  height: number | null;
+}
+
+export interface RenditionsInput {
+  fileId: string;
+  tenantId: string;
+  key: string;
+}
+
+export interface StoreInput {
+  upload: UploadInput;
+  scan: ScanResult;
+  validation: ValidateResult;
+  renditions: Rendition[];
+}
+export interface StoreResult {
+  key: string;
+}
+
+export interface IndexInput {
+  fileId: string;
+  tenantId: string;
+}
+
+export interface WebhookTarget {
+  /** null for an upload's own callbackUrl. */
+  endpointId: string | null;
+  url: string;
+}
+export interface PlanNotificationsInput {
+  tenantId: string;
+  fileId: string;
+  event: WebhookEvent;
+  callbackUrl: string | null;
+}
+export interface DeliverWebhookInput {
+  /** Stable across retries: derived from the workflow, one per event. */
+  messageId: string;
+  tenantId: string;
+  fileId: string;
+  event: WebhookEvent;
+  target: WebhookTarget;
+  file: FileState;
+}
+export interface DeliverWebhookResult {
+  statusCode: number;
+}
+
+export interface RemoveRenditionsInput {
+  keys: string[];
+}
+
+export interface DeleteArtifactsInput {
+  fileId: string;
+  tenantId: string;
+  reason: DeletionReason;
+}
+
+export interface IntakeActivities {
+  scanFile(input: ScanInput): Promise<ScanResult>;
+  validateFile(input: ValidateInput): Promise<ValidateResult>;
+  makeRenditions(input: RenditionsInput): Promise<Rendition[]>;
+  storeFile(input: StoreInput): Promise<StoreResult>;
+  indexFile(input: IndexInput): Promise<void>;
+  /** Upserts the file's row from the workflow's state (status, reason, steps, retention). */
+  recordFile(state: FileState): Promise<void>;
+  planNotifications(input: PlanNotificationsInput): Promise<WebhookTarget[]>;
+  deliverWebhook(input: DeliverWebhookInput): Promise<DeliverWebhookResult>;
+  removeRenditions(input: RemoveRenditionsInput): Promise<void>;
+  deleteArtifacts(input: DeleteArtifactsInput): Promise<void>;
+}
+
+/**
+ * The sweeper's contract (createSweeperActivities, run by sweepOrphansWorkflow). Each activity handles
+ * one page and returns an opaque cursor for the next (null when done); every action is idempotent,
+ * so a retried page or an overlapping sweep repeats nothing harmful.
+ */
+export interface SweepPageInput {
+  /** ISO time: only things older than this are touched (the sweep's start minus the grace period). */
+  olderThan: string;
+  pageSize: number;
+  /** The previous page's nextCursor; null for the first page. */
+  cursor: string | null;
+}
+export interface SweepCounts {
+  /** incoming/ objects whose File row never existed (the client never got a 202): deleted. */
+  orphanObjectsDeleted: number;
+  /** PROCESSING uploads with their bytes but no workflow: their workflow was started. */
+  uploadsRestarted: number;
+  /** PROCESSING uploads with neither bytes nor workflow: marked FAILED. */
+  uploadsFailed: number;
+  /** Incomplete S3 multipart uploads under incoming/: aborted. */
+  multipartUploadsAborted: number;
+}
+export interface SweepPageResult {
+  counts: Partial<SweepCounts>;
+  nextCursor: string | null;
+}
+
+export interface SweeperActivities {
+  deleteOrphanedIncomingObjects(input: SweepPageInput): Promise<SweepPageResult>;
+  recoverStalledUploads(input: SweepPageInput): Promise<SweepPageResult>;
+  abortStaleMultipartUploads(input: SweepPageInput): Promise<SweepPageResult>;
+}

@@ -1,0 +1,40 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env';
+import type { Db } from '../prisma/db';
+import { validationHook } from './errors';
+
+/** Everything the API talks to. Built once by server.ts (or by a test) and handed to createApp. */
+export interface ApiServices {
+  config: Config;
+  db: Db;
+  s3: S3Client;
+  temporal: Client;
+  log: Logger;
+  /** Answers clamd's PING; defaults to a TCP PING to config.clamd (overridable so tests can fake it). */
+  clamdPing?: () => Promise<void>;
+}
+
+/**
+ * Typed context variables, set by one middleware in app.ts. Handlers read services from here, never
+ * from module scope, so each test can build an app around its own fakes.
+ */
+export interface AppEnv {
+  Variables: {
+    config: Config;
+    db: Db;
+    s3: S3Client;
+    temporal: Client;
+    clamdPing: () => Promise<void>;
+    /** Request-scoped logger; enriched with tenant, file id and workflow id as they become known. */
+    log: Logger;
+    requestId: string;
+    /** Set by the auth middleware on every /v1 route. */
+    tenantId: string;
+  };
+}
+
+/** One router per resource, all sharing the zod validation hook that shapes 400 answers. */
+export const createRouter = () => new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

@@ -1,0 +1,55 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import type { Context } from 'hono';
+import type { Db } from '../prisma/db';
+import type { AppEnv } from './context';
+import { ApiError, isDependencyUnavailable } from './errors';
+
+export type Dependency = 'Temporal' | 'Postgres' | 'S3' | 'clamd';
+
+/** Default budget for one dependency call made while a client waits for an answer. */
+export const DEPENDENCY_TIMEOUT_MS = 5_000;
+
+/**
+ * Runs one call to a dependency with a deadline. A dependency that is down or silent must turn into a
+ * quick 503, never a hung request: the Temporal client and the Postgres pool would otherwise keep
+ * retrying for a long time. The signal is aborted on timeout so the call itself stops too.
+ */
+export async function callDependency<T>(
+  dependency: Dependency,
+  fn: (signal: AbortSignal) => Promise<T>,
+  timeoutMs = DEPENDENCY_TIMEOUT_MS,
+): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error(`${dependency} timed out`));
+      reject(new ApiError(503, 'dependency_unavailable', `${dependency} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([fn(controller.signal), timeout]);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if (isDependencyUnavailable(error) || controller.signal.aborted) {
+      throw new ApiError(503, 'dependency_unavailable', `${dependency} is unavailable; retry later`);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const withDb = <T>(c: Context<AppEnv>, fn: (db: Db) => Promise<T>, timeoutMs?: number) =>
+  callDependency('Postgres', () => fn(c.var.db), timeoutMs);
+
+export const withS3 = <T>(
+  c: Context<AppEnv>,
+  fn: (s3: S3Client, signal: AbortSignal) => Promise<T>,
+  timeoutMs?: number,
+) => callDependency('S3', (signal) => fn(c.var.s3, signal), timeoutMs);
+
+/** Temporal calls also get the abort signal through the client, so the gRPC call is cancelled. */
+export const withTemporal = <T>(c: Context<AppEnv>, fn: (client: Client) => Promise<T>, timeoutMs?: number) =>
+  callDependency('Temporal', (signal) => c.var.temporal.withAbortSignal(signal, () => fn(c.var.temporal)), timeoutMs);

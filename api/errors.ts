@@ -1,0 +1,126 @@
+import { z } from '@hono/zod-openapi';
+import type { Context, ErrorHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ZodError } from 'zod';
+import type { AppEnv } from './context';
+
+/** A failure the client should see: status, a stable machine-readable code and a human message. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'file_not_found' }),
+      message: z.string().openapi({ example: 'No file f_abc… for this tenant' }),
+      requestId: z.string().openapi({ example: '0b7c5c1e-6f5b-4a8e-9d8f-2f1c3b9e4a11' }),
+    }),
+  })
+  .openapi('Error');
+
+const ERROR_DESCRIPTIONS = {
+  400: 'Invalid request (the message names the field)',
+  401: 'Missing or unknown API key',
+  404: 'No such resource for this tenant',
+  405: 'Method not allowed on this path',
+  409: 'The file is still processing',
+  410: 'The file is gone (deleted, quarantined or rejected)',
+  413: 'The upload exceeds the size limit',
+  415: 'Unsupported Content-Type',
+  422: 'The request is well-formed but cannot be processed (e.g. an empty file)',
+  500: 'Unexpected server error',
+  503: 'A dependency (Temporal, Postgres, S3, clamd) is unavailable',
+} as const;
+type DocumentedError = keyof typeof ERROR_DESCRIPTIONS;
+
+/** OpenAPI response entries for the error statuses a route can answer. */
+export function errorResponses<const S extends DocumentedError>(...statuses: S[]) {
+  return Object.fromEntries(
+    [...statuses, 500 as const, 503 as const].map((status) => [
+      status,
+      { description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: ErrorSchema } } },
+    ]),
+  ) as unknown as Record<
+    S | 500 | 503,
+    { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } }
+  >;
+}
+
+export function errorJson(c: Context<AppEnv>, status: ContentfulStatusCode, code: string, message: string) {
+  return c.json({ error: { code, message, requestId: c.get('requestId') ?? '' } }, status);
+}
+
+const HTTP_EXCEPTION_CODES: Partial<Record<number, string>> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/** Turns zod issues into one readable sentence that names each offending field. */
+export function describeZodError(error: ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+/** The one zod defaultHook: every validation failure becomes a 400 in the shared error shape. */
+export const validationHook = (
+  result: { success: true } | { success: false; error: ZodError },
+  c: Context<AppEnv>,
+): Response | undefined => {
+  if (result.success) return undefined;
+  return errorJson(c, 400, 'invalid_request', describeZodError(result.error));
+};
+
+/** Errors that mean a dependency is down or unreachable, not that the request was wrong. */
+export function isDependencyUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const err = e as { name?: string; code?: unknown; errorCode?: unknown };
+    if (err.name === 'PrismaClientInitializationError' || err.name === 'TimeoutError') return true;
+    if (
+      typeof err.code === 'string' &&
+      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|P1001|P1002|P1008|P1017)$/.test(err.code)
+    ) {
+      return true;
+    }
+    if (typeof err.errorCode === 'string' && /^P10(01|02|08|17)$/.test(err.errorCode)) return true;
+    // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4) from the Temporal client.
+    if (err.name === 'ServiceError' || err.name === 'GrpcError' || typeof err.code === 'number') {
+      if (err.code === 14 || err.code === 4) return true;
+    }
+  }
+  return false;
+}
+
+/** The one error handler: JSON in the shared shape, never HTML, never a stack trace. */
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  if (err instanceof ApiError) {
+    for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+    if (err.status >= 500) c.get('log')?.warn({ code: err.code, err }, err.message);
+    return errorJson(c, err.status, err.code, err.message);
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    const code = HTTP_EXCEPTION_CODES[status] ?? (status >= 500 ? 'internal_error' : 'http_error');
+    return errorJson(c, status, code, err.message || code);
+  }
+  if (isDependencyUnavailable(err)) {
+    c.get('log')?.warn({ err }, 'dependency unavailable');
+    return errorJson(c, 503, 'dependency_unavailable', 'A dependency is unavailable; retry later');
+  }
+  c.get('log')?.error({ err }, 'unhandled error');
+  return errorJson(c, 500, 'internal_error', 'Internal server error');
+};

@@ -1,0 +1,135 @@
+import { z } from '@hono/zod-openapi';
+import type { Config } from '../config/env';
+import { FILE_STATUSES, STEP_NAMES, type FileState, type FileStatus } from '../workflows/file-status';
+import type { FileRecord } from './file-records';
+
+export const StepSchema = z.object({
+  state: z.enum(['pending', 'running', 'done', 'failed', 'skipped']),
+  attempts: z.number().int(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  error: z.string().nullable(),
+});
+
+export const RenditionViewSchema = z
+  .object({
+    name: z.string().openapi({ example: 'thumb' }),
+    format: z.string().openapi({ example: 'webp' }),
+    width: z.number().int(),
+    height: z.number().int(),
+    size: z.number().int(),
+    url: z.string().openapi({ example: 'http://localhost:3000/v1/files/f_…/renditions/thumb' }),
+  })
+  .openapi('Rendition');
+
+export const FileLinksSchema = z
+  .object({
+    self: z.string(),
+    content: z.string(),
+    temporalUi: z.string().openapi({ description: 'The upload workflow in the Temporal Web UI' }),
+  })
+  .openapi('FileLinks');
+
+export const FileSchema = z
+  .object({
+    id: z.string().openapi({ example: 'f_3kq7w2mz5c4xv6b7n8p2r4t5' }),
+    filename: z.string(),
+    contentType: z.string().nullable().openapi({ description: 'Detected from the content (null until validated)' }),
+    declaredContentType: z.string().nullable(),
+    size: z.number().int(),
+    sha256: z.string().nullable(),
+    status: z.enum(FILE_STATUSES),
+    reason: z.string().nullable().openapi({ description: 'Why the file was rejected, quarantined, failed or deleted' }),
+    steps: z
+      .record(z.string(), StepSchema)
+      .nullable()
+      .openapi({ description: `Keys: ${STEP_NAMES.join(', ')}` }),
+    renditions: z.array(RenditionViewSchema),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    tags: z.array(z.string()),
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    hold: z.boolean(),
+    deletedAt: z.string().nullable(),
+    workflowId: z.string(),
+    links: FileLinksSchema,
+  })
+  .openapi('File');
+export type FileView = z.infer<typeof FileSchema>;
+
+export const UploadAcceptedSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(FILE_STATUSES).openapi({ example: 'PROCESSING' }),
+    workflowId: z.string(),
+    links: FileLinksSchema,
+  })
+  .openapi('UploadAccepted');
+export type UploadAccepted = z.infer<typeof UploadAcceptedSchema>;
+
+interface StoredRendition {
+  name: string;
+  format?: string;
+  width: number;
+  height: number;
+  size: number;
+}
+
+function storedRenditions(value: unknown): StoredRendition[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (r): r is StoredRendition => typeof r === 'object' && r !== null && typeof (r as StoredRendition).name === 'string',
+  );
+}
+
+export function fileLinks(config: Config, fileId: string, workflowId: string) {
+  const self = `${config.publicUrl}/v1/files/${fileId}`;
+  return {
+    self,
+    content: `${self}/content`,
+    temporalUi: `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`,
+  };
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+/** The public shape of a file: live from the workflow's state when given, otherwise from Postgres. */
+export function toFileView(config: Config, row: FileRecord, state?: FileState | null): FileView {
+  const links = fileLinks(config, row.id, row.workflowId);
+  const renditions = storedRenditions(state ? state.renditions : row.renditions).map((r) => ({
+    name: r.name,
+    format: r.format ?? 'webp',
+    width: r.width,
+    height: r.height,
+    size: r.size,
+    url: `${links.self}/renditions/${encodeURIComponent(r.name)}`,
+  }));
+  const unordered = (state?.steps ?? row.steps ?? null) as FileView['steps'];
+  // Postgres' jsonb reorders keys; readers expect the pipeline's order.
+  const steps =
+    unordered && (Object.fromEntries(STEP_NAMES.map((name) => [name, unordered[name]])) as typeof unordered);
+  return {
+    id: row.id,
+    filename: row.filename,
+    contentType: state?.contentType ?? row.contentType,
+    declaredContentType: row.declaredContentType,
+    size: Number(state?.size ?? row.size),
+    sha256: state?.sha256 ?? row.sha256,
+    status: (state?.status ?? row.status) as FileStatus,
+    reason: state ? state.reason : row.reason,
+    steps,
+    renditions,
+    width: state ? state.width : row.width,
+    height: state ? state.height : row.height,
+    tags: state?.tags ?? row.tags,
+    createdAt: row.createdAt.toISOString(),
+    completedAt: state ? state.completedAt : iso(row.completedAt),
+    expiresAt: state ? state.expiresAt : iso(row.expiresAt),
+    hold: state?.hold ?? row.hold,
+    deletedAt: state ? state.deletedAt : iso(row.deletedAt),
+    workflowId: row.workflowId,
+    links,
+  };
+}

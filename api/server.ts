@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import pino, { type Logger } from 'pino';
+import { loadConfig, type Config } from '../config/env';
+import { createClamdScanner } from '../lib/clamd-scanner';
+import { createS3Client } from '../lib/s3-client';
+import { createDb } from '../prisma/db';
+import { applyMigrations } from '../prisma/migrate';
+import { seedApiKeys } from '../prisma/tenants';
+import { createApp } from './app';
+import type { ApiServices } from './context';
+
+/** Uploads of hundreds of MiB over slow links must not hit Node's default 5-minute request timeout. */
+const REQUEST_TIMEOUT_MS = 60 * 60_000;
+const SHUTDOWN_GRACE_MS = 15_000;
+
+/** The Temporal client, connected lazily so the API starts (and /readyz reports) while Temporal is down. */
+export function createTemporalClient(temporal: Config['temporal']): Client {
+  const tls =
+    temporal.tlsCertPath && temporal.tlsKeyPath
+      ? { clientCertPair: { crt: readFileSync(temporal.tlsCertPath), key: readFileSync(temporal.tlsKeyPath) } }
+      : temporal.tls;
+  const connection = Connection.lazy({ address: temporal.address, tls, apiKey: temporal.apiKey });
+  return new Client({ connection, namespace: temporal.namespace });
+}
+
+export function createApiServices(config: Config, log: Logger): ApiServices {
+  const scanner = createClamdScanner(config.clamd);
+  return {
+    config,
+    log,
+    db: createDb(config.databaseUrl, { connectTimeoutMs: 5_000 }),
+    s3: createS3Client(config.s3),
+    temporal: createTemporalClient(config.temporal),
+    clamdPing: async () => {
+      if (!(await scanner.ping()))
+        throw new Error(`clamd at ${config.clamd.host}:${config.clamd.port} did not answer PING`);
+    },
+  };
+}
+
+export interface RunningApi {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  port: number;
+  services: ApiServices;
+  close(): Promise<void>;
+}
+
+/**
+ * Seeds the configured API keys, then serves the API. Used by `npm run api` and by end-to-end tests
+ * (with port 0 for a free port).
+ */
+export async function startApi(
+  config: Config,
+  options: { log?: Logger; services?: ApiServices } = {},
+): Promise<RunningApi> {
+  const log = options.log ?? pino({ level: config.logLevel, base: { service: 'intake-api' } });
+  const services = options.services ?? createApiServices(config, log);
+  // API and workers may start together; migrations take an advisory lock, so this is safe and idempotent.
+  await applyMigrations(config.databaseUrl);
+  if (config.apiKeys.length > 0) await seedApiKeys(services.db, config.apiKeys);
+  const app = createApp(services);
+
+  const server = await new Promise<ServerType>((resolve) => {
+    const s: ServerType = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        serverOptions: { requestTimeout: REQUEST_TIMEOUT_MS },
+      },
+      () => resolve(s),
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, publicUrl: config.publicUrl, tenants: config.apiKeys.map((k) => k.tenant) }, 'api listening');
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      // Stop accepting, let in-flight requests finish (bounded), then release the clients.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          if ('closeAllConnections' in server) server.closeAllConnections();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      });
+      if (!options.services) {
+        await Promise.allSettled([services.db.$disconnect(), services.temporal.connection.close()]);
+        services.s3.destroy();
+      }
+      log.info('api stopped');
+    })());
+  return { url, port, services, close };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel, base: { service: 'intake-api' } });
+  const api = await startApi(config, { log });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'shutting down');
+      api.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startProcess, waitUntilReady, type ServiceProcess } from '../infra/service-process';
+import { REPO_ROOT } from '../infra/tools';
+import type { WorkerKind } from '../workers/create-worker';
+
+/**
+ * The API and the workers run as their own Node processes, exactly as `npm run api` / `npm run worker`
+ * run them, so the API's RSS is its own and two workers really are two processes. They are started as
+ * `node --import tsx <entry>` rather than through the tsx CLI, which would put a wrapper process (and
+ * its RSS) between us and the server.
+ */
+function startNode(name: string, entry: string, env: NodeJS.ProcessEnv, logFile: string): ServiceProcess {
+  return startProcess({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', join(REPO_ROOT, entry)],
+    env,
+    cwd: REPO_ROOT,
+    logFile,
+  });
+}
+
+export interface ApiProcess {
+  url: string;
+  process: ServiceProcess;
+}
+
+export async function startApiProcess(env: NodeJS.ProcessEnv, port: number, logFile: string): Promise<ApiProcess> {
+  const child = startNode(
+    'api',
+    'api/server.ts',
+    { ...env, INTAKE_PORT: String(port), INTAKE_HOST: '127.0.0.1' },
+    logFile,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilReady({
+    name: 'the API',
+    process: child,
+    logFile,
+    timeoutMs: 120_000,
+    intervalMs: 250,
+    check: async () => (await fetch(`${url}/readyz`)).status === 200,
+  });
+  return { url, process: child };
+}
+
+let workerCount = 0;
+
+/** Starts one worker process of `kind` and resolves when its workers poll (it logs "workers running"). */
+export async function startWorkerProcess(
+  env: NodeJS.ProcessEnv,
+  kind: WorkerKind,
+  logDir: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<ServiceProcess> {
+  const logFile = join(logDir, `worker-${++workerCount}-${kind}.log`);
+  const child = startNode(
+    `worker-${kind}`,
+    'workers/main.ts',
+    { ...env, ...extraEnv, INTAKE_WORKER_KIND: kind, INTAKE_LOG_LEVEL: 'info' },
+    logFile,
+  );
+  await waitUntilReady({
+    name: `the ${kind} worker`,
+    process: child,
+    logFile,
+    timeoutMs: 180_000,
+    intervalMs: 250,
+    check: async () => readFileSync(logFile, 'utf8').includes('workers running'),
+  });
+  return child;
+}
+
+/** Resident set size of a process in bytes, from /proc (Linux). */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** Samples a process's RSS every `intervalMs` until stopped; reports the peak seen. */
+export function sampleRss(pid: number, intervalMs = 50): { stop(): { peak: number; samples: number } } {
+  let peak = rssOf(pid);
+  let samples = 1;
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(pid));
+      samples++;
+    } catch {
+      // the process went away; the peak so far stands
+    }
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      try {
+        peak = Math.max(peak, rssOf(pid));
+      } catch {
+        // gone
+      }
+      return { peak, samples };
+    },
+  };
+}

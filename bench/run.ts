@@ -1,0 +1,351 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { format } from 'prettier';
+import { createActivities } from '../activities/create-activities';
+import { loadConfig } from '../config/env';
+import { freePort } from '../infra/free-port';
+import type { ServiceProcess } from '../infra/service-process';
+import { startStack, type Stack } from '../infra/stack';
+import { REPO_ROOT } from '../infra/tools';
+import { createIntakeClient } from '../lib/api-client';
+import { createClamdScanner } from '../lib/clamd-scanner';
+import { createS3Client } from '../lib/s3-client';
+import { createDb } from '../prisma/db';
+import type { WorkerKind } from '../workers/create-worker';
+import { makeJpegs } from './images';
+import { measureLimit, type LimitRun } from './measure-limit';
+import { measureOverhead, summariseOverhead } from './measure-overhead';
+import { measurePipeline, waitForOutcomes, type PipelineRun } from './measure-pipeline';
+import { measureStatusTtfb, waitForStep } from './measure-status';
+import { uploadDirectInChild, uploadThroughApi, type StreamingRun } from './measure-streaming';
+import { median, percentile as percentileOf, round } from './stats';
+import { printTable, type BenchResults } from './table';
+import { startApiProcess, startWorkerProcess } from './processes';
+import { collectVersions } from './versions';
+
+/*
+ * `npm run bench`: starts its own stack in a temporary folder, the API and the workers as child
+ * processes, runs the five measurements of issue 6 and prints them beside their targets. BENCH_QUICK=1
+ * runs every measurement with smaller counts (a smoke run of a few minutes). BENCH_ONLY=limit,pipeline,…
+ * runs a subset (for tuning); BENCH_WORKER_ENV="UV_THREADPOOL_SIZE=8,INTAKE_RESIZE_CONCURRENCY=4" passes
+ * settings to the worker processes (BENCH_API_ENV likewise to the API). The bench's own knobs are read here; Intake's settings go through
+ * config/env.ts in the processes that use them.
+ */
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+const wants = (part: string) => ONLY.size === 0 || ONLY.has(part);
+const envList = (value: string | undefined): Record<string, string> =>
+  Object.fromEntries(
+    (value ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+const WORKER_ENV = envList(process.env.BENCH_WORKER_ENV);
+const API_ENV = envList(process.env.BENCH_API_ENV);
+
+const SETTINGS = {
+  quick: QUICK,
+  throughputFiles: Number(process.env.BENCH_FILES ?? (QUICK ? 24 : 48)),
+  repetitions: Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3)),
+  uploadConcurrency: 4,
+  limitConcurrencies: QUICK ? [2, 4] : [2, 4, 8],
+  overheadSamples: QUICK ? 8 : 30,
+  statusRequests: QUICK ? 40 : 200,
+  statusFiles: 4,
+  streamingBytes: QUICK ? 256 * 1024 * 1024 : 1024 * 1024 * 1024,
+  streamingRepetitions: QUICK ? 1 : 3,
+  workerEnv: WORKER_ENV,
+  apiEnv: API_ENV,
+};
+
+const TENANT = 'bench';
+const API_KEY = 'bench-key-0123456789';
+
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'intake-bench-'));
+  const logDir = join(dataDir, 'logs');
+  log(`data folder ${dataDir} (logs in ${logDir})`);
+  let stack: Stack | undefined;
+  const children: ServiceProcess[] = [];
+  let failed = false;
+  try {
+    stack = await startStack({ dataDir, log: (line) => log(line) });
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...stack.env,
+      NODE_ENV: 'production',
+      INTAKE_LOG_LEVEL: 'warn',
+      INTAKE_API_KEYS: `${TENANT}=${API_KEY}`,
+      // The 1 GiB streaming measurement must pass the API's size limit.
+      INTAKE_MAX_UPLOAD_BYTES: String(2 * 1024 * 1024 * 1024),
+    };
+    const config = loadConfig(childEnv);
+
+    log('generating images');
+    const images = await makeJpegs(SETTINGS.throughputFiles);
+    const sizes = images.map((b) => b.length);
+
+    const api = await startApiProcess({ ...childEnv, ...API_ENV }, await freePort(), join(logDir, 'api.log'));
+    children.push(api.process);
+    log(`API up at ${api.url} (pid ${api.process.pid})`);
+    const client = createIntakeClient({ baseUrl: api.url, apiKey: API_KEY });
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
+    // The stack stops Postgres under an idle pooled connection at the end; that is expected.
+    pool.on('error', () => undefined);
+    const connection = await Connection.connect({ address: config.temporal.address });
+    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+
+    const results: BenchResults = {
+      startedAt: new Date().toISOString(),
+      machine: {
+        cores: os.availableParallelism(),
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+        platform: `${os.type()} ${os.release()}`,
+      },
+      versions: await collectVersions(pool),
+      settings: { ...SETTINGS, imageBytes: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+    };
+
+    const workers: ServiceProcess[] = [];
+    const servicePids = Object.fromEntries(stack.services.map((service) => [service.name, service.pid ?? -1]));
+    const processes = () => ({
+      ...servicePids,
+      api: api.process.pid,
+      ...Object.fromEntries(workers.map((worker, i) => [`worker${i + 1}`, worker.pid])),
+      bench: process.pid,
+    });
+    const startWorker = async (kind: WorkerKind) => {
+      const child = await startWorkerProcess(childEnv, kind, logDir, WORKER_ENV);
+      workers.push(child);
+      children.push(child);
+      log(`${kind} worker up (pid ${child.pid})`);
+    };
+    const stopWorkers = async () => {
+      await Promise.all(workers.splice(0).map((w) => w.stop(20_000)));
+    };
+    const throughputRuns = async (label: string): Promise<PipelineRun[]> => {
+      const runs: PipelineRun[] = [];
+      for (let rep = 0; rep < SETTINGS.repetitions; rep++) {
+        const run = await measurePipeline({
+          client,
+          pool,
+          images,
+          uploadConcurrency: SETTINGS.uploadConcurrency,
+          label: `${label}-${rep}`,
+          processes,
+        });
+        if (run.notReady > 0) throw new Error(`${run.notReady} uploads of ${label} did not end READY`);
+        log(`${label} #${rep + 1}: ${run.filesPerSecond.toFixed(2)} files/s (CPU ${(run.cpuBusy * 100).toFixed(0)}%)`);
+        runs.push(run);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+      return runs;
+    };
+    const summarise = (runs: PipelineRun[]) => ({
+      filesPerSecond: round(median(runs.map((r) => r.filesPerSecond))),
+      cpuBusy: round(median(runs.map((r) => r.cpuBusy))),
+      cpuMsPerFile: medianByKey(runs.map((r) => r.cpuMsPerFile)),
+      runs: runs.map((r) => ({ ...r, filesPerSecond: round(r.filesPerSecond), elapsedMs: Math.round(r.elapsedMs) })),
+    });
+
+    // 1a. The in-process limit: the activities called directly, at several concurrencies.
+    if (wants('limit') || wants('pipeline')) {
+      const db = createDb(config.databaseUrl, { poolSize: 10 });
+      const s3 = createS3Client(config.s3);
+      const activities = createActivities({ config, s3, db, scanner: createClamdScanner(config.clamd) });
+      const limitRun = (files: readonly Buffer[], concurrency: number, runId: string) =>
+        measureLimit({ activities, config, s3, tenantId: TENANT, images: files, concurrency, runId, processes });
+      const sweep: LimitRun[] = [];
+      // A warm-up, so sharp, the S3 client and Prisma are loaded before the clock runs.
+      await limitRun(images.slice(0, 2), 2, 'warm');
+      for (const concurrency of SETTINGS.limitConcurrencies) {
+        const run = await limitRun(images, concurrency, `c${concurrency}`);
+        log(
+          `limit at concurrency ${concurrency}: ${run.filesPerSecond.toFixed(2)} files/s (CPU ${(run.cpuBusy * 100).toFixed(0)}%)`,
+        );
+        sweep.push(run);
+      }
+      const best = sweep.reduce((a, b) => (b.filesPerSecond > a.filesPerSecond ? b : a));
+      const atBest = [best];
+      for (let rep = 1; rep < SETTINGS.repetitions; rep++) {
+        const run = await limitRun(images, best.concurrency, `best${rep}`);
+        log(`limit at concurrency ${best.concurrency} #${rep + 1}: ${run.filesPerSecond.toFixed(2)} files/s`);
+        atBest.push(run);
+      }
+      results.limit = {
+        concurrency: best.concurrency,
+        filesPerSecond: round(median(atBest.map((r) => r.filesPerSecond))),
+        cpuBusy: round(median(atBest.map((r) => r.cpuBusy))),
+        cpuMsPerFile: medianByKey(atBest.map((r) => r.cpuMsPerFile)),
+        sweep: sweep.map((r) => ({
+          concurrency: r.concurrency,
+          filesPerSecond: round(r.filesPerSecond),
+          cpuBusy: round(r.cpuBusy),
+        })),
+        runs: atBest.map((r) => round(r.filesPerSecond)),
+      };
+      await db.$disconnect();
+      s3.destroy();
+    }
+
+    // 5 and 4 (split): a general worker alone holds every upload at its resize step (the media queue
+    // has no poller), so GET answers from the status query for as long as we like; then a media worker
+    // joins, the uploads finish, and GET answers from Postgres.
+    if (wants('status') || wants('scaleout')) {
+      await startWorker('general');
+      if (wants('status')) {
+        const ids: string[] = [];
+        for (const [i, bytes] of images.slice(0, SETTINGS.statusFiles).entries()) {
+          ids.push((await client.uploadFile(bytes, { filename: `status-${i}.jpg`, mode: 'raw' })).id);
+        }
+        await waitForStep({ apiUrl: api.url, apiKey: API_KEY, ids, step: 'resize' });
+        const running = await measureStatusTtfb({
+          apiUrl: api.url,
+          apiKey: API_KEY,
+          ids,
+          count: SETTINGS.statusRequests,
+          expectStatus: 'PROCESSING',
+        });
+        await startWorker('media');
+        await waitForOutcomes(pool, ids);
+        const after = await measureStatusTtfb({
+          apiUrl: api.url,
+          apiKey: API_KEY,
+          ids,
+          count: SETTINGS.statusRequests,
+          expectStatus: 'READY',
+        });
+        results.status = {
+          requests: SETTINGS.statusRequests,
+          runningP50Ms: round(median(running), 1),
+          afterP50Ms: round(median(after), 1),
+          runningP95Ms: round(percentileOf(running, 95), 1),
+          afterP95Ms: round(percentileOf(after, 95), 1),
+        };
+        log(`status TTFB p50: running ${results.status.runningP50Ms} ms, after ${results.status.afterP50Ms} ms`);
+      } else {
+        await startWorker('media');
+      }
+      if (wants('scaleout')) results.split = summarise(await throughputRuns('general+media'));
+      await stopWorkers();
+    }
+
+    // 1b and 2: one worker process of kind `all`, as `npm run dev` runs it.
+    if (wants('pipeline') || wants('overhead') || wants('scaleout')) {
+      await startWorker('all');
+      if (wants('pipeline') || wants('scaleout')) results.pipeline = summarise(await throughputRuns('pipeline'));
+      if (wants('overhead')) {
+        const samples = await measureOverhead({
+          client,
+          temporal,
+          pool,
+          images: Array.from({ length: SETTINGS.overheadSamples }, (_, i) => images[i % images.length]!),
+        });
+        results.overhead = summariseOverhead(samples);
+        log(`orchestration overhead p50 ${results.overhead.p50Ms} ms, p95 ${results.overhead.p95Ms} ms`);
+      }
+      // 4: a second identical worker process.
+      if (wants('scaleout')) {
+        await startWorker('all');
+        results.twoWorkers = summarise(await throughputRuns('2 workers'));
+      }
+      await stopWorkers();
+    }
+
+    // 3: no workers run, so the 1 GiB upload's workflow (clamd refuses streams over 1000 MB) stays idle
+    // and is terminated afterwards; the measurement sees only the API, MinIO and the client.
+    if (wants('streaming')) {
+      const s3 = createS3Client(config.s3);
+      const viaApi: StreamingRun[] = [];
+      const direct: StreamingRun[] = [];
+      // One 64 MiB warm-up upload first: the API loads the S3 multipart code and JIT-compiles its stream
+      // path once; that one-time cost is not memory that grows with an upload's size.
+      const warmUp = await uploadThroughApi({
+        apiUrl: api.url,
+        apiKey: API_KEY,
+        apiPid: api.process.pid,
+        bytes: 64 * 1024 * 1024,
+      });
+      log(`streaming warm-up (64 MiB, not counted): RSS +${(warmUp.rssGrowthBytes / 1e6).toFixed(1)} MB`);
+      await temporal.workflow.getHandle(warmUp.workflowId).terminate('benchmark warm-up, never processed');
+      await s3.send(new DeleteObjectCommand({ Bucket: config.s3.bucket, Key: `incoming/${TENANT}/${warmUp.fileId}` }));
+      for (let rep = 0; rep < SETTINGS.streamingRepetitions; rep++) {
+        const run = await uploadThroughApi({
+          apiUrl: api.url,
+          apiKey: API_KEY,
+          apiPid: api.process.pid,
+          bytes: SETTINGS.streamingBytes,
+        });
+        log(`streaming via API: ${run.mbPerSecond.toFixed(0)} MB/s, RSS +${(run.rssGrowthBytes / 1e6).toFixed(1)} MB`);
+        viaApi.push(run);
+        await temporal.workflow.getHandle(run.workflowId).terminate('benchmark upload, never processed');
+        await s3.send(new DeleteObjectCommand({ Bucket: config.s3.bucket, Key: `incoming/${TENANT}/${run.fileId}` }));
+        const key = `bench/direct-${rep}`;
+        const straight = await uploadDirectInChild({ env: childEnv, key, bytes: SETTINGS.streamingBytes });
+        log(
+          `streaming direct (fresh process): ${straight.mbPerSecond.toFixed(0)} MB/s, RSS +${(straight.rssGrowthBytes / 1e6).toFixed(1)} MB`,
+        );
+        direct.push(straight);
+        await s3.send(new DeleteObjectCommand({ Bucket: config.s3.bucket, Key: key }));
+      }
+      const rss = (runs: StreamingRun[]) => round(median(runs.map((r) => r.rssGrowthBytes)) / 1e6, 1);
+      const mbps = (runs: StreamingRun[]) => round(median(runs.map((r) => r.mbPerSecond)), 1);
+      results.streaming = {
+        bytes: SETTINGS.streamingBytes,
+        apiRssGrowthMB: rss(viaApi),
+        apiRssGrowthMaxMB: round(Math.max(...viaApi.map((r) => r.rssGrowthBytes)) / 1e6, 1),
+        apiMBps: mbps(viaApi),
+        directMBps: mbps(direct),
+        directRssGrowthMB: rss(direct),
+        ratio: round(mbps(viaApi) / mbps(direct)),
+        runs: { api: viaApi.map(strip), direct: direct.map(strip) },
+      };
+      s3.destroy();
+    }
+
+    const resultsFile = join(REPO_ROOT, 'bench', QUICK || ONLY.size > 0 ? 'results.partial.json' : 'results.json');
+    results.finishedAt = new Date().toISOString();
+    printTable(results);
+    // Formatted as the repository's formatter would, so `npm run lint` passes with the file present.
+    writeFileSync(resultsFile, await format(JSON.stringify(results), { parser: 'json' }));
+    log(`wrote ${resultsFile}`);
+
+    await pool.end();
+    await connection.close();
+  } catch (error) {
+    failed = true;
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    console.error(`logs kept in ${logDir}`);
+  } finally {
+    await Promise.allSettled(children.reverse().map((c) => c.stop(20_000)));
+    await stack?.stop();
+    if (!failed && process.env.BENCH_KEEP !== '1') rmSync(dataDir, { recursive: true, force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+function medianByKey(records: Record<string, number>[]): Record<string, number> {
+  const keys = [...new Set(records.flatMap((r) => Object.keys(r)))];
+  return Object.fromEntries(keys.map((key) => [key, Math.round(median(records.map((r) => r[key] ?? 0)))]));
+}
+
+function strip(run: StreamingRun) {
+  return {
+    mbPerSecond: round(run.mbPerSecond, 1),
+    elapsedMs: Math.round(run.elapsedMs),
+    rssGrowthMB: round(run.rssGrowthBytes / 1e6, 1),
+    rssBeforeMB: round(run.rssBeforeBytes / 1e6, 1),
+    rssPeakMB: round(run.rssPeakBytes / 1e6, 1),
+  };
+}
+
+void main();

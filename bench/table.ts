@@ -1,0 +1,174 @@
+import type { OverheadSummary } from './measure-overhead';
+import type { PipelineRun } from './measure-pipeline';
+
+export interface ThroughputSummary {
+  filesPerSecond: number;
+  cpuBusy: number;
+  cpuMsPerFile: Record<string, number>;
+  runs: PipelineRun[];
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  machine: { cores: number; cpu: string; memoryGiB: number; platform: string };
+  versions: Record<string, string>;
+  settings: Record<string, unknown>;
+  limit?: {
+    concurrency: number;
+    filesPerSecond: number;
+    cpuBusy: number;
+    cpuMsPerFile: Record<string, number>;
+    sweep: { concurrency: number; filesPerSecond: number; cpuBusy: number }[];
+    runs: number[];
+  };
+  /** One worker process of kind `all`: the pipeline of measurement 1b. */
+  pipeline?: ThroughputSummary;
+  twoWorkers?: ThroughputSummary;
+  /** A general worker process and a media (resize) worker process. */
+  split?: ThroughputSummary;
+  overhead?: OverheadSummary;
+  streaming?: {
+    bytes: number;
+    apiRssGrowthMB: number;
+    apiRssGrowthMaxMB: number;
+    apiMBps: number;
+    directMBps: number;
+    /** lib-storage alone, same settings, in a fresh process: the floor for the API's growth. */
+    directRssGrowthMB: number;
+    ratio: number;
+    runs: unknown;
+  };
+  status?: { requests: number; runningP50Ms: number; afterP50Ms: number; runningP95Ms: number; afterP95Ms: number };
+  targets?: Record<string, { figure: number; target: string; met: boolean }>;
+}
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+/** Fills results.targets and prints the table: each figure with its target beside it. */
+export function printTable(results: BenchResults): void {
+  const rows: [string, string, string, string][] = [];
+  const targets: NonNullable<BenchResults['targets']> = {};
+  const check = (name: string, figure: number, target: string, met: boolean) => {
+    targets[name] = { figure, target, met };
+    return met ? 'met' : 'NOT met';
+  };
+  const { limit, pipeline, twoWorkers, split, overhead, streaming, status } = results;
+
+  if (limit)
+    rows.push([
+      '1a in-process limit (activities called directly)',
+      `${fmt(limit.filesPerSecond)} files/s at concurrency ${limit.concurrency}, CPU ${fmt(limit.cpuBusy * 100, 0)}%`,
+      '',
+      '',
+    ]);
+  if (pipeline)
+    rows.push([
+      '1b pipeline: API + Temporal, 1 worker process',
+      `${fmt(pipeline.filesPerSecond)} files/s, CPU ${fmt(pipeline.cpuBusy * 100, 0)}%`,
+      '',
+      '',
+    ]);
+  if (limit && pipeline) {
+    const ratio = pipeline.filesPerSecond / limit.filesPerSecond;
+    rows.push([
+      '1  throughput ratio pipeline / limit',
+      fmt(ratio),
+      '≥ 0.85',
+      check('throughputRatio', Number(fmt(ratio)), '>= 0.85', ratio >= 0.85),
+    ]);
+    const l = limit.cpuMsPerFile;
+    const p = pipeline.cpuMsPerFile;
+    const workers = Object.entries(p)
+      .filter(([name]) => name.startsWith('worker'))
+      .reduce((sum, [, ms]) => sum + ms, 0);
+    rows.push([
+      '   CPU ms per file, limit: activities / everything',
+      `${l.bench ?? 0} / ${l.total ?? 0} (other programs on the machine: ${l.other ?? 0})`,
+      '',
+      '',
+    ]);
+    rows.push([
+      '   CPU ms per file, pipeline: worker / Temporal / API / everything',
+      `${workers} / ${p.temporal ?? 0} / ${p.api ?? 0} / ${p.total ?? 0} (other programs: ${p.other ?? 0})`,
+      '',
+      '',
+    ]);
+    // Both runs saturate the CPU, so CPU time per file predicts the ratio without other programs' noise.
+    if (l.total && p.total)
+      rows.push(['   ratio by CPU time per file (limit / pipeline)', fmt(l.total / p.total), '', '']);
+  }
+  if (overhead) {
+    rows.push([
+      '2  orchestration overhead p50 / p95',
+      `${fmt(overhead.p50Ms, 1)} / ${fmt(overhead.p95Ms, 1)} ms`,
+      'p50 ≤ 30 ms',
+      check('overheadP50Ms', overhead.p50Ms, '<= 30', overhead.p50Ms <= 30),
+    ]);
+    rows.push([
+      '   (start→READY p50; activities p50; POST→202 p50; POST→READY p50)',
+      `${fmt(overhead.workflowP50Ms, 0)}; ${fmt(overhead.activitiesP50Ms, 0)}; ${fmt(overhead.acceptP50Ms, 0)}; ${fmt(overhead.endToEndP50Ms, 0)} ms`,
+      '',
+      '',
+    ]);
+  }
+  if (streaming) {
+    const gib = fmt(streaming.bytes / 1024 ** 3, 2);
+    rows.push([
+      `3  ${gib} GiB through the API: API RSS growth`,
+      `${fmt(streaming.apiRssGrowthMB, 1)} MB (max ${fmt(streaming.apiRssGrowthMaxMB, 1)})`,
+      '≤ 64 MB',
+      check('streamingRssGrowthMB', streaming.apiRssGrowthMaxMB, '<= 64', streaming.apiRssGrowthMaxMB <= 64),
+    ]);
+    rows.push([
+      '   RSS growth of lib-storage alone (fresh process, same parts)',
+      `${fmt(streaming.directRssGrowthMB, 1)} MB`,
+      '',
+      '',
+    ]);
+    rows.push([
+      '   throughput via API / direct lib-storage',
+      `${fmt(streaming.apiMBps, 0)} / ${fmt(streaming.directMBps, 0)} MB/s = ${fmt(streaming.ratio)}×`,
+      '≥ 0.8×',
+      check('streamingThroughputRatio', streaming.ratio, '>= 0.8', streaming.ratio >= 0.8),
+    ]);
+  }
+  if (pipeline && twoWorkers) {
+    rows.push([
+      '4  2 worker processes / 1',
+      `${fmt(twoWorkers.filesPerSecond)} / ${fmt(pipeline.filesPerSecond)} files/s = ${fmt(twoWorkers.filesPerSecond / pipeline.filesPerSecond)}×`,
+      `explain (${results.machine.cores} cores)`,
+      'report',
+    ]);
+  }
+  if (pipeline && split) {
+    rows.push([
+      '4  resize in own process (general + media) / shared',
+      `${fmt(split.filesPerSecond)} / ${fmt(pipeline.filesPerSecond)} files/s = ${fmt(split.filesPerSecond / pipeline.filesPerSecond)}×`,
+      '',
+      'report',
+    ]);
+  }
+  if (status) {
+    rows.push([
+      '5  status TTFB p50: running (query) / after (Postgres)',
+      `${fmt(status.runningP50Ms, 1)} / ${fmt(status.afterP50Ms, 1)} ms`,
+      '',
+      'report',
+    ]);
+  }
+  results.targets = targets;
+
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...rows.map((r) => r[i]!.length), ['measurement', 'figure', 'target', ''][i]!.length),
+  );
+  const line = (r: readonly string[]) => r.map((cell, i) => cell.padEnd(widths[i]!)).join(' │ ');
+  console.log('');
+  console.log(
+    `Intake benchmark — ${results.machine.cores} cores (${results.machine.cpu}), node ${results.versions.node}, temporal ${results.versions.temporalCli}`,
+  );
+  console.log(line(['measurement', 'figure', 'target', '']));
+  console.log(widths.map((w) => '─'.repeat(w)).join('─┼─'));
+  for (const row of rows) console.log(line(row));
+  console.log('');
+}

@@ -1,0 +1,227 @@
+import { z } from 'zod';
+
+/** Parses "90s", "15m", "36h", "7d" or a bare number of milliseconds into milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/.exec(value.trim());
+  if (!match) throw new Error(`"${value}" is not a duration like 30s, 15m, 12h or 7d`);
+  const amount = Number(match[1]);
+  const unit = match[2] ?? 'ms';
+  const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit];
+  return Math.round(amount * (factor ?? 1));
+}
+
+const duration = z.string().transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const renditionList = z.string().transform((value, ctx) => {
+  const out: { name: string; maxEdge: number }[] = [];
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const match = /^([a-z][a-z0-9_-]{0,31}):(\d{1,5})$/.exec(part);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not name:pixels (e.g. thumb:256)` });
+      return z.NEVER;
+    }
+    out.push({ name: match[1]!, maxEdge: Number(match[2]) });
+  }
+  return out;
+});
+
+export const ALL_CONTENT_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'image/gif',
+  'image/avif',
+  'image/tiff',
+  'application/pdf',
+  'text/plain',
+  'application/json',
+] as const;
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    INTAKE_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    INTAKE_HOST: z.string().default('0.0.0.0'),
+    INTAKE_PUBLIC_URL: z.url().optional(),
+    INTAKE_DATA_DIR: z.string().min(1).default('.data'),
+    INTAKE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    INTAKE_API_KEYS: z.string().optional(),
+
+    TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_API_KEY: z.string().optional(),
+    TEMPORAL_TLS: bool.optional(),
+    TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+    TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+    TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+      .default('postgresql://intake:intake@127.0.0.1:5433/intake'),
+
+    S3_ENDPOINT: z.url().optional(),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_ACCESS_KEY_ID: z.string().min(1).default('intake'),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).default('intake-dev-secret'),
+    S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+      .default('intake'),
+    S3_FORCE_PATH_STYLE: bool.optional(),
+
+    CLAMD_HOST: z.string().min(1).default('127.0.0.1'),
+    CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
+    CLAMD_TIMEOUT: duration.default(60_000),
+
+    INTAKE_MAX_UPLOAD_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(512 * 1024 * 1024),
+    INTAKE_ALLOWED_TYPES: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.enum(ALL_CONTENT_TYPES)).min(1))
+      .default([...ALL_CONTENT_TYPES]),
+    INTAKE_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),
+    INTAKE_RENDITIONS: renditionList.default([
+      { name: 'thumb', maxEdge: 256 },
+      { name: 'medium', maxEdge: 1024 },
+      { name: 'large', maxEdge: 2048 },
+    ]),
+    INTAKE_RETENTION: duration.default(7 * 86_400_000),
+    INTAKE_RETENTION_MIN: duration.default(60_000),
+    INTAKE_RETENTION_MAX: duration.default(365 * 86_400_000),
+    INTAKE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+    INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
+    INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.INTAKE_RETENTION_MIN > env.INTAKE_RETENTION_MAX) {
+      ctx.addIssue({ code: 'custom', path: ['INTAKE_RETENTION_MIN'], message: 'must not exceed INTAKE_RETENTION_MAX' });
+    }
+    if (env.INTAKE_RETENTION < env.INTAKE_RETENTION_MIN || env.INTAKE_RETENTION > env.INTAKE_RETENTION_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INTAKE_RETENTION'],
+        message: 'must lie within INTAKE_RETENTION_MIN..INTAKE_RETENTION_MAX',
+      });
+    }
+    if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS_CERT_PATH'],
+        message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together',
+      });
+    }
+  });
+
+/** Every environment variable Intake reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function toConfig(env: z.output<typeof envSchema>) {
+  const s3Endpoint = env.S3_ENDPOINT ?? 'http://127.0.0.1:9000';
+  return {
+    env: env.NODE_ENV,
+    port: env.INTAKE_PORT,
+    host: env.INTAKE_HOST,
+    publicUrl: (env.INTAKE_PUBLIC_URL ?? `http://localhost:${env.INTAKE_PORT}`).replace(/\/$/, ''),
+    dataDir: env.INTAKE_DATA_DIR,
+    logLevel: env.INTAKE_LOG_LEVEL,
+    apiKeys: parseApiKeys(env.INTAKE_API_KEYS),
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      apiKey: env.TEMPORAL_API_KEY,
+      tls: env.TEMPORAL_TLS ?? Boolean(env.TEMPORAL_API_KEY || env.TEMPORAL_TLS_CERT_PATH),
+      tlsCertPath: env.TEMPORAL_TLS_CERT_PATH,
+      tlsKeyPath: env.TEMPORAL_TLS_KEY_PATH,
+      uiUrl: env.TEMPORAL_UI_URL.replace(/\/$/, ''),
+    },
+    databaseUrl: env.DATABASE_URL,
+    s3: {
+      endpoint: s3Endpoint,
+      /** True when no endpoint is configured: AWS S3 itself is not the default, the embedded server is. */
+      embedded: env.S3_ENDPOINT === undefined,
+      region: env.S3_REGION,
+      accessKeyId: env.S3_ACCESS_KEY_ID,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+      bucket: env.S3_BUCKET,
+      forcePathStyle: env.S3_FORCE_PATH_STYLE ?? !/amazonaws\.com/.test(s3Endpoint),
+    },
+    clamd: { host: env.CLAMD_HOST, port: env.CLAMD_PORT, timeoutMs: env.CLAMD_TIMEOUT },
+    limits: {
+      maxUploadBytes: env.INTAKE_MAX_UPLOAD_BYTES,
+      allowedTypes: env.INTAKE_ALLOWED_TYPES,
+      maxPixels: env.INTAKE_MAX_PIXELS,
+    },
+    renditions: env.INTAKE_RENDITIONS,
+    retention: {
+      defaultMs: env.INTAKE_RETENTION,
+      minMs: env.INTAKE_RETENTION_MIN,
+      maxMs: env.INTAKE_RETENTION_MAX,
+    },
+    webhooks: { allowPrivate: env.INTAKE_WEBHOOK_ALLOW_PRIVATE },
+    worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },
+  };
+}
+
+export type Config = ReturnType<typeof toConfig>;
+
+function parseApiKeys(value: string | undefined): { tenant: string; key: string }[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const tenant = pair.slice(0, eq).trim();
+      const key = pair.slice(eq + 1).trim();
+      if (eq <= 0 || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant) || key.length < 8) {
+        throw new ConfigError(
+          `INTAKE_API_KEYS: "${pair}" must be tenant=key (tenant: lowercase letters, digits, - or _; key: 8+ characters)`,
+        );
+      }
+      return { tenant, key };
+    });
+}
+
+/** Reads and validates every setting once; the error names each bad variable and what it expected. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const got = typeof issue.path[0] === 'string' ? cleaned[issue.path[0]] : undefined;
+      return `  ${name}: ${issue.message}${got === undefined ? '' : ` (got "${got}")`}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return toConfig(parsed.data);
+}

@@ -1,0 +1,100 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { startProcess, waitUntilReady, type ServiceProcess } from './service-process';
+import { toolPath } from './tools';
+
+export interface MinioServerOptions {
+  /** Objects live in <dataDir>/minio, so uploads survive a restart. */
+  dataDir: string;
+  port: number;
+  consolePort: number;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  region?: string;
+  timeoutMs?: number;
+}
+
+export interface MinioServer {
+  endpoint: string;
+  consoleUrl: string;
+  bucket: string;
+  process: ServiceProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts MinIO, waits for its health endpoint, then makes sure the bucket and its lifecycle exist. */
+export async function startMinioServer(options: MinioServerOptions): Promise<MinioServer> {
+  const storage = join(options.dataDir, 'minio');
+  mkdirSync(storage, { recursive: true });
+  const logFile = join(options.dataDir, 'logs', 'minio.log');
+  const endpoint = `http://127.0.0.1:${options.port}`;
+  const child = startProcess({
+    name: 'minio',
+    command: toolPath('minio'),
+    args: [
+      'server',
+      storage,
+      '--address',
+      `127.0.0.1:${options.port}`,
+      '--console-address',
+      `127.0.0.1:${options.consolePort}`,
+      '--quiet',
+    ],
+    env: {
+      ...process.env,
+      MINIO_ROOT_USER: options.accessKeyId,
+      MINIO_ROOT_PASSWORD: options.secretAccessKey,
+      MINIO_REGION: options.region ?? 'us-east-1',
+      // No phoning home for updates or telemetry: this machine has no internet.
+      MINIO_UPDATE: 'off',
+      MINIO_CALLHOME_ENABLE: 'off',
+      // Multipart uploads the API abandons (client gone mid-upload) must not hold disk forever. MinIO
+      // rejects the S3 AbortIncompleteMultipartUpload lifecycle rule and expires stale uploads itself,
+      // so state that policy here: abort after a day, checked every 6 hours. Nothing else expires by
+      // lifecycle: retention is the workflow's job, so it stays visible and exact.
+      MINIO_API_STALE_UPLOADS_EXPIRY: '24h',
+      MINIO_API_STALE_UPLOADS_CLEANUP_INTERVAL: '6h',
+    },
+    logFile,
+  });
+  try {
+    await waitUntilReady({
+      name: 'MinIO',
+      process: child,
+      logFile,
+      timeoutMs: options.timeoutMs ?? 60_000,
+      check: async () => (await fetch(`${endpoint}/minio/health/ready`)).ok,
+    });
+    await ensureBucket(endpoint, options);
+  } catch (error) {
+    await child.stop(2_000);
+    throw error;
+  }
+  return {
+    endpoint,
+    consoleUrl: `http://127.0.0.1:${options.consolePort}`,
+    bucket: options.bucket,
+    process: child,
+    stop: () => child.stop(),
+  };
+}
+
+async function ensureBucket(endpoint: string, options: MinioServerOptions): Promise<void> {
+  const s3 = new S3Client({
+    endpoint,
+    region: options.region ?? 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+  });
+  try {
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: options.bucket }));
+    } catch {
+      await s3.send(new CreateBucketCommand({ Bucket: options.bucket }));
+    }
+  } finally {
+    s3.destroy();
+  }
+}

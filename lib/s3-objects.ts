@@ -1,0 +1,136 @@
+import type { Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+/** Small, typed wrappers over the S3 calls Intake makes; every failure other than "not found" throws. */
+
+export function isNotFound(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    e.name === 'NoSuchKey' || e.name === 'NotFound' || e.Code === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404
+  );
+}
+
+/** The object's body as a Node stream; `range` is an HTTP byte range such as "bytes=0-4099". */
+export async function getObjectStream(s3: S3Client, bucket: string, key: string, range?: string): Promise<Readable> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
+  if (!response.Body) throw new Error(`S3 returned no body for ${key}`);
+  return response.Body as Readable;
+}
+
+/** Up to the first `bytes` bytes of an object (fewer when the object is shorter). */
+export async function readObjectPrefix(s3: S3Client, bucket: string, key: string, bytes: number): Promise<Buffer> {
+  return readStream(await getObjectStream(s3, bucket, key, `bytes=0-${bytes - 1}`), bytes);
+}
+
+/** Reads a stream into memory, refusing to hold more than `limit` bytes. */
+export async function readStream(stream: Readable, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    total += buffer.length;
+    chunks.push(buffer);
+    if (total >= limit) {
+      stream.destroy();
+      break;
+    }
+  }
+  const all = Buffer.concat(chunks);
+  return all.length > limit ? all.subarray(0, limit) : all;
+}
+
+export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/** Server-side copy: the bytes never pass through the worker. `metadata` replaces the source's. */
+export async function copyObject(
+  s3: S3Client,
+  bucket: string,
+  from: string,
+  to: string,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await s3.send(
+    new CopyObjectCommand({
+      Bucket: bucket,
+      Key: to,
+      // The copy source is "bucket/key" with the key URL-encoded segment by segment.
+      CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+      ...(metadata ? { Metadata: metadata, MetadataDirective: 'REPLACE' as const } : {}),
+    }),
+  );
+}
+
+/** The object's user metadata, or null when it does not exist. */
+export async function objectMetadata(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<Record<string, string> | null> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return head.Metadata ?? {};
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+/** Deletes keys in batches of 1000 (the S3 limit); keys that do not exist count as deleted. */
+export async function deleteKeys(s3: S3Client, bucket: string, keys: readonly string[]): Promise<void> {
+  const unique = [...new Set(keys)];
+  for (let i = 0; i < unique.length; i += 1000) {
+    const batch = unique.slice(i, i + 1000);
+    const result = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+    const failures = (result.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+    if (failures.length > 0) {
+      const first = failures[0];
+      throw new Error(
+        `S3 could not delete ${failures.length} object(s), e.g. ${first?.Key}: ${first?.Code} ${first?.Message}`,
+      );
+    }
+  }
+}
+
+/** Streams a body of unknown length to S3 (multipart when large); overwrites any object at `key`. */
+export async function uploadStream(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Readable | Buffer,
+  contentType: string,
+): Promise<void> {
+  await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } }).done();
+}

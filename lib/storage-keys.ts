@@ -1,0 +1,12 @@
+/**
+ * Every S3 key Intake writes. Keys are built only from validated tenant ids and generated file ids,
+ * never from user-supplied filenames, and are deterministic so a retried step overwrites instead of
+ * duplicating.
+ */
+export const storageKeys = {
+  incoming: (tenantId: string, fileId: string) => `incoming/${tenantId}/${fileId}`,
+  original: (tenantId: string, fileId: string) => `files/${tenantId}/${fileId}/original`,
+  rendition: (tenantId: string, fileId: string, name: string) => `files/${tenantId}/${fileId}/renditions/${name}.webp`,
+  filePrefix: (tenantId: string, fileId: string) => `files/${tenantId}/${fileId}/`,
+  quarantine: (tenantId: string, fileId: string) => `quarantine/${tenantId}/${fileId}`,
+};

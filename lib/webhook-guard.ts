@@ -1,0 +1,130 @@
+import { BlockList, isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+
+/**
+ * Server-side request forgery guard for webhook targets: a tenant must not be able to make Intake call
+ * its own infrastructure (loopback, private networks, cloud metadata at 169.254.169.254, …).
+ */
+
+const RANGES_V4: [string, number, string][] = [
+  ['0.0.0.0', 8, 'an unspecified ("this network") address'],
+  ['10.0.0.0', 8, 'a private network address'],
+  ['100.64.0.0', 10, 'a carrier-grade NAT address'],
+  ['127.0.0.0', 8, 'a loopback address'],
+  ['169.254.0.0', 16, 'a link-local or cloud metadata address'],
+  ['172.16.0.0', 12, 'a private network address'],
+  ['192.0.0.0', 24, 'an IETF protocol address'],
+  ['192.0.2.0', 24, 'a documentation address'],
+  ['192.168.0.0', 16, 'a private network address'],
+  ['198.18.0.0', 15, 'a benchmarking address'],
+  ['198.51.100.0', 24, 'a documentation address'],
+  ['203.0.113.0', 24, 'a documentation address'],
+  ['224.0.0.0', 4, 'a multicast address'],
+  ['240.0.0.0', 4, 'a reserved address'],
+];
+const RANGES_V6: [string, number, string][] = [
+  ['::', 128, 'an unspecified address'],
+  ['::1', 128, 'a loopback address'],
+  ['100::', 64, 'a discard-only address'],
+  ['2001:db8::', 32, 'a documentation address'],
+  ['fc00::', 7, 'a unique-local (private) address'],
+  ['fe80::', 10, 'a link-local address'],
+  ['fec0::', 10, 'a site-local address'],
+  ['ff00::', 8, 'a multicast address'],
+];
+
+const lists = [
+  ...RANGES_V4.map(([net, prefix, why]) => ({ net, prefix, why, family: 'ipv4' as const })),
+  ...RANGES_V6.map(([net, prefix, why]) => ({ net, prefix, why, family: 'ipv6' as const })),
+].map((range) => {
+  const list = new BlockList();
+  list.addSubnet(range.net, range.prefix, range.family);
+  return { list, why: range.why, family: range.family };
+});
+
+/** The IPv4 address an IPv6 address carries (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16). */
+function embeddedIpv4(ip: string): string | null {
+  const groups = expandIpv6(ip);
+  if (!groups) return null;
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  const zeros = (from: number, to: number) => groups.slice(from, to).every((g) => g === 0);
+  if (zeros(0, 5) && groups[5] === 0xffff) return v4(groups[6]!, groups[7]!);
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && zeros(2, 6)) return v4(groups[6]!, groups[7]!);
+  if (groups[0] === 0x2002) return v4(groups[1]!, groups[2]!);
+  return null;
+}
+
+/** Eight 16-bit groups of an IPv6 address (accepts a dotted IPv4 tail), or null when malformed. */
+function expandIpv6(ip: string): number[] | null {
+  let text = ip.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const parts = dotted[1]!.split('.').map(Number);
+    text =
+      text.slice(0, -dotted[1]!.length) +
+      `${((parts[0]! << 8) | parts[1]!).toString(16)}:${((parts[2]! << 8) | parts[3]!).toString(16)}`;
+  }
+  const [head, tail, extra] = text.split('::');
+  if (extra !== undefined) return null;
+  const parse = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
+  const left = parse(head);
+  const right = parse(tail);
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? missing !== 0 : missing < 0) return null;
+  const groups = [...left, ...new Array<number>(tail === undefined ? 0 : missing).fill(0), ...right];
+  return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
+}
+
+/**
+ * Why an address must not receive webhooks ("a loopback address", …), or null when it is public.
+ * Anything that is not a well-formed IP address is refused too.
+ */
+export function blockedAddressReason(ip: string): string | null {
+  const family = isIP(ip.replace(/%.*$/, ''));
+  if (family === 0) return 'not a valid IP address';
+  if (family === 6) {
+    const inner = embeddedIpv4(ip);
+    if (inner) return blockedAddressReason(inner);
+  }
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const address = ip.replace(/%.*$/, '');
+  for (const entry of lists) if (entry.family === type && entry.list.check(address, type)) return entry.why;
+  return null;
+}
+
+export type ResolveHost = (hostname: string) => Promise<string[]>;
+
+const resolveWithDns: ResolveHost = async (hostname) =>
+  (await lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+
+/**
+ * Checks a webhook URL before it is called. Returns null when it may be called, or a sentence saying
+ * why not. Every address the name resolves to must be public, so a name with one public and one
+ * private record cannot be used to reach the private one.
+ */
+export async function webhookTargetRefusal(
+  url: string,
+  options: { allowPrivate: boolean; resolve?: ResolveHost },
+): Promise<string | null> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `The webhook URL "${url}" is not a valid URL.`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return `The webhook URL must use http or https, not ${parsed.protocol.replace(':', '')}.`;
+  }
+  if (parsed.username || parsed.password) return 'The webhook URL must not contain credentials.';
+  if (options.allowPrivate) return null;
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const addresses = isIP(host) ? [host] : await (options.resolve ?? resolveWithDns)(host);
+  if (addresses.length === 0) return `The webhook host ${host} does not resolve to any address.`;
+  for (const address of addresses) {
+    const why = blockedAddressReason(address);
+    if (why) {
+      return `The webhook host ${host} resolves to ${address}, ${why}; private targets are refused unless INTAKE_WEBHOOK_ALLOW_PRIVATE=true.`;
+    }
+  }
+  return null;
+}

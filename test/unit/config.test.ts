@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration } from '../../config/env';
+
+describe('configuration', () => {
+  it('uses the embedded defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.dataDir).toBe('.data');
+    expect(config.temporal.address).toBe('127.0.0.1:7233');
+    expect(config.temporal.namespace).toBe('default');
+    expect(config.s3.embedded).toBe(true);
+    expect(config.s3.forcePathStyle).toBe(true);
+    expect(config.limits.maxUploadBytes).toBe(512 * 1024 * 1024);
+    expect(config.limits.maxPixels).toBe(50_000_000);
+    expect(config.retention.defaultMs).toBe(7 * 86_400_000);
+    expect(config.renditions.map((r) => `${r.name}:${r.maxEdge}`)).toEqual(['thumb:256', 'medium:1024', 'large:2048']);
+    expect(config.webhooks.allowPrivate).toBe(false);
+  });
+
+  it('switches to external services when their variables are set', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'acme.a1b2c.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'acme.a1b2c',
+      TEMPORAL_API_KEY: 'secret',
+      S3_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com',
+      S3_BUCKET: 'acme-uploads',
+      DATABASE_URL: 'postgresql://u:p@db.internal:5432/intake',
+      CLAMD_HOST: 'clamav.internal',
+    });
+    expect(config.temporal.tls).toBe(true);
+    expect(config.s3.embedded).toBe(false);
+    expect(config.s3.forcePathStyle).toBe(false);
+    expect(config.databaseUrl).toContain('db.internal');
+    expect(config.clamd.host).toBe('clamav.internal');
+  });
+
+  it('names the bad variable and what it expected', () => {
+    expect(() => loadConfig({ INTAKE_PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ INTAKE_PORT: 'eighty' })).toThrow(/INTAKE_PORT: .*\(got "eighty"\)/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL: must be a postgresql:\/\/ URL/);
+    expect(() => loadConfig({ INTAKE_RETENTION: 'a week' })).toThrow(/INTAKE_RETENTION: .*duration/);
+    expect(() => loadConfig({ INTAKE_ALLOWED_TYPES: 'image/jpeg,application/zip' })).toThrow(/INTAKE_ALLOWED_TYPES/);
+    expect(() => loadConfig({ INTAKE_RENDITIONS: 'thumb=256' })).toThrow(/INTAKE_RENDITIONS: "thumb=256"/);
+  });
+
+  it('checks settings against each other', () => {
+    expect(() => loadConfig({ INTAKE_RETENTION: '400d' })).toThrow(/INTAKE_RETENTION: must lie within/);
+    expect(() =>
+      loadConfig({ INTAKE_RETENTION_MIN: '2d', INTAKE_RETENTION_MAX: '1d', INTAKE_RETENTION: '1d' }),
+    ).toThrow(/INTAKE_RETENTION_MIN: must not exceed/);
+    expect(() => loadConfig({ TEMPORAL_TLS_CERT_PATH: '/c.pem' })).toThrow(/set together/);
+  });
+
+  it('parses seeded API keys and refuses malformed ones', () => {
+    expect(loadConfig({ INTAKE_API_KEYS: 'acme=key1-long, globex=key2-long' }).apiKeys).toEqual([
+      { tenant: 'acme', key: 'key1-long' },
+      { tenant: 'globex', key: 'key2-long' },
+    ]);
+    expect(() => loadConfig({ INTAKE_API_KEYS: 'acme' })).toThrow(/INTAKE_API_KEYS/);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('1.5h')).toBe(5_400_000);
+    expect(parseDuration('250')).toBe(250);
+    expect(() => parseDuration('soon')).toThrow(/not a duration/);
+  });
+});

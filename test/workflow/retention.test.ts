@@ -1,0 +1,159 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENERAL_TASK_QUEUE } from '../../workers/task-queues';
+import type { FileState, UploadInput } from '../../workflows/file-status';
+import { uploadWorkflow } from '../../workflows/index';
+import { deleteSignal, retentionUpdate, statusQuery } from '../../workflows/messages';
+import {
+  eventually,
+  fakeActivities,
+  registerSearchAttributes,
+  requireTool,
+  startWorkers,
+  timeSkippingServerPath,
+  uploadInput,
+  workflowId,
+} from './support/workflow-env';
+import type { FakeActivities, RunningWorkers } from './support/workflow-env';
+
+/*
+ * The retention promise, on Temporal's Java time-skipping test server: days pass in milliseconds, so
+ * the real 7-day default is what is tested, not a shortened stand-in.
+ */
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: requireTool(timeSkippingServerPath) } },
+  });
+  await registerSearchAttributes(env);
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+interface Upload {
+  handle: WorkflowHandle<typeof uploadWorkflow>;
+  fake: FakeActivities;
+  ready: FileState;
+  workers: RunningWorkers;
+}
+
+/** Starts an upload and returns once it is READY and announced, i.e. waiting on its retention timer. */
+async function readyUpload(overrides: Partial<UploadInput> = {}): Promise<Upload> {
+  const fake = fakeActivities();
+  const workers = await startWorkers(env, fake.activities);
+  const input = uploadInput(overrides);
+  const handle = await env.client.workflow.start(uploadWorkflow, {
+    taskQueue: GENERAL_TASK_QUEUE,
+    workflowId: workflowId(input),
+    args: [input],
+  });
+  const ready = await eventually(
+    () => handle.query(statusQuery),
+    (s) => s.status === 'READY' && s.steps.notify.state === 'done',
+  );
+  return { handle, fake, ready, workers };
+}
+
+const statusOf = (upload: Upload) => upload.handle.query(statusQuery);
+const deletedOf = (upload: Upload) =>
+  eventually(
+    () => statusOf(upload),
+    (s) => s.status === 'DELETED',
+  );
+
+describe('retention', () => {
+  it('the 7-day default deletes the file after 7 days and not a minute before', async () => {
+    const upload = await readyUpload();
+    try {
+      expect(Date.parse(upload.ready.expiresAt ?? '') - Date.parse(upload.ready.completedAt ?? '')).toBe(7 * DAY);
+
+      await env.sleep(7 * DAY - MINUTE);
+      expect((await statusOf(upload)).status).toBe('READY');
+      expect(upload.fake.calls.deleteArtifacts).toHaveLength(0);
+
+      await env.sleep(2 * MINUTE);
+      const deleted = await deletedOf(upload);
+      expect(deleted.deletionReason).toBe('expired');
+      expect(upload.fake.calls.deleteArtifacts).toEqual([
+        { fileId: upload.ready.fileId, tenantId: upload.ready.tenantId, reason: 'expired' },
+      ]);
+      expect(upload.fake.calls.deliverWebhook.filter((d) => d.event === 'file.deleted')).toHaveLength(2);
+      expect((await upload.handle.result()).status).toBe('DELETED');
+    } finally {
+      await upload.workers.stop();
+    }
+  });
+
+  it('extending the expiry by a day moves the deletion a day later', async () => {
+    const upload = await readyUpload();
+    try {
+      const extended = await upload.handle.executeUpdate(retentionUpdate, { args: [{ extendByMs: DAY }] });
+      expect(Date.parse(extended.expiresAt ?? '')).toBe(Date.parse(upload.ready.expiresAt ?? '') + DAY);
+
+      await env.sleep(8 * DAY - HOUR);
+      expect((await statusOf(upload)).status).toBe('READY');
+      expect(upload.fake.calls.deleteArtifacts).toHaveLength(0);
+
+      await env.sleep(2 * HOUR);
+      expect((await deletedOf(upload)).deletionReason).toBe('expired');
+    } finally {
+      await upload.workers.stop();
+    }
+  });
+
+  it('shortening the expiry deletes the file at the new time', async () => {
+    const upload = await readyUpload();
+    try {
+      const now = await env.currentTimeMs();
+      await upload.handle.executeUpdate(retentionUpdate, {
+        args: [{ expiresAt: new Date(now + DAY).toISOString() }],
+      });
+      await env.sleep(DAY - HOUR);
+      expect((await statusOf(upload)).status).toBe('READY');
+      await env.sleep(2 * HOUR);
+      expect((await deletedOf(upload)).deletionReason).toBe('expired');
+    } finally {
+      await upload.workers.stop();
+    }
+  });
+
+  it('a legal hold keeps the file past its expiry until it is released', async () => {
+    const upload = await readyUpload();
+    try {
+      await upload.handle.executeUpdate(retentionUpdate, { args: [{ hold: true }] });
+      await env.sleep(30 * DAY);
+      const held = await statusOf(upload);
+      expect(held).toMatchObject({ status: 'READY', hold: true });
+      expect(upload.fake.calls.deleteArtifacts).toHaveLength(0);
+
+      // The expiry passed during the hold, so releasing it deletes the file straight away.
+      await upload.handle.executeUpdate(retentionUpdate, { args: [{ hold: false }] });
+      expect((await deletedOf(upload)).deletionReason).toBe('expired');
+    } finally {
+      await upload.workers.stop();
+    }
+  });
+
+  it('a delete request removes the file at once, long before its expiry', async () => {
+    const upload = await readyUpload();
+    try {
+      await env.sleep(DAY);
+      await upload.handle.signal(deleteSignal, { reason: 'requested' });
+      const deleted = await deletedOf(upload);
+      expect(deleted.deletionReason).toBe('requested');
+      expect(Date.parse(deleted.deletedAt ?? '')).toBeLessThan(Date.parse(upload.ready.expiresAt ?? ''));
+      expect(upload.fake.calls.deleteArtifacts).toHaveLength(1);
+    } finally {
+      await upload.workers.stop();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { temporal } from '@temporalio/proto';
+import { GENERAL_TASK_QUEUE } from '../../../workers/task-queues';
+import { uploadWorkflow } from '../../../workflows/index';
+import { deleteSignal, retentionUpdate, statusQuery } from '../../../workflows/messages';
+import {
+  businessFailure,
+  eventually,
+  fakeActivities,
+  PDF,
+  startWorkers,
+  uploadInput,
+  workflowId,
+} from './workflow-env';
+
+export interface CapturedHistory {
+  name: string;
+  workflowId: string;
+  history: temporal.api.history.v1.IHistory;
+}
+
+/**
+ * Workflows that between them exercise every command the upload workflow issues (each activity,
+ * compensation, retries reported by signal, updates, timers, deletion), run to completion. Their
+ * histories are what the replay test checks the current code against.
+ */
+export async function runReplayScenarios(env: TestWorkflowEnvironment): Promise<CapturedHistory[]> {
+  const out: CapturedHistory[] = [];
+
+  // An image: READY, retention extended and held, then deleted on request.
+  {
+    const fake = fakeActivities();
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const input = uploadInput({ fileId: 'replay-image-ready' });
+      const handle = await env.client.workflow.start(uploadWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: workflowId(input),
+        args: [input],
+      });
+      await eventually(
+        () => handle.query(statusQuery),
+        (s) => s.status === 'READY' && s.steps.notify.state === 'done',
+      );
+      await handle.executeUpdate(retentionUpdate, { args: [{ extendByMs: 86_400_000 }] });
+      await handle.executeUpdate(retentionUpdate, { args: [{ hold: true }] });
+      await handle.signal(deleteSignal, { reason: 'requested' });
+      await handle.result();
+      out.push({ name: 'image-ready-deleted', workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    } finally {
+      await workers.stop();
+    }
+  }
+
+  // A PDF whose scan is flaky and whose store fails: FAILED, then expires after a short retention.
+  {
+    let scans = 0;
+    const fake = fakeActivities(
+      {
+        async scanFile(input) {
+          scans++;
+          if (scans === 1) throw new Error('connect ECONNREFUSED 127.0.0.1:3310');
+          return { sha256: `sha-${input.fileId}`, size: 2_048 };
+        },
+        async storeFile() {
+          throw businessFailure('StorageUnavailable', 'the bucket is gone');
+        },
+      },
+      PDF,
+    );
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const input = uploadInput({ fileId: 'replay-pdf-failed', retentionMs: 1_500, retentionMinMs: 1_000 });
+      const handle = await env.client.workflow.start(uploadWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: workflowId(input),
+        args: [input],
+      });
+      await handle.result();
+      out.push({ name: 'pdf-failed-expired', workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    } finally {
+      await workers.stop();
+    }
+  }
+
+  return out;
+}

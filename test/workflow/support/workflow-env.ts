@@ -1,0 +1,250 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ApplicationFailure } from '@temporalio/common';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import type {
+  DeleteArtifactsInput,
+  DeliverWebhookInput,
+  IntakeActivities,
+  PlanNotificationsInput,
+  RemoveRenditionsInput,
+  StoreInput,
+  ValidateResult,
+  WebhookTarget,
+} from '../../../activities/types';
+import { storageKeys } from '../../../lib/storage-keys';
+import { createWorkers } from '../../../workers/create-worker';
+import { workflowIdFor } from '../../../workers/task-queues';
+import type { FileState, Rendition, UploadInput } from '../../../workflows/file-status';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../../workflows/search-attributes';
+
+// These tests fail activities on purpose; the SDK's per-failure warnings would bury real problems.
+try {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+} catch {
+  // Already installed by another module in this process: keep that one.
+}
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The Temporal CLI (dev server) that `npm run setup` installs; never downloaded at test time. */
+export const temporalCliPath = `${repoRoot}.tools/bin/temporal`;
+/** The Java time-skipping test server launcher that `npm run setup` installs from Maven Central. */
+export const timeSkippingServerPath = `${repoRoot}.tools/temporal-test-server/bin/temporal-test-server`;
+
+export function requireTool(path: string): string {
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run setup\` first`);
+  return path;
+}
+
+/** Dev-server arguments that register Intake's search attributes, as infra does. */
+export const searchAttributeArgs = Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => [
+  '--search-attribute',
+  `${name}=${type}`,
+]);
+
+/**
+ * The Java time-skipping server takes no `--search-attribute` flags; it registers them through the
+ * operator API instead, as a production cluster would (`temporal operator search-attribute create`).
+ */
+/** The real Temporal dev server binary, with Intake's search attributes registered. */
+export function startDevServerEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: requireTool(temporalCliPath) },
+      extraArgs: searchAttributeArgs,
+    },
+  });
+}
+
+export async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      Object.entries(SEARCH_ATTRIBUTE_TYPES).map(([name, type]) => [
+        name,
+        encodeSearchAttributeIndexedValueType(type.toUpperCase() as 'KEYWORD')!,
+      ]),
+    ),
+  });
+}
+
+export const IMAGE: ValidateResult = { contentType: 'image/jpeg', isImage: true, width: 4000, height: 3000 };
+export const PDF: ValidateResult = { contentType: 'application/pdf', isImage: false, width: null, height: null };
+
+let counter = 0;
+export function uploadInput(overrides: Partial<UploadInput> = {}): UploadInput {
+  counter += 1;
+  const fileId = overrides.fileId ?? `f${Date.now().toString(36)}${counter}`;
+  const tenantId = overrides.tenantId ?? 'acme';
+  return {
+    fileId,
+    tenantId,
+    filename: 'holiday.jpg',
+    declaredContentType: 'image/jpeg',
+    size: 123_456,
+    incomingKey: storageKeys.incoming(tenantId, fileId),
+    tags: ['beach'],
+    callbackUrl: 'https://callback.example/hooks/intake',
+    retentionMs: 7 * 86_400_000,
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+/** Every call the fake activities received, for assertions. */
+export interface Calls {
+  scanFile: number;
+  validateFile: number;
+  makeRenditions: number;
+  storeFile: StoreInput[];
+  indexFile: number;
+  recordFile: FileState[];
+  planNotifications: PlanNotificationsInput[];
+  deliverWebhook: DeliverWebhookInput[];
+  removeRenditions: RemoveRenditionsInput[];
+  deleteArtifacts: DeleteArtifactsInput[];
+}
+
+export interface FakeActivities {
+  activities: IntakeActivities;
+  calls: Calls;
+}
+
+export const TENANT_ENDPOINT = 'https://tenant.example/webhooks';
+
+/**
+ * Activities that behave like the real ones at the contract level (results, failure types) without
+ * S3, Postgres or clamd: the workflow's branching is what these tests are about.
+ */
+export function fakeActivities(overrides: Partial<IntakeActivities> = {}, validation = IMAGE): FakeActivities {
+  const calls: Calls = {
+    scanFile: 0,
+    validateFile: 0,
+    makeRenditions: 0,
+    storeFile: [],
+    indexFile: 0,
+    recordFile: [],
+    planNotifications: [],
+    deliverWebhook: [],
+    removeRenditions: [],
+    deleteArtifacts: [],
+  };
+  const base: IntakeActivities = {
+    async scanFile(input) {
+      calls.scanFile++;
+      return { sha256: `sha-${input.fileId}`, size: 123_456 };
+    },
+    async validateFile() {
+      calls.validateFile++;
+      return validation;
+    },
+    async makeRenditions(input) {
+      calls.makeRenditions++;
+      return (['thumb', 'medium', 'large'] as const).map((name, i): Rendition => ({
+        name,
+        key: storageKeys.rendition(input.tenantId, input.fileId, name),
+        format: 'webp',
+        width: [256, 1024, 2048][i]!,
+        height: [192, 768, 1536][i]!,
+        size: 1000 * (i + 1),
+      }));
+    },
+    async storeFile(input) {
+      calls.storeFile.push(input);
+      return { key: storageKeys.original(input.upload.tenantId, input.upload.fileId) };
+    },
+    async indexFile() {
+      calls.indexFile++;
+    },
+    async recordFile(state) {
+      calls.recordFile.push(state);
+    },
+    async planNotifications(input) {
+      calls.planNotifications.push(input);
+      const targets: WebhookTarget[] = [{ endpointId: 'ep_1', url: TENANT_ENDPOINT }];
+      if (input.callbackUrl) targets.push({ endpointId: null, url: input.callbackUrl });
+      return targets;
+    },
+    async deliverWebhook(input) {
+      calls.deliverWebhook.push(input);
+      return { statusCode: 204 };
+    },
+    async removeRenditions(input) {
+      calls.removeRenditions.push(input);
+    },
+    async deleteArtifacts(input) {
+      calls.deleteArtifacts.push(input);
+    },
+  };
+  // Overrides still record their calls, so tests can assert on both behaviour and traffic.
+  const activities = { ...base };
+  for (const [name, fn] of Object.entries(overrides) as [keyof IntakeActivities, (...a: never[]) => unknown][]) {
+    const recorder = base[name] as (...a: unknown[]) => Promise<unknown>;
+    (activities as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      const result = await (fn as (...a: unknown[]) => unknown)(...args);
+      await recorder(...args);
+      return result;
+    };
+  }
+  return { activities, calls };
+}
+
+/** A non-retryable business failure, as the real activities throw it. */
+export function businessFailure(type: string, message: string, details: unknown[] = []): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details });
+}
+
+export interface RunningWorkers {
+  stop(): Promise<void>;
+}
+
+/** Starts the real worker set-up (both task queues, attempt reporting) against the test server. */
+export async function startWorkers(
+  env: TestWorkflowEnvironment,
+  activities: IntakeActivities,
+): Promise<RunningWorkers> {
+  const workers: Worker[] = await createWorkers({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    activities,
+    kind: 'all',
+    resizeConcurrency: 2,
+    shutdownGraceTime: '1 second',
+  });
+  const running = Promise.all(workers.map((w) => w.run()));
+  return {
+    async stop() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+    },
+  };
+}
+
+export const workflowId = (input: UploadInput) => workflowIdFor(input.fileId);
+
+/** Polls until `check` accepts a value (queries are the workflow's public face; no sleeps-and-hope). */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  { timeoutMs = 20_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (check(last)) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(
+    `condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`,
+  );
+}

@@ -1,0 +1,416 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENERAL_TASK_QUEUE } from '../../workers/task-queues';
+import type { FileState, RetentionChange, UploadInput } from '../../workflows/file-status';
+import { uploadWorkflow } from '../../workflows/index';
+import { deleteSignal, retentionUpdate, statusQuery } from '../../workflows/messages';
+import { IntakeExpiresAt, IntakeHold, IntakeStatus } from '../../workflows/search-attributes';
+import {
+  PDF,
+  TENANT_ENDPOINT,
+  businessFailure,
+  eventually,
+  fakeActivities,
+  startDevServerEnv,
+  startWorkers,
+  uploadInput,
+  workflowId,
+} from './support/workflow-env';
+import type { FakeActivities } from './support/workflow-env';
+
+/*
+ * The upload workflow on the real Temporal dev server binary, with fake activities: every branch of
+ * processing, notification, retention changes and deletion.
+ */
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await startDevServerEnv();
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** Runs one upload with the given fakes; the worker is stopped when `body` is done. */
+async function withUpload(
+  fake: FakeActivities,
+  input: UploadInput,
+  body: (handle: WorkflowHandle<typeof uploadWorkflow>) => Promise<void>,
+): Promise<void> {
+  const workers = await startWorkers(env, fake.activities);
+  try {
+    const handle = await env.client.workflow.start(uploadWorkflow, {
+      taskQueue: GENERAL_TASK_QUEUE,
+      workflowId: workflowId(input),
+      args: [input],
+    });
+    await body(handle);
+  } finally {
+    await workers.stop();
+  }
+}
+
+const status = (handle: WorkflowHandle<typeof uploadWorkflow>) => handle.query(statusQuery);
+const settled = (state: FileState) => state.status !== 'PROCESSING' && state.steps.notify.state !== 'running';
+const lastRecord = (fake: FakeActivities) => fake.calls.recordFile.at(-1);
+
+async function deleteNow(handle: WorkflowHandle<typeof uploadWorkflow>): Promise<FileState> {
+  await handle.signal(deleteSignal, { reason: 'requested' });
+  return handle.result();
+}
+
+describe('upload workflow', () => {
+  it('a clean image ends READY with renditions, is announced to every target once, and is deleted on request', async () => {
+    const fake = fakeActivities();
+    const input = uploadInput();
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      expect(state.status).toBe('READY');
+      expect(state.reason).toBeNull();
+      expect(state.contentType).toBe('image/jpeg');
+      expect(state.renditions.map((r) => r.name)).toEqual(['thumb', 'medium', 'large']);
+      for (const step of ['scan', 'validate', 'resize', 'store', 'index', 'notify'] as const) {
+        expect(state.steps[step]).toMatchObject({ state: 'done', attempts: 1, error: null });
+        expect(Date.parse(state.steps[step].finishedAt ?? '')).toBeGreaterThanOrEqual(
+          Date.parse(state.steps[step].startedAt ?? ''),
+        );
+      }
+      expect(fake.calls.makeRenditions).toBe(1);
+      expect(fake.calls.storeFile[0]?.renditions).toHaveLength(3);
+      expect(lastRecord(fake)).toMatchObject({ status: 'READY', sha256: `sha-${input.fileId}` });
+
+      // Expiry is counted from completion, with the upload's retention period.
+      expect(Date.parse(state.expiresAt ?? '') - Date.parse(state.completedAt ?? '')).toBe(input.retentionMs);
+
+      // One delivery per target, both with the same event-derived message id.
+      const ready = fake.calls.deliverWebhook.filter((d) => d.event === 'file.ready');
+      expect(ready.map((d) => d.target.url).sort()).toEqual([input.callbackUrl, TENANT_ENDPOINT].sort());
+      expect(new Set(ready.map((d) => d.messageId))).toEqual(new Set([`msg_${input.fileId}_file.ready`]));
+      expect(ready[0]?.file.status).toBe('READY');
+
+      const described = await handle.describe();
+      expect(described.typedSearchAttributes.get(IntakeStatus)).toBe('READY');
+      expect(described.typedSearchAttributes.get(IntakeExpiresAt)?.toISOString()).toBe(state.expiresAt);
+
+      // Readers of a finished file see its row, so the announcement's outcome is recorded there too.
+      const recorded = await eventually(
+        () => Promise.resolve(lastRecord(fake)),
+        (r) => r?.steps.notify.state === 'done',
+      );
+      expect(recorded?.status).toBe('READY');
+
+      const final = await deleteNow(handle);
+      expect(final).toMatchObject({ status: 'DELETED', deletionReason: 'requested', renditions: [] });
+      expect(final.deletedAt).not.toBeNull();
+      expect(fake.calls.deleteArtifacts).toEqual([
+        { fileId: input.fileId, tenantId: input.tenantId, reason: 'requested' },
+      ]);
+      expect(lastRecord(fake)?.status).toBe('DELETED');
+      const deleted = fake.calls.deliverWebhook.filter((d) => d.event === 'file.deleted');
+      expect(deleted).toHaveLength(2);
+      expect(deleted.every((d) => d.messageId === `msg_${input.fileId}_file.deleted`)).toBe(true);
+      expect((await handle.describe()).typedSearchAttributes.get(IntakeStatus)).toBe('DELETED');
+    });
+  });
+
+  it('a PDF ends READY without resizing', async () => {
+    const fake = fakeActivities({}, PDF);
+    const input = uploadInput({ filename: 'report.pdf', declaredContentType: 'application/pdf' });
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      expect(state.status).toBe('READY');
+      expect(state.steps.resize.state).toBe('skipped');
+      expect(state.steps.store.state).toBe('done');
+      expect(state.renditions).toEqual([]);
+      expect(fake.calls.makeRenditions).toBe(0);
+      expect((await handle.describe()).typedSearchAttributes.get(IntakeStatus)).toBe('READY');
+      await deleteNow(handle);
+    });
+  });
+
+  it('a file whose content contradicts its declared type ends REJECTED with the reason', async () => {
+    const reason = 'the content is a PDF, but it was declared as image/png';
+    const fake = fakeActivities({
+      async validateFile() {
+        throw businessFailure('Rejected', reason);
+      },
+    });
+    const input = uploadInput({ declaredContentType: 'image/png' });
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      expect(state).toMatchObject({ status: 'REJECTED', reason });
+      expect(state.steps.validate).toMatchObject({ state: 'failed', error: reason });
+      expect(state.steps.resize.state).toBe('skipped');
+      expect(state.steps.store.state).toBe('skipped');
+      expect(fake.calls.storeFile).toHaveLength(0);
+      expect(fake.calls.removeRenditions).toHaveLength(0);
+      expect(lastRecord(fake)).toMatchObject({ status: 'REJECTED', reason });
+      expect(fake.calls.deliverWebhook.map((d) => d.event)).toEqual(['file.rejected', 'file.rejected']);
+      expect((await handle.describe()).typedSearchAttributes.get(IntakeStatus)).toBe('REJECTED');
+      await deleteNow(handle);
+    });
+  });
+
+  it('an infected file ends INFECTED naming the signature, and nothing after the scan runs', async () => {
+    const fake = fakeActivities({
+      async scanFile(input) {
+        throw businessFailure('Infected', 'malware found', [
+          { signature: 'Eicar-Test-Signature', quarantineKey: `quarantine/${input.tenantId}/${input.fileId}` },
+        ]);
+      },
+    });
+    const input = uploadInput({ filename: 'eicar.txt' });
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      expect(state.status).toBe('INFECTED');
+      expect(state.reason).toContain('Eicar-Test-Signature');
+      expect(state.steps.scan).toMatchObject({ state: 'failed', attempts: 1 });
+      expect(fake.calls.validateFile).toBe(0);
+      expect(fake.calls.storeFile).toHaveLength(0);
+      expect(lastRecord(fake)).toMatchObject({ status: 'INFECTED' });
+      expect(new Set(fake.calls.deliverWebhook.map((d) => d.messageId))).toEqual(
+        new Set([`msg_${input.fileId}_file.infected`]),
+      );
+      expect((await handle.describe()).typedSearchAttributes.get(IntakeStatus)).toBe('INFECTED');
+      await deleteNow(handle);
+    });
+  });
+
+  it('a failure after resizing ends FAILED and removes the renditions already written', async () => {
+    const fake = fakeActivities({
+      async storeFile() {
+        throw businessFailure('StorageUnavailable', 'the bucket is gone');
+      },
+    });
+    const input = uploadInput();
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      expect(state.status).toBe('FAILED');
+      expect(state.reason).toContain('the bucket is gone');
+      expect(state.steps.resize.state).toBe('done');
+      expect(state.steps.store).toMatchObject({ state: 'failed', error: 'the bucket is gone' });
+      expect(state.steps.index.state).toBe('skipped');
+      expect(state.renditions).toEqual([]);
+      expect(fake.calls.removeRenditions).toEqual([
+        {
+          keys: ['thumb', 'medium', 'large'].map((n) => `files/${input.tenantId}/${input.fileId}/renditions/${n}.webp`),
+        },
+      ]);
+      expect(lastRecord(fake)).toMatchObject({ status: 'FAILED', renditions: [] });
+      expect(fake.calls.deliverWebhook.every((d) => d.event === 'file.failed')).toBe(true);
+      await deleteNow(handle);
+    });
+  });
+
+  it('a flaky scan is retried with backoff and the step records its attempts', async () => {
+    let calls = 0;
+    const fake = fakeActivities({
+      async scanFile(input) {
+        calls++;
+        if (calls <= 2) throw new Error('connect ECONNREFUSED 127.0.0.1:3310');
+        return { sha256: `sha-${input.fileId}`, size: 123_456 };
+      },
+    });
+    const input = uploadInput();
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      expect(state.status).toBe('READY');
+      expect(calls).toBe(3);
+      expect(state.steps.scan).toMatchObject({ state: 'done', attempts: 3, error: null });
+      expect(state.steps.validate.attempts).toBe(1);
+      await deleteNow(handle);
+    });
+  });
+
+  it('a refused webhook target marks the notify step failed but leaves the file READY', async () => {
+    const fake = fakeActivities({
+      async deliverWebhook(input) {
+        if (input.target.url === TENANT_ENDPOINT) {
+          throw businessFailure('WebhookRefused', 'the endpoint resolves to a private address');
+        }
+        return { statusCode: 200 };
+      },
+    });
+    const input = uploadInput();
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      expect(state.status).toBe('READY');
+      expect(state.steps.notify.state).toBe('failed');
+      expect(state.steps.notify.error).toContain('private address');
+      await deleteNow(handle);
+    });
+  });
+
+  it('a delete works while a webhook is still being retried, and the stale delivery is cancelled', async () => {
+    let attempts = 0;
+    const fake = fakeActivities({
+      async deliverWebhook(input) {
+        if (input.event === 'file.ready' && input.target.url === TENANT_ENDPOINT) {
+          attempts++;
+          throw new Error('503 Service Unavailable');
+        }
+        return { statusCode: 200 };
+      },
+    });
+    const input = uploadInput();
+    await withUpload(fake, input, async (handle) => {
+      await eventually(
+        () => status(handle),
+        (s) => s.status === 'READY' && s.steps.notify.attempts >= 2,
+      );
+      const final = await deleteNow(handle);
+      expect(final.status).toBe('DELETED');
+      expect(final.steps.notify).toMatchObject({ state: 'failed' });
+      expect(final.steps.notify.error).toContain('cancelled');
+      expect(attempts).toBeGreaterThanOrEqual(2);
+      expect(fake.calls.deleteArtifacts).toHaveLength(1);
+      expect(fake.calls.deliverWebhook.filter((d) => d.event === 'file.deleted')).toHaveLength(2);
+    });
+  });
+
+  it('retention changes are validated, applied and mirrored in the search attributes', async () => {
+    const fake = fakeActivities();
+    const input = uploadInput({ retentionMinMs: 60_000, retentionMaxMs: 30 * 86_400_000 });
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      const expiresAt = Date.parse(state.expiresAt ?? '');
+
+      const rejected = async (change: Record<string, unknown>) => {
+        const error = await handle
+          .executeUpdate(retentionUpdate, { args: [change as RetentionChange] })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+        return String((error as WorkflowUpdateFailedError).cause?.message);
+      };
+      expect(await rejected({ expiresAt: new Date(Date.now() - 60_000).toISOString() })).toContain('future');
+      expect(await rejected({ extendByMs: -1000 })).toContain('positive');
+      expect(await rejected({ extendByMs: 0 })).toContain('positive');
+      expect(await rejected({ expiresAt: 'next tuesday' })).toContain('ISO');
+      expect(await rejected({ expiresAt: new Date(expiresAt + 60 * 86_400_000).toISOString() })).toContain('within');
+      expect(await rejected({ expiresAt: state.expiresAt, extendByMs: 1000 })).toContain('either');
+      expect(await rejected({})).toContain('nothing to change');
+      expect((await status(handle)).expiresAt).toBe(state.expiresAt);
+
+      const extended = await handle.executeUpdate(retentionUpdate, { args: [{ extendByMs: 86_400_000 }] });
+      expect(extended).toEqual({ expiresAt: new Date(expiresAt + 86_400_000).toISOString(), hold: false });
+      const held = await handle.executeUpdate(retentionUpdate, { args: [{ hold: true }] });
+      expect(held.hold).toBe(true);
+
+      const described = await handle.describe();
+      expect(described.typedSearchAttributes.get(IntakeExpiresAt)?.toISOString()).toBe(extended.expiresAt);
+      expect(described.typedSearchAttributes.get(IntakeHold)).toBe(true);
+      await eventually(
+        async () => lastRecord(fake),
+        (r) => r?.hold === true && r.expiresAt === extended.expiresAt,
+      );
+
+      await handle.signal(deleteSignal, { reason: 'requested' });
+      await handle.result();
+      const late = await handle.executeUpdate(retentionUpdate, { args: [{ hold: false }] }).catch((e: unknown) => e);
+      expect(late).toBeInstanceOf(Error);
+    });
+  });
+
+  it('a hold keeps a file past its expiry, and releasing it lets the expiry delete the file', async () => {
+    const fake = fakeActivities();
+    const input = uploadInput({ retentionMs: 3_000, retentionMinMs: 1_000 });
+    await withUpload(fake, input, async (handle) => {
+      await eventually(
+        () => status(handle),
+        (s) => s.status === 'READY',
+      );
+      await handle.executeUpdate(retentionUpdate, { args: [{ hold: true }] });
+      const expiresAt = Date.parse((await status(handle)).expiresAt ?? '');
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1_500));
+      expect((await status(handle)).status).toBe('READY');
+      expect(fake.calls.deleteArtifacts).toHaveLength(0);
+
+      await handle.executeUpdate(retentionUpdate, { args: [{ hold: false }] });
+      const final = await handle.result();
+      expect(final).toMatchObject({ status: 'DELETED', deletionReason: 'expired' });
+      expect(fake.calls.deleteArtifacts).toEqual([
+        { fileId: input.fileId, tenantId: input.tenantId, reason: 'expired' },
+      ]);
+    });
+  });
+
+  it('many retention changes continue the workflow as new, keeping its state and expiry', async () => {
+    const fake = fakeActivities();
+    const input = uploadInput();
+    await withUpload(fake, input, async (handle) => {
+      const first = await eventually(() => status(handle), settled);
+      const firstRunId = (await handle.describe()).runId;
+      let expected = Date.parse(first.expiresAt ?? '');
+      let runId = firstRunId;
+      for (let i = 0; i < 400 && runId === firstRunId; i++) {
+        const result = await handle.executeUpdate(retentionUpdate, { args: [{ extendByMs: 60_000 }] });
+        expected += 60_000;
+        expect(Date.parse(result.expiresAt ?? '')).toBe(expected);
+        if (i % 20 === 19) runId = (await handle.describe()).runId;
+      }
+      const latest = await eventually(
+        async () => ({ runId: (await handle.describe()).runId, state: await status(handle) }),
+        (v) => v.runId !== firstRunId,
+      );
+      expect(latest.state).toMatchObject({ status: 'READY', sha256: first.sha256, completedAt: first.completedAt });
+      expect(Date.parse(latest.state.expiresAt ?? '')).toBe(expected);
+      expect((await env.client.workflow.getHandle(handle.workflowId, firstRunId).describe()).status.name).toBe(
+        'CONTINUED_AS_NEW',
+      );
+
+      const final = await deleteNow(handle);
+      expect(final.status).toBe('DELETED');
+      expect(fake.calls.scanFile).toBe(1);
+    });
+  });
+
+  it('a run continued-as-new with carried state skips processing and keeps its expiry', async () => {
+    const fake = fakeActivities();
+    const input = uploadInput({ retentionMs: 2_000, retentionMinMs: 1_000 });
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const completedAt = new Date();
+      const carried: FileState = {
+        fileId: input.fileId,
+        tenantId: input.tenantId,
+        filename: input.filename,
+        status: 'READY',
+        reason: null,
+        contentType: 'application/pdf',
+        size: input.size,
+        sha256: 'abc',
+        width: null,
+        height: null,
+        renditions: [],
+        tags: [],
+        steps: Object.fromEntries(
+          (['scan', 'validate', 'resize', 'store', 'index', 'notify'] as const).map((s) => [
+            s,
+            { state: 'done', attempts: 1, startedAt: null, finishedAt: null, error: null },
+          ]),
+        ) as FileState['steps'],
+        createdAt: input.createdAt,
+        completedAt: completedAt.toISOString(),
+        expiresAt: new Date(completedAt.getTime() + 2_000).toISOString(),
+        hold: false,
+        deletedAt: null,
+        deletionReason: null,
+      };
+      const final = await env.client.workflow.execute(uploadWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: workflowId(input),
+        args: [input, carried],
+      });
+      expect(final).toMatchObject({ status: 'DELETED', deletionReason: 'expired' });
+      expect(Date.parse(final.deletedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(carried.expiresAt ?? ''));
+      expect(fake.calls.scanFile).toBe(0);
+      expect(fake.calls.deliverWebhook.map((d) => d.event)).toEqual(['file.deleted', 'file.deleted']);
+    } finally {
+      await workers.stop();
+    }
+  });
+});

@@ -1,0 +1,99 @@
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
+import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { IntakeActivities, SweeperActivities } from '../activities/types';
+import { reportAttempts } from './report-attempts';
+import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from './task-queues';
+
+export type WorkerKind = 'general' | 'media' | 'all';
+
+/** Resolved from this file, not the working directory, so any entry point (tsx, vitest) finds it. */
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/**
+ * Bundles the workflow code once per process (webpack + swc, which compiles the .ts workflows of
+ * this ESM package). Workers and replayers share the bundle instead of each paying a few seconds.
+ */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  return bundle;
+}
+
+export interface CreateWorkersOptions {
+  connection: NativeConnection;
+  namespace: string;
+  activities: IntakeActivities;
+  /** The orphan sweeper's activities, run by the general worker next to sweepOrphansWorkflow. */
+  sweeperActivities?: SweeperActivities;
+  kind: WorkerKind;
+  /** Concurrent renditions per media worker; defaults to twice the number of CPUs (see below). */
+  resizeConcurrency?: number;
+  /** Grace period for in-flight tasks on shutdown. */
+  shutdownGraceTime?: Duration;
+}
+
+/**
+ * Builds the workers for one worker kind: `general` runs the workflows and every I/O-bound activity on
+ * GENERAL_TASK_QUEUE; `media` runs only makeRenditions on MEDIA_TASK_QUEUE with its own concurrency
+ * limit, so resize capacity scales separately; `all` is both, for development and small deployments.
+ */
+export async function createWorkers(options: CreateWorkersOptions): Promise<Worker[]> {
+  const { connection, namespace, activities, kind } = options;
+  const { makeRenditions, ...generalActivities } = activities;
+  const shared = {
+    connection,
+    namespace,
+    interceptors: { activity: [reportAttempts] },
+    shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
+  };
+  const workers: Worker[] = [];
+  if (kind === 'general' || kind === 'all') {
+    workers.push(
+      await Worker.create({
+        ...shared,
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowBundle: await bundleWorkflows(),
+        activities: { ...generalActivities, ...options.sweeperActivities },
+      }),
+    );
+  }
+  if (kind === 'media' || kind === 'all') {
+    workers.push(
+      await Worker.create({
+        ...shared,
+        taskQueue: MEDIA_TASK_QUEUE,
+        activities: { makeRenditions },
+        // Twice the cores: each resize also waits on S3 (download, three uploads), and one slot per core
+        // left cores idle meanwhile. `npm run bench` on 2 cores: 1 slot 2.0, 2 slots 2.9, 4 slots 3.2 files/s.
+        maxConcurrentActivityTaskExecutions: options.resizeConcurrency ?? 2 * os.availableParallelism(),
+      }),
+    );
+  }
+  return workers;
+}
+
+/** Runs workers until all have shut down; if one fails, the others are shut down too. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  try {
+    await Promise.all(workers.map((worker) => worker.run()));
+  } catch (error) {
+    for (const worker of workers) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    }
+    throw error;
+  }
+}
+
+// The bundler logs every module at info level; only its warnings are worth seeing.
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string, meta?: Record<string, unknown>) => console.warn(message, meta ?? ''),
+  error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
+};

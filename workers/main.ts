@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { LogLevel, LogMetadata } from '@temporalio/worker';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities/create-activities';
+import { createSweeperActivities } from '../activities/sweep-orphans';
+import { loadConfig } from '../config/env';
+import type { Config } from '../config/env';
+import { createClamdScanner } from '../lib/clamd-scanner';
+import { createS3Client } from '../lib/s3-client';
+import { createDb } from '../prisma/db';
+import { createWorkers, runWorkers } from './create-worker';
+import type { WorkerKind } from './create-worker';
+import { ensureSweeperSchedule } from './sweeper-schedule';
+
+/** Connects to Temporal the way config.temporal says: plain, TLS (optionally mTLS) or API key. */
+export function connectToTemporal(temporal: Config['temporal']): Promise<NativeConnection> {
+  const tls =
+    temporal.tlsCertPath && temporal.tlsKeyPath
+      ? { clientCertPair: { crt: readFileSync(temporal.tlsCertPath), key: readFileSync(temporal.tlsKeyPath) } }
+      : temporal.tls;
+  return NativeConnection.connect({ address: temporal.address, tls, apiKey: temporal.apiKey });
+}
+
+/** Sends the SDK's own logs (worker state, activity failures, workflow `log`) through pino. */
+function routeSdkLogs(log: Logger): void {
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  const sdkLog = log.child({ component: 'temporal' });
+  const threshold = log.levelVal <= 20 ? 'DEBUG' : log.levelVal <= 30 ? 'INFO' : 'WARN';
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(
+        threshold,
+        ({ level, message, meta }: { level: LogLevel; message: string; meta?: LogMetadata }) =>
+          sdkLog[levels[level]](meta ?? {}, message),
+      ),
+    });
+  } catch {
+    // The runtime was installed already (e.g. by a test harness); keep its logger.
+  }
+}
+
+export interface RunningWorkers {
+  /** Resolves when every worker has stopped. */
+  done: Promise<void>;
+  /** Asks the workers to drain in-flight tasks (bounded by the grace time) and stop. */
+  stop(): Promise<void>;
+}
+
+/** Builds the real activities and runs the workers of `kind`. Used by `npm run worker`. */
+export async function startWorkers(
+  config: Config,
+  log: Logger,
+  kind: WorkerKind = config.worker.kind,
+): Promise<RunningWorkers> {
+  const connection = await connectToTemporal(config.temporal);
+  const db = createDb(config.databaseUrl);
+  const s3 = createS3Client(config.s3);
+  const activities = createActivities({
+    config,
+    s3,
+    db,
+    scanner: createClamdScanner(config.clamd),
+    log: log.child({ component: 'activities' }),
+  });
+  // The worker's own connection also serves the client the sweeper uses to describe and start workflows.
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const runsGeneral = kind === 'general' || kind === 'all';
+  const workers = await createWorkers({
+    connection,
+    namespace: config.temporal.namespace,
+    activities,
+    sweeperActivities: createSweeperActivities({
+      config,
+      s3,
+      db,
+      temporal,
+      log: log.child({ component: 'sweeper' }),
+    }),
+    kind,
+    resizeConcurrency: config.worker.resizeConcurrency,
+  });
+  if (runsGeneral) {
+    try {
+      await ensureSweeperSchedule(temporal, log);
+    } catch (error) {
+      // The sweeper is a safety net, not the upload path: say so loudly but keep processing uploads.
+      log.error({ err: error }, 'could not create the sweeper schedule; orphans will not be cleaned up');
+    }
+  }
+  log.info(
+    {
+      kind,
+      namespace: config.temporal.namespace,
+      address: config.temporal.address,
+      taskQueues: workers.map((w) => w.options.taskQueue),
+    },
+    'workers running',
+  );
+  const done = runWorkers(workers).finally(async () => {
+    await Promise.allSettled([connection.close(), db.$disconnect()]);
+    s3.destroy();
+    log.info('workers stopped');
+  });
+  return {
+    done,
+    async stop() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel, base: { service: 'intake-worker' } });
+  routeSdkLogs(log);
+  const running = await startWorkers(config, log);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'shutting down: draining in-flight tasks');
+      void running.stop();
+    });
+  }
+  await running.done;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,93 @@
+/** Types shared by the workflow, the activities and the API. No runtime imports: workflow-safe. */
+
+export const FILE_STATUSES = ['PROCESSING', 'READY', 'REJECTED', 'INFECTED', 'FAILED', 'DELETED'] as const;
+export type FileStatus = (typeof FILE_STATUSES)[number];
+
+export const STEP_NAMES = ['scan', 'validate', 'resize', 'store', 'index', 'notify'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export type StepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface StepStatus {
+  state: StepState;
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface Rendition {
+  name: string;
+  key: string;
+  format: 'webp';
+  width: number;
+  height: number;
+  size: number;
+}
+
+export type DeletionReason = 'expired' | 'requested';
+
+export type WebhookEvent = 'file.ready' | 'file.rejected' | 'file.infected' | 'file.failed' | 'file.deleted';
+export const WEBHOOK_EVENTS: readonly WebhookEvent[] = [
+  'file.ready',
+  'file.rejected',
+  'file.infected',
+  'file.failed',
+  'file.deleted',
+];
+
+/** What the API hands the workflow when an upload has landed in the incoming area. */
+export interface UploadInput {
+  fileId: string;
+  tenantId: string;
+  filename: string;
+  declaredContentType: string | null;
+  size: number;
+  incomingKey: string;
+  tags: string[];
+  callbackUrl: string | null;
+  /** Retention period in ms, counted from the moment the upload reaches its outcome. */
+  retentionMs: number;
+  /**
+   * Bounds a retention change must respect (INTAKE_RETENTION_MIN/MAX at start time). Carried in the
+   * input because workflow code cannot read config; optional so older starts stay valid (defaults:
+   * 1 minute .. 365 days, the config defaults).
+   */
+  retentionMinMs?: number;
+  retentionMaxMs?: number;
+  createdAt: string;
+}
+
+/** The workflow's whole state: what the status query returns and what continue-as-new carries. */
+export interface FileState {
+  fileId: string;
+  tenantId: string;
+  filename: string;
+  status: FileStatus;
+  reason: string | null;
+  contentType: string | null;
+  size: number;
+  sha256: string | null;
+  width: number | null;
+  height: number | null;
+  renditions: Rendition[];
+  tags: string[];
+  steps: Record<StepName, StepStatus>;
+  createdAt: string;
+  completedAt: string | null;
+  expiresAt: string | null;
+  hold: boolean;
+  deletedAt: string | null;
+  deletionReason: DeletionReason | null;
+}
+
+export interface RetentionChange {
+  expiresAt?: string;
+  extendByMs?: number;
+  hold?: boolean;
+}
+
+export interface RetentionState {
+  expiresAt: string | null;
+  hold: boolean;
+}

@@ -1,0 +1,3 @@
+/** The worker's workflowsPath: every function exported here is registered as a workflow type. */
+export { uploadWorkflow } from './upload-workflow';
+export { sweepOrphansWorkflow } from './sweep-workflow';
