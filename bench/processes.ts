@@ -53,12 +53,12 @@ export async function startWorkerProcess(
   kind: WorkerKind,
   logDir: string,
   extraEnv: NodeJS.ProcessEnv = {},
-): Promise<ServiceProcess> {
+): Promise<ServiceProcess & { logFile: string }> {
   const logFile = join(logDir, `worker-${++workerCount}-${kind}.log`);
   const child = startNode(
     `worker-${kind}`,
     'workers/main.ts',
-    { ...env, ...extraEnv, INTAKE_WORKER_KIND: kind, INTAKE_LOG_LEVEL: 'info' },
+    { ...env, INTAKE_LOG_LEVEL: 'info', ...extraEnv, INTAKE_WORKER_KIND: kind },
     logFile,
   );
   await waitUntilReady({
@@ -69,7 +69,7 @@ export async function startWorkerProcess(
     intervalMs: 250,
     check: async () => readFileSync(logFile, 'utf8').includes('workers running'),
   });
-  return child;
+  return Object.assign(child, { logFile });
 }
 
 /** Resident set size of a process in bytes, from /proc (Linux). */

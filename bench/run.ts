@@ -123,11 +123,12 @@ async function main(): Promise<void> {
       ...Object.fromEntries(workers.map((worker, i) => [`worker${i + 1}`, worker.pid])),
       bench: process.pid,
     });
-    const startWorker = async (kind: WorkerKind) => {
-      const child = await startWorkerProcess(childEnv, kind, logDir, WORKER_ENV);
+    const startWorker = async (kind: WorkerKind, extraEnv: NodeJS.ProcessEnv = {}) => {
+      const child = await startWorkerProcess(childEnv, kind, logDir, { ...WORKER_ENV, ...extraEnv });
       workers.push(child);
       children.push(child);
       log(`${kind} worker up (pid ${child.pid})`);
+      return child;
     };
     const stopWorkers = async () => {
       await Promise.all(workers.splice(0).map((w) => w.stop(20_000)));
@@ -239,25 +240,30 @@ async function main(): Promise<void> {
       await stopWorkers();
     }
 
-    // 1b and 2: one worker process of kind `all`, as `npm run dev` runs it.
-    if (wants('pipeline') || wants('overhead') || wants('scaleout')) {
+    // 1b: one worker process of kind `all`, as `npm run dev` runs it.
+    if (wants('pipeline') || wants('scaleout')) {
       await startWorker('all');
-      if (wants('pipeline') || wants('scaleout')) results.pipeline = summarise(await throughputRuns('pipeline'));
-      if (wants('overhead')) {
-        const samples = await measureOverhead({
-          client,
-          temporal,
-          pool,
-          images: Array.from({ length: SETTINGS.overheadSamples }, (_, i) => images[i % images.length]!),
-        });
-        results.overhead = summariseOverhead(samples);
-        log(`orchestration overhead p50 ${results.overhead.p50Ms} ms, p95 ${results.overhead.p95Ms} ms`);
-      }
+      results.pipeline = summarise(await throughputRuns('pipeline'));
       // 4: a second identical worker process.
       if (wants('scaleout')) {
         await startWorker('all');
         results.twoWorkers = summarise(await throughputRuns('2 workers'));
       }
+      await stopWorkers();
+    }
+
+    // 2: one `all` worker at debug level, whose SDK logs each activity's own run time (local ones too).
+    if (wants('overhead')) {
+      const worker = await startWorker('all', { INTAKE_LOG_LEVEL: 'debug' });
+      const samples = await measureOverhead({
+        client,
+        temporal,
+        pool,
+        images: Array.from({ length: SETTINGS.overheadSamples }, (_, i) => images[i % images.length]!),
+        workerLog: worker.logFile,
+      });
+      results.overhead = summariseOverhead(samples);
+      log(`orchestration overhead p50 ${results.overhead.p50Ms} ms, p95 ${results.overhead.p95Ms} ms`);
       await stopWorkers();
     }
 

@@ -3,7 +3,7 @@ import type { Config } from '../config/env';
 import { GENERAL_TASK_QUEUE, workflowIdFor } from '../workers/task-queues';
 import type { uploadWorkflow } from '../workflows';
 import type { UploadInput } from '../workflows/file-status';
-import { IntakeFilename, IntakeStatus, IntakeTenant } from '../workflows/search-attributes';
+import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../workflows/search-attributes';
 
 /** The workflow runs on the worker; starters need only its type and start it by name. */
 export const UPLOAD_WORKFLOW = 'uploadWorkflow';
@@ -59,6 +59,7 @@ export function startUploadWorkflow(
       { key: IntakeStatus, value: 'PROCESSING' },
       { key: IntakeTenant, value: input.tenantId },
       { key: IntakeFilename, value: input.filename },
+      { key: IntakeHold, value: false },
     ],
   });
 }

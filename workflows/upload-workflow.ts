@@ -8,6 +8,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -105,6 +106,67 @@ const { removeRenditions, deleteArtifacts } = proxyActivities<IntakeActivities>(
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
+/*
+ * Local variants of the short steps. A remote activity costs a server round trip each (schedule,
+ * dispatch, complete, a new workflow task): about 12 ms on the dev server, most of an upload's
+ * orchestration overhead. Local activities run in the worker that runs the workflow task, one after
+ * another inside it, recorded as a marker each; step states and retries stay as before. Used for a small
+ * upload's scan, validate and store (bounded work: a long local activity would hold its workflow task
+ * open and delay status queries) and for every upload's index, record and plan (bounded reads and writes).
+ * Past `localRetryThreshold` a retry waits on a durable timer, so the long retry budgets still hold.
+ */
+const LOCAL_STEP_MAX_BYTES = 16 * 1024 * 1024;
+
+const localScan = proxyLocalActivities<IntakeActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  localRetryThreshold: '5 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: ['Infected', 'Rejected'],
+  },
+});
+
+const localIo = proxyLocalActivities<IntakeActivities>({
+  startToCloseTimeout: '1 minute',
+  localRetryThreshold: '5 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: ['Rejected'],
+  },
+});
+
+const localRecord = proxyLocalActivities<IntakeActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '1 hour',
+  localRetryThreshold: '5 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+type StepActivities = Pick<
+  IntakeActivities,
+  'scanFile' | 'validateFile' | 'storeFile' | 'indexFile' | 'recordFile' | 'planNotifications'
+>;
+
+/** The activities a run calls for its steps: remote only in runs recorded before local steps existed. */
+function stepActivities(input: UploadInput, localSteps: boolean): StepActivities {
+  if (!localSteps) return { scanFile, validateFile, storeFile, indexFile, recordFile, planNotifications };
+  const small = input.size <= LOCAL_STEP_MAX_BYTES;
+  return {
+    scanFile: small ? localScan.scanFile : scanFile,
+    validateFile: small ? localIo.validateFile : validateFile,
+    storeFile: small ? localIo.storeFile : storeFile,
+    indexFile: localIo.indexFile,
+    recordFile: localRecord.recordFile,
+    planNotifications: localRecord.planNotifications,
+  };
+}
+
 /** Which step an activity type's attempts count towards (see activityAttemptSignal). */
 const STEP_OF_ACTIVITY: Record<string, StepName> = {
   scanFile: 'scan',
@@ -135,6 +197,10 @@ const OUTCOME_EVENT: Record<Outcome, WebhookEvent> = {
  */
 export async function uploadWorkflow(input: UploadInput, carried?: FileState): Promise<FileState> {
   const state: FileState = carried ?? initialState(input);
+  // Chosen once per run: histories recorded before this change carry no `local-steps` marker, so on
+  // replay they keep every remote activity and every search-attribute upsert they issued.
+  const localSteps = patched('local-steps');
+  const acts = stepActivities(input, localSteps);
   let deleteRequested: DeletionReason | null = null;
   let retentionChanged = false;
   const minMs = input.retentionMinMs ?? DEFAULT_RETENTION_MIN_MS;
@@ -199,7 +265,9 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
     },
   );
 
-  upsertState(state);
+  // A fresh upload's workflow is started with its search attributes (status, tenant, filename, hold);
+  // upserting them again would only add a visibility write.
+  if (!localSteps || carried !== undefined) upsertState(state);
 
   // Outcome deliveries run beside the retention wait: a webhook retrying for a day must never hold
   // up expiry or a delete.
@@ -207,11 +275,11 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
   let pendingDeliveries = 0;
 
   if (carried === undefined) {
-    const outcome = await processUpload(input, state);
+    const outcome = await processUpload(input, state, acts, localSteps);
     if (deleteRequested === null) {
       pendingDeliveries++;
       void outcomeDeliveries
-        .run(() => notify(state, OUTCOME_EVENT[outcome], input.callbackUrl, true))
+        .run(() => notify(acts, state, OUTCOME_EVENT[outcome], input.callbackUrl, true))
         .finally(() => pendingDeliveries--);
     } else {
       markStep(state, 'notify', 'skipped', 'the file was deleted before its outcome was announced');
@@ -223,7 +291,7 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
   for (;;) {
     if (retentionChanged) {
       retentionChanged = false;
-      await recordFile(snapshot(state));
+      await acts.recordFile(snapshot(state));
     }
     if (deleteRequested !== null) {
       reason = deleteRequested;
@@ -254,18 +322,24 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
   state.status = 'DELETED';
   state.deletedAt = new Date().toISOString();
   state.deletionReason = reason;
-  await recordFile(snapshot(state));
+  await acts.recordFile(snapshot(state));
   upsertState(state);
   // Deletion is done; the workflow stays open only while file.deleted is delivered (bounded by the
   // delivery's 25-hour schedule-to-close timeout) so every endpoint hears about it.
-  await notify(state, 'file.deleted', input.callbackUrl, false);
+  await notify(acts, state, 'file.deleted', input.callbackUrl, false);
   await condition(allHandlersFinished);
   return state;
 }
 
 /** Runs the processing steps and leaves `state` at its outcome, recorded and mirrored. */
-async function processUpload(input: UploadInput, state: FileState): Promise<Outcome> {
+async function processUpload(
+  input: UploadInput,
+  state: FileState,
+  acts: StepActivities,
+  localSteps: boolean,
+): Promise<Outcome> {
   const { fileId, tenantId } = input;
+  const { scanFile, validateFile, storeFile, indexFile, recordFile } = acts;
   let outcome: Outcome;
   let reason: string | null = null;
   try {
@@ -279,7 +353,8 @@ async function processUpload(input: UploadInput, state: FileState): Promise<Outc
     state.contentType = validation.contentType;
     state.width = validation.width;
     state.height = validation.height;
-    upsertState(state);
+    // The content type is mirrored with the outcome a moment later; only old runs upserted it here.
+    if (!localSteps) upsertState(state);
 
     if (validation.isImage) {
       state.renditions = await step(state, 'resize', () =>
@@ -352,13 +427,19 @@ async function processUpload(input: UploadInput, state: FileState): Promise<Outc
  * stable across retries (receivers de-duplicate on it). Never throws: a delivery that exhausts its
  * retries or is refused is recorded on the notify step; the file's status does not depend on it.
  */
-async function notify(state: FileState, event: WebhookEvent, callbackUrl: string | null, tracked: boolean) {
+async function notify(
+  acts: StepActivities,
+  state: FileState,
+  event: WebhookEvent,
+  callbackUrl: string | null,
+  tracked: boolean,
+) {
   if (tracked) markStep(state, 'notify', 'running', null);
   const messageId = `msg_${state.fileId}_${event}`;
   let problems: string[];
   let cancelled = false;
   try {
-    const targets: WebhookTarget[] = await planNotifications({
+    const targets: WebhookTarget[] = await acts.planNotifications({
       tenantId: state.tenantId,
       fileId: state.fileId,
       event,
@@ -386,9 +467,9 @@ async function notify(state: FileState, event: WebhookEvent, callbackUrl: string
   // Readers of a finished file see Postgres, so the notify step's outcome is recorded there too.
   // Patched: runs recorded before this change did not issue this activity.
   if (!cancelled && patched('record-notify-outcome')) {
-    await recordFile(snapshot(state)).catch((error: unknown) =>
-      log.warn('could not record the notify step', { error: describe(error) }),
-    );
+    await acts
+      .recordFile(snapshot(state))
+      .catch((error: unknown) => log.warn('could not record the notify step', { error: describe(error) }));
   }
 }
 

@@ -132,6 +132,34 @@ describe('upload workflow', () => {
     });
   });
 
+  it.each([
+    { size: 300_000, local: ['scanFile', 'validateFile', 'storeFile', 'indexFile', 'recordFile'], remote: [] },
+    { size: 64 * 1024 * 1024, local: ['indexFile', 'recordFile'], remote: ['scanFile', 'validateFile', 'storeFile'] },
+  ])(
+    'a $size-byte upload runs $local.length short steps inside workflow tasks and the rest as remote activities',
+    async ({ size, local, remote }) => {
+      const fake = fakeActivities();
+      const input = uploadInput({ fileId: `steps-${size}`, size });
+      await withUpload(fake, input, async (handle) => {
+        expect((await eventually(() => status(handle), settled)).status).toBe('READY');
+        const events = (await handle.fetchHistory()).events ?? [];
+        const remoteTypes = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+        const localTypes = events.flatMap((e) => {
+          const marker = e.markerRecordedEventAttributes;
+          const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : null;
+          return data
+            ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type]
+            : [];
+        });
+        // Resize always goes to its own task queue; delivery keeps its day-long remote retries.
+        expect(remoteTypes).toEqual(expect.arrayContaining([...remote, 'makeRenditions', 'deliverWebhook']));
+        for (const type of local) expect(remoteTypes).not.toContain(type);
+        expect(localTypes).toEqual(expect.arrayContaining([...local, 'planNotifications']));
+        for (const type of remote) expect(localTypes).not.toContain(type);
+      });
+    },
+  );
+
   it('a file whose content contradicts its declared type ends REJECTED with the reason', async () => {
     const reason = 'the content is a PDF, but it was declared as image/png';
     const fake = fakeActivities({
