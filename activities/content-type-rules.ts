@@ -83,7 +83,7 @@ export const rejectionReasons = {
   containsNul: () => 'The file is declared as text but contains binary data (NUL bytes).',
   invalidJson: (detail: string) => `The file is not valid JSON: ${detail}.`,
   tooManyPixels: (width: number, height: number, limit: number) =>
-    `The image is ${width} × ${height} pixels (${((width * height) / 1e6).toFixed(1)} megapixels), more than the ${(limit / 1e6).toFixed(1)} megapixel limit.`,
+    `The image is ${width} × ${height} pixels (${megapixels(width * height)}), more than the limit of ${megapixels(limit)}.`,
   unreadableImageHeader: (type: string) =>
     `The file looks like ${describeType(type)} but its header could not be read, so it is damaged or not really an image.`,
   undecodableImage: (type: string, detail: string) =>
@@ -163,4 +163,9 @@ export function classifyText(bytes: Uint8Array, wantJson: boolean): TextVerdict 
   const sniffer = new TextSniffer(wantJson);
   sniffer.push(bytes);
   return sniffer.finish();
+}
+
+/** "52.4 megapixels", or plain pixels below a tenth of a megapixel, where one decimal would read 0.0. */
+function megapixels(pixels: number): string {
+  return pixels < 100_000 ? `${pixels.toLocaleString('en-US')} pixels` : `${(pixels / 1e6).toFixed(1)} megapixels`;
 }

@@ -162,7 +162,7 @@ describe('validateFile', () => {
     });
     const file = await upload(png);
     const error = await failure(runActivity(small.validateFile, { ...file, declaredContentType: null }));
-    expect(error.message).toBe('The image is 100 × 60 pixels (0.0 megapixels), more than the 0.0 megapixel limit.');
+    expect(error.message).toBe('The image is 100 × 60 pixels (6,000 pixels), more than the limit of 5,000 pixels.');
   });
 
   it('rejects invalid JSON declared as JSON with the parser’s complaint', async () => {

@@ -85,7 +85,15 @@ describe('rejection reasons', () => {
   });
 
   it('state the image size in megapixels', () => {
-    expect(rejectionReasons.tooManyPixels(10_000, 6_000, 50_000_000)).toContain('60.0 megapixels');
+    expect(rejectionReasons.tooManyPixels(10_000, 6_000, 50_000_000)).toBe(
+      'The image is 10000 × 6000 pixels (60.0 megapixels), more than the limit of 50.0 megapixels.',
+    );
+  });
+
+  it('state a limit below a tenth of a megapixel in pixels, not as 0.0 megapixels', () => {
+    expect(rejectionReasons.tooManyPixels(300, 200, 50_000)).toBe(
+      'The image is 300 × 200 pixels (60,000 pixels), more than the limit of 50,000 pixels.',
+    );
   });
 
   it('fall back to the MIME type for types without a friendly name', () => {
