@@ -111,6 +111,12 @@ export function printTable(results: BenchResults): void {
       '',
       '',
     ]);
+    rows.push([
+      '   of the overhead p50: worker inside workflow tasks; activity dispatch',
+      `${fmt(overhead.inWorkflowTasksP50Ms, 1)}; ${fmt(overhead.dispatchP50Ms, 1)} ms (${overhead.localActivitiesPerUpload} of ${overhead.activitiesPerUpload} activities local)`,
+      '',
+      '',
+    ]);
   }
   if (streaming) {
     const gib = fmt(streaming.bytes / 1024 ** 3, 2);
