@@ -14,7 +14,10 @@ import { webhooks } from './webhooks';
 
 export const API_VERSION = '1.0.0';
 
-/** Hono route patterns (/v1/files/:id) as regular expressions, to tell 405 from 404. */
+/**
+ * Hono route patterns (/v1/files/:id) as regular expressions, to tell 405 from 404. As strict as
+ * Hono's router: /v1/files/ matches no route, so it is a 404, not a 405 that names the method it got.
+ */
 function patternToRegExp(pattern: string): RegExp {
   const source = pattern
     .split('/')
@@ -24,7 +27,7 @@ function patternToRegExp(pattern: string): RegExp {
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');
-  return new RegExp(`^${source}/?$`);
+  return new RegExp(`^${source}$`);
 }
 
 function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {

@@ -110,6 +110,9 @@ export function toFileView(config: Config, row: FileRecord, state?: FileState | 
   // Postgres' jsonb reorders keys; readers expect the pipeline's order.
   const steps =
     unordered && (Object.fromEntries(STEP_NAMES.map((name) => [name, unordered[name]])) as typeof unordered);
+  const status = (state?.status ?? row.status) as FileStatus;
+  // A file deleted after it was READY has no other reason; say why it went (requested or expired).
+  const reason = (state ? state.reason : row.reason) ?? (status === 'DELETED' ? row.deletionReason : null);
   return {
     id: row.id,
     filename: row.filename,
@@ -117,8 +120,8 @@ export function toFileView(config: Config, row: FileRecord, state?: FileState | 
     declaredContentType: row.declaredContentType,
     size: Number(state?.size ?? row.size),
     sha256: state?.sha256 ?? row.sha256,
-    status: (state?.status ?? row.status) as FileStatus,
-    reason: state ? state.reason : row.reason,
+    status,
+    reason,
     steps,
     renditions,
     width: state ? state.width : row.width,

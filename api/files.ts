@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Context } from 'hono';
 import { parseDuration } from '../config/env';
 import { storageKeys } from '../lib/storage-keys';
@@ -23,7 +23,14 @@ import {
 import { FileSchema, fileLinks, toFileView, UploadAcceptedSchema, type FileView } from './file-view';
 import { discardObject, receiveMultipartUpload, receiveRawUpload, type ReceivedUpload } from './receive-upload';
 import { serveObject } from './serve-object';
-import { newFileId, parseHttpUrl, parseRetention, parseTags, sanitizeFilename } from './upload-fields';
+import {
+  ID_PARAM_PATTERN,
+  newFileId,
+  parseHttpUrl,
+  parseRetention,
+  parseTags,
+  sanitizeFilename,
+} from './upload-fields';
 
 /** The longest a GET may long-poll, and how often it looks again meanwhile. */
 const MAX_WAIT_MS = 60_000;
@@ -31,6 +38,11 @@ const POLL_INTERVAL_MS = 500;
 /** A status query needs a worker; without one the file is still described from Postgres. */
 const QUERY_TIMEOUT_MS = 3_000;
 const UPDATE_TIMEOUT_MS = 10_000;
+/**
+ * gRPC FAILED_PRECONDITION: Temporal refuses an update while the workflow's last task failed or timed
+ * out, e.g. when no worker has answered for a while. The change is fine; it cannot be applied yet.
+ */
+const GRPC_FAILED_PRECONDITION = 9;
 
 const security = [{ bearerAuth: [] }];
 const FileIdParam = z.object({
@@ -38,6 +50,7 @@ const FileIdParam = z.object({
     .string()
     .min(1)
     .max(64)
+    .regex(ID_PARAM_PATTERN, 'not a file id')
     .openapi({ param: { name: 'id', in: 'path' }, example: 'f_3kq7w2mz5c4xv6b7n8p2r4t5' }),
 });
 const tagsParam = z
@@ -59,6 +72,12 @@ const UploadOptionsQuery = z.object({
   tags: tagsParam,
 });
 const DurationString = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d|w)?$/, 'must be a duration such as 30s');
+/** Free text for a query: Postgres cannot hold a NUL byte, so one is a 400 here, not a 500 from the query. */
+const QueryText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 
 const notFound = (id: string) => new ApiError(404, 'file_not_found', `No file ${id}`);
 
@@ -69,15 +88,18 @@ async function loadFile(c: Context<AppEnv>, id: string): Promise<FileRecord> {
   return row;
 }
 
-/** While the file is processing the workflow knows more than Postgres; ask it, but never depend on it. */
-async function describeFile(c: Context<AppEnv>, row: FileRecord): Promise<FileView> {
+/**
+ * While the file is processing the workflow knows more than Postgres; ask it, but never depend on it.
+ * `queryTimeoutMs` bounds the query (a long-poll passes what is left of its wait); at 0 it is skipped.
+ */
+async function describeFile(c: Context<AppEnv>, row: FileRecord, queryTimeoutMs = QUERY_TIMEOUT_MS): Promise<FileView> {
   let state: FileState | null = null;
-  if (row.status === 'PROCESSING') {
+  if (row.status === 'PROCESSING' && queryTimeoutMs > 0) {
     try {
       state = await withTemporal(
         c,
         (client) => client.workflow.getHandle(row.workflowId).query(statusQuery),
-        QUERY_TIMEOUT_MS,
+        queryTimeoutMs,
       );
     } catch (error) {
       c.var.log.debug({ err: error }, 'status query failed; answering from Postgres');
@@ -103,11 +125,23 @@ const asList = (value: string | string[] | undefined) =>
 function cursorOf(row: FileRecord): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
 }
+/**
+ * Cursors are opaque to clients but not trusted: anything cursorOf could not have produced (a year
+ * Postgres cannot store, an id with a NUL byte) is a 400 here instead of a failing query.
+ */
 function parseCursor(cursor: string): { createdAt: Date; id: string } {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Array.isArray(decoded) || decoded.length !== 2) throw new Error('bad cursor');
+    const [createdAt, id] = decoded as unknown[];
+    if (typeof createdAt !== 'string' || typeof id !== 'string' || !ID_PARAM_PATTERN.test(id)) {
+      throw new Error('bad cursor');
+    }
     const date = new Date(createdAt);
-    if (typeof id !== 'string' || Number.isNaN(date.getTime())) throw new Error('bad cursor');
+    // Exactly what toISOString wrote for a row: four-digit years since 1970, nothing Postgres refuses.
+    if (!/^\d{4}-/.test(createdAt) || date.getTime() < 0 || date.toISOString() !== createdAt) {
+      throw new Error('bad cursor');
+    }
     return { createdAt: date, id };
   } catch {
     throw new ApiError(400, 'invalid_request', 'cursor: not a cursor returned by this API');
@@ -333,10 +367,8 @@ export const files = createRouter()
       request: {
         query: z.object({
           status: z.enum(FILE_STATUSES).optional(),
-          contentType: z.string().max(255).optional().openapi({ description: 'Exact type, or a prefix like image/*' }),
-          q: z
-            .string()
-            .max(500)
+          contentType: QueryText(255).optional().openapi({ description: 'Exact type, or a prefix like image/*' }),
+          q: QueryText(500)
             .optional()
             .openapi({ description: 'Full-text search over filename, tags and text content' }),
           limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -397,14 +429,17 @@ export const files = createRouter()
     async (c) => {
       const { id } = c.req.valid('param');
       const { wait } = c.req.valid('query');
+      const waitMs = Math.min(wait ? parseDuration(wait) : 0, MAX_WAIT_MS);
+      const deadline = Date.now() + waitMs;
+      // The status queries share the wait's budget: a silent worker must not stretch the answer past it.
+      const queryBudget = () => (waitMs > 0 ? Math.min(QUERY_TIMEOUT_MS, deadline - Date.now()) : QUERY_TIMEOUT_MS);
       let row = await loadFile(c, id);
-      let view = await describeFile(c, row);
-      const deadline = Date.now() + Math.min(wait ? parseDuration(wait) : 0, MAX_WAIT_MS);
+      let view = await describeFile(c, row, queryBudget());
       const signal = c.req.raw.signal;
       while (view.status === 'PROCESSING' && Date.now() < deadline && !signal?.aborted) {
         await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_INTERVAL_MS, deadline - Date.now())));
         row = await loadFile(c, id);
-        view = await describeFile(c, row);
+        view = await describeFile(c, row, queryBudget());
       }
       return c.json(view, 200);
     },
@@ -585,6 +620,16 @@ export const files = createRouter()
           throw new ApiError(400, 'invalid_retention', reason);
         }
         if (error instanceof WorkflowNotFoundError) throw new ApiError(410, 'file_deleted', `File ${id} is deleted`);
+        if (
+          error instanceof ServiceError &&
+          (error.cause as { code?: unknown } | undefined)?.code === GRPC_FAILED_PRECONDITION
+        ) {
+          throw new ApiError(
+            503,
+            'dependency_unavailable',
+            `The workflow of file ${id} cannot take the change right now (its worker is not answering); retry later`,
+          );
+        }
         throw error;
       }
     },

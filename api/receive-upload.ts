@@ -93,9 +93,11 @@ async function streamToS3(body: Readable, target: UploadTarget): Promise<number>
   }
 }
 
-function checkContentLength(request: Request, limit: number): void {
+/** Refuses a body whose declared length already exceeds the limit (plus any framing overhead). */
+function checkContentLength(request: Request, maxBytes: number, overhead = 0): void {
   const header = request.headers.get('content-length');
-  if (header !== null && /^\d+$/.test(header) && Number(header) > limit) throw tooLarge(limit);
+  // The message names the configured limit, not the limit plus the multipart allowance.
+  if (header !== null && /^\d+$/.test(header) && Number(header) > maxBytes + overhead) throw tooLarge(maxBytes);
 }
 
 function requestBody(request: Request): Readable {
@@ -121,7 +123,7 @@ export async function receiveRawUpload(request: Request, target: UploadTarget): 
  * has been read completely.
  */
 export async function receiveMultipartUpload(request: Request, target: UploadTarget): Promise<ReceivedUpload> {
-  checkContentLength(request, target.maxBytes + MULTIPART_OVERHEAD);
+  checkContentLength(request, target.maxBytes, MULTIPART_OVERHEAD);
   let parser: busboy.Busboy;
   try {
     parser = busboy({

@@ -1,4 +1,4 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Context } from 'hono';
 import { isNotFound } from '../lib/s3-objects';
@@ -49,11 +49,18 @@ export async function serveObject(c: Context<AppEnv>, options: ServeOptions): Pr
     return c.redirect(url, 302);
   }
 
-  // The deadline covers S3's answer (headers) only; the body then streams for as long as it takes.
+  // HEAD must not open a download: nobody would read its body, and each unread body holds one of the
+  // S3 client's sockets until the pool is exhausted and every download and upload waits.
+  const head = c.req.method === 'HEAD';
   const controller = new AbortController();
+  // The deadline covers S3's answer (headers) only; the body then streams for as long as it takes.
   const object = await callDependency('S3', async () => {
     try {
-      return await s3.send(command, { abortSignal: controller.signal });
+      return head
+        ? await s3.send(new HeadObjectCommand({ Bucket: config.s3.bucket, Key: options.key }), {
+            abortSignal: controller.signal,
+          })
+        : await s3.send(command, { abortSignal: controller.signal });
     } catch (error) {
       if (isNotFound(error)) throw new ApiError(410, 'content_gone', 'The stored content is no longer available');
       throw error;
@@ -62,7 +69,8 @@ export async function serveObject(c: Context<AppEnv>, options: ServeOptions): Pr
     controller.abort();
     throw error;
   });
-  if (!object.Body) throw new ApiError(503, 'dependency_unavailable', 'S3 returned no body');
+  const body = 'Body' in object ? object.Body : undefined;
+  if (!head && !body) throw new ApiError(503, 'dependency_unavailable', 'S3 returned no body');
   const headers = new Headers({
     'Content-Type': options.contentType,
     'Content-Disposition': disposition,
@@ -72,5 +80,5 @@ export async function serveObject(c: Context<AppEnv>, options: ServeOptions): Pr
   });
   if (object.ContentLength !== undefined) headers.set('Content-Length', String(object.ContentLength));
   if (object.ETag) headers.set('ETag', object.ETag);
-  return new Response(object.Body.transformToWebStream(), { status: 200, headers });
+  return new Response(body ? body.transformToWebStream() : null, { status: 200, headers });
 }

@@ -3,7 +3,7 @@ import { WEBHOOK_EVENTS, type WebhookEvent } from '../workflows/file-status';
 import { createRouter } from './context';
 import { withDb } from './dependencies';
 import { ApiError, errorResponses } from './errors';
-import { newId, parseHttpUrl } from './upload-fields';
+import { ID_PARAM_PATTERN, newId, parseHttpUrl } from './upload-fields';
 
 const security = [{ bearerAuth: [] }];
 const EventSchema = z.enum(WEBHOOK_EVENTS as [WebhookEvent, ...WebhookEvent[]]);
@@ -20,6 +20,7 @@ const WebhookIdParam = z.object({
     .string()
     .min(1)
     .max(64)
+    .regex(ID_PARAM_PATTERN, 'not a webhook id')
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
 const AttemptSchema = z.object({

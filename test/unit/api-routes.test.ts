@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import pino from 'pino';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../api/app';
@@ -43,13 +43,16 @@ function fakeDb() {
     /** Set to make every call hang (a silent dependency) or throw. */
     hang: false,
     fail: null as Error | null,
-    async guard() {
+    async guard(...values: unknown[]) {
       if (db.fail) throw db.fail;
       if (db.hang) await new Promise(() => {});
+      // Like Postgres, which cannot store a NUL byte in text and fails the whole query.
+      if (JSON.stringify(values).includes('\\u0000'))
+        throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
     },
     file: {
       findFirst: async ({ where }: { where: Record<string, unknown> }) => {
-        await db.guard();
+        await db.guard(where);
         return [...files.values()].find((r) => matches(r, where)) ?? null;
       },
       create: async ({ data }: { data: Row }) => {
@@ -92,9 +95,12 @@ function fakeDb() {
       },
       findMany: async ({ where }: { where: Record<string, unknown> }) =>
         [...endpoints.values()].filter((r) => matches(r, where)),
-      findFirst: async ({ where }: { where: Record<string, unknown> }) =>
-        [...endpoints.values()].find((r) => matches(r, where)) ?? null,
+      findFirst: async ({ where }: { where: Record<string, unknown> }) => {
+        await db.guard(where);
+        return [...endpoints.values()].find((r) => matches(r, where)) ?? null;
+      },
       updateMany: async ({ where, data }: { where: Record<string, unknown>; data: Record<string, unknown> }) => {
+        await db.guard(where);
         const hit = [...endpoints.values()].filter((r) => matches(r, where));
         for (const row of hit) Object.assign(row, data);
         return { count: hit.length };
@@ -122,7 +128,7 @@ function fakeDb() {
       ],
     },
     $queryRawUnsafe: async (sql: string, ...params: unknown[]) => {
-      await db.guard();
+      await db.guard(params);
       if (sql === 'SELECT 1') return [{ '?column?': 1 }];
       return [...files.values()]
         .filter((r) => r.tenantId === params[0])
@@ -135,12 +141,13 @@ function fakeDb() {
 function fakeS3(config: ReturnType<typeof loadConfig>) {
   const objects = new Map<string, Buffer>();
   const client = createS3Client(config.s3);
-  const state = { objects, down: false };
+  const state = { objects, down: false, sent: [] as string[] };
   // The real client (for presigning and lib-storage's config look-ups) with an in-memory send().
   Object.assign(client, {
     send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
       if (state.down) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       const key = command.input.Key as string;
+      state.sent.push(command.constructor.name);
       switch (command.constructor.name) {
         case 'PutObjectCommand': {
           const body = command.input.Body;
@@ -152,6 +159,12 @@ function fakeS3(config: ReturnType<typeof loadConfig>) {
           return {};
         case 'HeadBucketCommand':
           return {};
+        case 'HeadObjectCommand': {
+          const data = objects.get(key);
+          if (!data)
+            throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+          return { ContentLength: data.length, ETag: '"etag"' };
+        }
         case 'GetObjectCommand': {
           const data = objects.get(key);
           if (!data)
@@ -174,6 +187,8 @@ function fakeTemporal() {
     signals,
     startError: null as Error | null,
     queryResult: null as FileState | null,
+    /** Set to make the status query hang, as it does while no worker answers. */
+    queryHang: false,
     updateResult: { expiresAt: '2030-01-01T00:00:00.000Z', hold: false } as unknown,
     updateError: null as Error | null,
     signalError: null as Error | null,
@@ -195,6 +210,7 @@ function fakeTemporal() {
       },
       getHandle: (workflowId: string) => ({
         query: async () => {
+          if (state.queryHang) await new Promise(() => {});
           if (!state.queryResult) throw new Error('no worker');
           return state.queryResult;
         },
@@ -233,6 +249,7 @@ function setup(env: Record<string, string> = {}) {
 
 const ACME = { Authorization: 'Bearer acme-key-123' };
 const GLOBEX = { Authorization: 'Bearer globex-key-456' };
+const cursorFor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 async function expectError(response: Response, status: number, code?: string) {
   expect(response.status).toBe(status);
@@ -341,6 +358,17 @@ describe('HTTP API routes', () => {
       );
     });
 
+    it('documents /healthz and /readyz as needing no API key, unlike the /v1 routes', async () => {
+      const doc = (await (await t.app.request('/openapi.json')).json()) as {
+        security: unknown[];
+        paths: Record<string, Record<string, { security?: unknown[] }>>;
+      };
+      expect(doc.security).toEqual([{ bearerAuth: [] }]);
+      expect(doc.paths['/healthz']!.get!.security).toEqual([]);
+      expect(doc.paths['/readyz']!.get!.security).toEqual([]);
+      expect(doc.paths['/v1/files']!.get!.security).toEqual([{ bearerAuth: [] }]);
+    });
+
     it('serves an interactive reference page at /docs', async () => {
       const res = await t.app.request('/docs');
       expect(res.status).toBe(200);
@@ -387,6 +415,48 @@ describe('HTTP API routes', () => {
       expect(error.message).toMatch(/limit/);
       await expectError(await t.app.request('/v1/files?cursor=garbage', { headers: ACME }), 400);
       await expectError(await t.app.request('/v1/files?status=NOPE', { headers: ACME }), 400);
+    });
+
+    it('404, not a 405 that names the method it got, for a known path with a trailing slash', async () => {
+      await expectError(await t.app.request('/v1/files/', { headers: ACME }), 404, 'not_found');
+      await expectError(await t.app.request('/v1/files/f_x/', { headers: ACME }), 404, 'not_found');
+      await expectError(await t.app.request('/healthz/'), 404, 'not_found');
+    });
+
+    it('400, not a 500 from Postgres, for a NUL byte in an id or a search', async () => {
+      for (const path of [
+        '/v1/files/f_%00',
+        '/v1/files/f_%00/content',
+        '/v1/files?q=a%00b',
+        '/v1/files?contentType=image%2F%00',
+        '/v1/webhooks/wh_%00/deliveries',
+      ]) {
+        await expectError(await t.app.request(path, { headers: ACME }), 400, 'invalid_request');
+      }
+      await expectError(
+        await t.app.request('/v1/webhooks/wh_%00', { method: 'DELETE', headers: ACME }),
+        400,
+        'invalid_request',
+      );
+    });
+
+    it('400 for a forged cursor that decodes but names no row Postgres could hold', async () => {
+      for (const forged of [
+        ['-100000-01-01T00:00:00.000Z', 'f_x'],
+        ['+275760-09-13T00:00:00.000Z', 'f_x'],
+        ['0000-01-01T00:00:00.000Z', 'f_x'],
+        ['2026-01-01T00:00:00.000Z', 'f_\u0000'],
+        ['2026-01-01T00:00:00.000Z'],
+        '20',
+        { createdAt: '2026-01-01T00:00:00.000Z', id: 'f_x' },
+      ]) {
+        const error = await expectError(
+          await t.app.request(`/v1/files?cursor=${cursorFor(forged)}`, { headers: ACME }),
+          400,
+          'invalid_request',
+        );
+        expect(error.message).toMatch(/cursor/);
+      }
     });
 
     it('500 for an unexpected error: JSON, no stack trace, no internals', async () => {
@@ -525,6 +595,26 @@ describe('HTTP API routes', () => {
       expect(t.s3.objects.size).toBe(0);
     });
 
+    it('413 from a multipart Content-Length names the configured limit, not the limit plus framing', async () => {
+      const encoded = new Response(multipart(Buffer.alloc(70_000)));
+      const body = Buffer.from(await encoded.arrayBuffer());
+      const error = await expectError(
+        await t.app.request('/v1/files', {
+          method: 'POST',
+          headers: {
+            ...ACME,
+            'Content-Type': encoded.headers.get('content-type')!,
+            'Content-Length': String(body.length),
+          },
+          body,
+        }),
+        413,
+        'payload_too_large',
+      );
+      expect(error.message).toBe('The upload exceeds the limit of 1024 bytes');
+      expect(t.s3.objects.size).toBe(0);
+    });
+
     it('413 while streaming, leaving nothing in storage and starting nothing', async () => {
       const raw = await t.app.request('/v1/files?filename=big.bin', {
         method: 'POST',
@@ -656,6 +746,30 @@ describe('HTTP API routes', () => {
       await expectError(await t.app.request('/v1/files/f_w?wait=soon', { headers: ACME }), 400);
     });
 
+    it('never long-polls past the wait, even while the status query hangs (no worker)', async () => {
+      seedFile(t, { id: 'f_h', status: 'PROCESSING' });
+      t.temporal.queryHang = true;
+      const started = Date.now();
+      const res = await t.app.request('/v1/files/f_h?wait=2s', { headers: ACME });
+      const elapsed = Date.now() - started;
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { status: string }).status).toBe('PROCESSING');
+      expect(elapsed).toBeGreaterThanOrEqual(1_900);
+      expect(elapsed).toBeLessThan(2_900);
+    });
+
+    it('says why a deleted file went, and keeps an earlier reason', async () => {
+      seedFile(t, { id: 'f_del', status: 'DELETED', reason: null, deletionReason: 'requested' });
+      seedFile(t, { id: 'f_rej', status: 'DELETED', reason: 'not an image', deletionReason: 'expired' });
+      const reasonOf = async (id: string) =>
+        ((await (await t.app.request(`/v1/files/${id}`, { headers: ACME })).json()) as { reason: string | null })
+          .reason;
+      expect(await reasonOf('f_del')).toBe('requested');
+      expect(await reasonOf('f_rej')).toBe('not an image');
+      seedFile(t, { id: 'f_ok' });
+      expect(await reasonOf('f_ok')).toBeNull();
+    });
+
     it('lists the tenant files newest first with a cursor', async () => {
       seedFile(t, { id: 'f_1', createdAt: new Date(1000) });
       seedFile(t, { id: 'f_2', createdAt: new Date(2000) });
@@ -666,6 +780,8 @@ describe('HTTP API routes', () => {
       };
       expect(page.items.map((f) => f.id)).toEqual(['f_2']);
       expect(page.nextCursor).toEqual(expect.any(String));
+      const next = await t.app.request(`/v1/files?limit=1&cursor=${page.nextCursor}`, { headers: ACME });
+      expect(next.status).toBe(200);
     });
   });
 
@@ -681,6 +797,24 @@ describe('HTTP API routes', () => {
         `attachment; filename="my _photo_.jpg"; filename*=UTF-8''my%20%22photo%22.jpg`,
       );
       expect(await res.text()).toBe('abc');
+    });
+
+    it('HEAD answers the download headers without opening the object, so no S3 socket is left unread', async () => {
+      seedFile(t, { id: 'f_h', filename: 'ré "sumé".jpg' });
+      t.s3.objects.set('files/acme/f_h/original', Buffer.from('abc'));
+      t.s3.objects.set('files/acme/f_h/renditions/thumb.webp', Buffer.from('webp'));
+      const content = await t.app.request('/v1/files/f_h/content', { method: 'HEAD', headers: ACME });
+      expect(content.status).toBe(200);
+      expect(content.headers.get('content-type')).toBe('image/jpeg');
+      expect(content.headers.get('content-length')).toBe('3');
+      expect(content.headers.get('content-disposition')).toBe(contentDisposition('ré "sumé".jpg'));
+      expect(await content.text()).toBe('');
+      const thumb = await t.app.request('/v1/files/f_h/renditions/thumb', { method: 'HEAD', headers: ACME });
+      expect(thumb.status).toBe(200);
+      expect(thumb.headers.get('content-length')).toBe('4');
+      expect(t.s3.sent).not.toContain('GetObjectCommand');
+      t.s3.objects.clear();
+      expect((await t.app.request('/v1/files/f_h/content', { method: 'HEAD', headers: ACME })).status).toBe(410);
     });
 
     it('streams a rendition, and 404s an unknown rendition', async () => {
@@ -771,6 +905,30 @@ describe('HTTP API routes', () => {
       await expectError(await patch(JSON.stringify({ extendBy: 'forever' })), 400);
       await expectError(await patch('{not json'), 400);
       await expectError(await patch('hold=true', 'text/plain'), 415);
+    });
+  });
+
+  describe('retention while no worker answers', () => {
+    it('PATCH retention answers 503, not 500, when Temporal refuses the update because the workflow task failed', async () => {
+      seedFile(t, { id: 'f_r', status: 'PROCESSING' });
+      t.temporal.updateError = new ServiceError('Workflow Update failed', {
+        cause: Object.assign(
+          new Error(
+            '9 FAILED_PRECONDITION: Unable to perform workflow execution update due to Workflow Task in failed state.',
+          ),
+          { code: 9 },
+        ),
+      });
+      const error = await expectError(
+        await t.app.request('/v1/files/f_r/retention', {
+          method: 'PATCH',
+          headers: { ...ACME, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ extendBy: '30d' }),
+        }),
+        503,
+        'dependency_unavailable',
+      );
+      expect(error.message).toMatch(/retry/);
     });
   });
 
