@@ -35,7 +35,7 @@ const ERROR_DESCRIPTIONS = {
   405: 'Method not allowed on this path',
   409: 'The file is still processing',
   410: 'The file is gone (deleted, quarantined or rejected)',
-  413: 'The upload exceeds the size limit',
+  413: 'The upload (or JSON body) exceeds its size limit',
   415: 'Unsupported Content-Type',
   422: 'The request is well-formed but cannot be processed (e.g. an empty file)',
   500: 'Unexpected server error',

@@ -532,7 +532,7 @@ export const files = createRouter()
             },
           },
         },
-        ...errorResponses(401, 404, 410),
+        ...errorResponses(400, 401, 404, 410),
       },
     }),
     async (c) => {
@@ -594,7 +594,7 @@ export const files = createRouter()
             },
           },
         },
-        ...errorResponses(400, 401, 404, 410, 415),
+        ...errorResponses(400, 401, 404, 410, 413, 415),
       },
     }),
     async (c) => {

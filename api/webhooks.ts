@@ -91,7 +91,7 @@ export const webhooks = createRouter()
       },
       responses: {
         201: { description: 'Registered', content: { 'application/json': { schema: WebhookSchema } } },
-        ...errorResponses(400, 401, 415),
+        ...errorResponses(400, 401, 413, 415),
       },
     }),
     async (c) => {
@@ -139,7 +139,7 @@ export const webhooks = createRouter()
       summary: 'Remove a webhook endpoint (its delivery log is kept)',
       security,
       request: { params: WebhookIdParam },
-      responses: { 204: { description: 'Removed' }, ...errorResponses(401, 404) },
+      responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 404) },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -369,6 +369,26 @@ describe('HTTP API routes', () => {
       expect(doc.paths['/v1/files']!.get!.security).toEqual([{ bearerAuth: [] }]);
     });
 
+    it('documents the 400 of a malformed id and the 413 of an oversized JSON body', async () => {
+      const doc = (await (await t.app.request('/openapi.json')).json()) as {
+        paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      };
+      const statuses = (path: string, method: string) => Object.keys(doc.paths[path]![method]!.responses);
+      expect(statuses('/v1/files/{id}', 'delete')).toContain('400');
+      expect(statuses('/v1/webhooks/{id}', 'delete')).toContain('400');
+      expect(statuses('/v1/files/{id}/retention', 'patch')).toContain('413');
+      expect(statuses('/v1/webhooks', 'post')).toContain('413');
+      await expectError(await t.app.request('/v1/files/f_%00', { method: 'DELETE', headers: ACME }), 400);
+      await expectError(
+        await t.app.request('/v1/files/f_x/retention', {
+          method: 'PATCH',
+          headers: { ...ACME, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ extendBy: '1d', pad: 'x'.repeat(70_000) }),
+        }),
+        413,
+      );
+    });
+
     it('serves an interactive reference page at /docs', async () => {
       const res = await t.app.request('/docs');
       expect(res.status).toBe(200);
