@@ -415,7 +415,8 @@ export const files = createRouter()
       path: '/{id}',
       summary: "A file's status, steps, renditions and links",
       description:
-        'Live from the workflow while it runs. `?wait=30s` long-polls until the status leaves PROCESSING (at most 60 s).',
+        'Live from the workflow while it runs. `?wait=30s` (or `?wait=30`, in seconds) long-polls until the status ' +
+        'leaves PROCESSING (at most 60 s).',
       security,
       request: {
         params: FileIdParam,
@@ -429,7 +430,8 @@ export const files = createRouter()
     async (c) => {
       const { id } = c.req.valid('param');
       const { wait } = c.req.valid('query');
-      const waitMs = Math.min(wait ? parseDuration(wait) : 0, MAX_WAIT_MS);
+      // A bare number counts seconds, as long-poll parameters usually do (`?wait=30`), not milliseconds.
+      const waitMs = Math.min(wait ? parseDuration(/^[\d.]+$/.test(wait) ? `${wait}s` : wait) : 0, MAX_WAIT_MS);
       const deadline = Date.now() + waitMs;
       // The status queries share the wait's budget: a silent worker must not stretch the answer past it.
       const queryBudget = () => (waitMs > 0 ? Math.min(QUERY_TIMEOUT_MS, deadline - Date.now()) : QUERY_TIMEOUT_MS);

@@ -766,6 +766,15 @@ describe('HTTP API routes', () => {
       await expectError(await t.app.request('/v1/files/f_w?wait=soon', { headers: ACME }), 400);
     });
 
+    it('reads a bare ?wait number as seconds', async () => {
+      const row = seedFile(t, { id: 'f_s', status: 'PROCESSING' });
+      setTimeout(() => Object.assign(row, { status: 'READY' }), 500);
+      const body = (await (await t.app.request('/v1/files/f_s?wait=5', { headers: ACME })).json()) as {
+        status: string;
+      };
+      expect(body.status).toBe('READY');
+    });
+
     it('never long-polls past the wait, even while the status query hangs (no worker)', async () => {
       seedFile(t, { id: 'f_h', status: 'PROCESSING' });
       t.temporal.queryHang = true;
