@@ -72,6 +72,10 @@ const UploadOptionsQuery = z.object({
   tags: tagsParam,
 });
 const DurationString = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d|w)?$/, 'must be a duration such as 30s');
+/** A retention extension names its unit: a bare "30" would silently mean 30 milliseconds. */
+const ExtensionString = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d|w)$/, 'must be a duration with a unit, such as 30d');
 /** Free text for a query: Postgres cannot hold a NUL byte, so one is a 400 here, not a 500 from the query. */
 const QueryText = (max: number) =>
   z
@@ -106,6 +110,24 @@ async function describeFile(c: Context<AppEnv>, row: FileRecord, queryTimeoutMs 
     }
   }
   return toFileView(c.var.config, row, state);
+}
+
+/**
+ * A legal hold blocks deletion. The workflow's state is asked first: a hold set a moment ago is
+ * there before its Postgres row catches up. Without an answer, the row decides.
+ */
+async function onHold(c: Context<AppEnv>, row: FileRecord): Promise<boolean> {
+  try {
+    const state = await withTemporal(
+      c,
+      (client) => client.workflow.getHandle(row.workflowId).query(statusQuery),
+      QUERY_TIMEOUT_MS,
+    );
+    return state.hold;
+  } catch (error) {
+    c.var.log.debug({ err: error }, 'status query failed; taking the hold from Postgres');
+    return row.hold;
+  }
 }
 
 function uploadAccepted(c: Context<AppEnv>, row: Pick<FileRecord, 'id' | 'workflowId' | 'status'>) {
@@ -229,7 +251,7 @@ export const files = createRouter()
           headers: { Location: { schema: { type: 'string' }, description: '/v1/files/{id}' } },
           content: { 'application/json': { schema: UploadAcceptedSchema } },
         },
-        ...errorResponses(400, 401, 413, 415, 422),
+        ...errorResponses(400, 401, 413, 422),
       },
     }),
     async (c) => {
@@ -246,13 +268,6 @@ export const files = createRouter()
       }
 
       const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (mediaType === 'application/x-www-form-urlencoded') {
-        throw new ApiError(
-          415,
-          'unsupported_media_type',
-          'Send multipart/form-data with a "file" field, or the raw bytes',
-        );
-      }
       const multipart = mediaType === 'multipart/form-data';
       if (!multipart && !query.filename) {
         throw new ApiError(400, 'invalid_request', 'filename: required as a query parameter for a raw upload');
@@ -519,6 +534,8 @@ export const files = createRouter()
       method: 'delete',
       path: '/{id}',
       summary: 'Delete the file and every artifact (asynchronously, by its workflow)',
+      description:
+        'Answers 409 while the file is on legal hold (`PATCH /v1/files/{id}/retention` with `{ "hold": false }` releases it).',
       security,
       request: { params: FileIdParam },
       responses: {
@@ -534,13 +551,16 @@ export const files = createRouter()
             },
           },
         },
-        ...errorResponses(400, 401, 404, 410),
+        ...errorResponses(400, 401, 404, 409, 410),
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const row = await loadFile(c, id);
       if (row.status === 'DELETED') throw new ApiError(410, 'file_deleted', `File ${id} is already deleted`);
+      if (await onHold(c, row)) {
+        throw new ApiError(409, 'file_on_hold', `File ${id} is on legal hold; release the hold before deleting it`);
+      }
       try {
         await withTemporal(c, (client) =>
           client.workflow.getHandle(row.workflowId).signal(deleteSignal, { reason: 'requested' }),
@@ -564,7 +584,8 @@ export const files = createRouter()
       summary: 'Change retention: a new expiry, an extension or a legal hold',
       description:
         'Exactly one of `{ "expiresAt": "2030-01-01T00:00:00Z" }`, `{ "extendBy": "30d" }` or `{ "hold": true }`. ' +
-        'Applied by a Temporal Update with a validator; a file still processing keeps the change for when it finishes.',
+        'Applied by a Temporal Update with a validator. The retention period starts when processing ends: a hold can be ' +
+        'set at any time, a new expiry or an extension only once the file has its outcome (400 before).',
       security,
       request: {
         params: FileIdParam,
@@ -575,7 +596,7 @@ export const files = createRouter()
               schema: z
                 .object({
                   expiresAt: z.iso.datetime({ offset: true }).optional(),
-                  extendBy: DurationString.optional().openapi({ example: '30d' }),
+                  extendBy: ExtensionString.optional().openapi({ example: '30d' }),
                   hold: z.boolean().optional(),
                 })
                 .strict()

@@ -52,7 +52,8 @@ class ByteLimit extends Transform {
 function normaliseContentType(value: string | undefined | null): string | null {
   const type = value?.split(';')[0]?.trim().toLowerCase();
   // A generic type says nothing about the content; the validate step decides from magic bytes anyway.
-  if (!type || type === 'application/octet-stream') return null;
+  // curl --data-binary labels any file as a urlencoded form unless told otherwise: no declaration either.
+  if (!type || type === 'application/octet-stream' || type === 'application/x-www-form-urlencoded') return null;
   return /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(type) ? type : null;
 }
 

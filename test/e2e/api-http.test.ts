@@ -142,6 +142,9 @@ describe('the HTTP API on the real stack', () => {
       .updateRetention(readyId, { expiresAt: '2001-01-01T00:00:00Z' })
       .catch((e: unknown) => e)) as IntakeApiError;
     expect(past.status).toBe(400);
+    // Straight after the update, before its Postgres row catches up: the hold still blocks deletion.
+    const held = (await acme.deleteFile(readyId).catch((e: unknown) => e)) as IntakeApiError;
+    expect(held).toMatchObject({ status: 409, code: 'file_on_hold' });
     await acme.updateRetention(readyId, { hold: false });
   });
 

@@ -593,16 +593,15 @@ describe('HTTP API routes', () => {
       await expectError(await t.app.request('/v1/files', { method: 'POST', headers: ACME, body: form }), 400);
     });
 
-    it('415 for a urlencoded form', async () => {
-      await expectError(
-        await t.app.request('/v1/files?filename=a', {
-          method: 'POST',
-          headers: { ...ACME, 'Content-Type': 'application/x-www-form-urlencoded' },
-          body: 'a=b',
-        }),
-        415,
-        'unsupported_media_type',
-      );
+    it("takes curl --data-binary's urlencoded default as raw bytes of an undeclared type", async () => {
+      const res = await t.app.request('/v1/files?filename=report.pdf', {
+        method: 'POST',
+        headers: { ...ACME, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: '%PDF-1.4',
+      });
+      expect(res.status).toBe(202);
+      const [input] = t.temporal.started[0]!.options.args as [Record<string, unknown>];
+      expect(input).toMatchObject({ filename: 'report.pdf', declaredContentType: null, size: 8 });
     });
 
     it('413 from Content-Length before reading the body', async () => {
@@ -905,6 +904,17 @@ describe('HTTP API routes', () => {
       await expectError(await t.app.request('/v1/files/f_closed', { method: 'DELETE', headers: ACME }), 410);
     });
 
+    it('DELETE answers 409 while a legal hold is on, whether the workflow or only Postgres says so', async () => {
+      seedFile(t, { id: 'f_held' });
+      t.temporal.queryResult = { hold: true } as FileState;
+      const held = await expectError(await t.app.request('/v1/files/f_held', { method: 'DELETE', headers: ACME }), 409);
+      expect(held.code).toBe('file_on_hold');
+      t.temporal.queryResult = null;
+      seedFile(t, { id: 'f_held_row', hold: true });
+      await expectError(await t.app.request('/v1/files/f_held_row', { method: 'DELETE', headers: ACME }), 409);
+      expect(t.temporal.signals).toEqual([]);
+    });
+
     it('PATCH retention answers the new expiry and hold', async () => {
       seedFile(t, { id: 'f_r' });
       const res = await t.app.request('/v1/files/f_r/retention', {
@@ -931,6 +941,7 @@ describe('HTTP API routes', () => {
       );
       expect(rejected.message).toContain('future');
       await expectError(await patch(JSON.stringify({ hold: true, extendBy: '1d' })), 400);
+      await expectError(await patch(JSON.stringify({ extendBy: '30' })), 400);
       await expectError(await patch(JSON.stringify({ extendBy: 'forever' })), 400);
       await expectError(await patch('{not json'), 400);
       await expectError(await patch('hold=true', 'text/plain'), 415);
