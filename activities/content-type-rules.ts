@@ -32,6 +32,8 @@ const ALIASES: Record<string, string> = {
   'image/jpg': 'image/jpeg',
   'image/pjpeg': 'image/jpeg',
   'image/x-png': 'image/png',
+  // An animated PNG is a PNG (file-type names it apng when it sees an acTL chunk); renditions use frame one.
+  'image/apng': 'image/png',
   'image/tif': 'image/tiff',
   'text/json': 'application/json',
   'application/x-json': 'application/json',
@@ -47,6 +49,11 @@ export function normalizeDeclaredType(declared: string | null | undefined): stri
   const bare = declared.split(';')[0]!.trim().toLowerCase();
   if (bare === '' || bare === 'application/octet-stream' || bare === 'binary/octet-stream') return null;
   return ALIASES[bare] ?? bare;
+}
+
+/** A detected type in canonical form, so the allowed list and declarations need not name its aliases. */
+export function canonicalType(type: string): string {
+  return ALIASES[type] ?? type;
 }
 
 export function isImageType(type: string): boolean {

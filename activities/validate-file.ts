@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { getObjectStream, readObjectPrefix, readStream } from '../lib/s3-objects';
 import {
   TextSniffer,
+  canonicalType,
   declarationMatches,
   isImageType,
   normalizeDeclaredType,
@@ -37,7 +38,7 @@ export async function validateFile(deps: ActivityDeps, input: ValidateInput): Pr
 
   const magic = await fileTypeFromBuffer(prefix);
   const detected = magic
-    ? magic.mime
+    ? canonicalType(magic.mime)
     : await detectTextType(declared, wholeFileInPrefix ? prefix : await openBody(), limits.allowedTypes);
 
   if (!declarationMatches(declared, detected)) throw rejected(rejectionReasons.mismatch(declared ?? '', detected));

@@ -17,6 +17,7 @@ import {
   runActivity,
   type ActivityStack,
 } from './activities-stack';
+import { animatedPng } from '../support/sample-files';
 
 const TENANT = 'acme-scan';
 let stack: ActivityStack;
@@ -131,6 +132,14 @@ describe('validateFile', () => {
       width: 200,
       height: 300,
     });
+  });
+
+  it('accepts an animated PNG as a PNG, declared or not', async () => {
+    const file = await upload(await animatedPng(40, 30));
+    const png = { contentType: 'image/png', isImage: true, width: 40, height: 30 };
+    expect(await validate(file, 'image/png')).toEqual(png);
+    expect(await validate(file, 'image/apng')).toEqual(png);
+    expect(await validate(file, null)).toEqual(png);
   });
 
   it('rejects a PNG declared as image/jpeg, naming both types', async () => {

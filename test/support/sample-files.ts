@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 
 /**
@@ -42,4 +43,28 @@ export function corruptJpeg(): Buffer {
     garbage[i] = x & 0xff;
   }
   return Buffer.concat([header, garbage]);
+}
+
+/** A one-frame animated PNG (acTL and fcTL before the image data), as animation tools write them. */
+export async function animatedPng(width: number, height: number): Promise<Buffer> {
+  const png = await sharp({ create: { width, height, channels: 3, background: '#e33' } })
+    .png()
+    .toBuffer();
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const animation = Buffer.alloc(8);
+  animation.writeUInt32BE(1, 0); // frames
+  const frame = Buffer.alloc(26);
+  frame.writeUInt32BE(width, 4);
+  frame.writeUInt32BE(height, 8);
+  frame.writeUInt16BE(1, 20); // delay 1/10 s
+  frame.writeUInt16BE(10, 22);
+  // Signature (8 bytes) and IHDR (25 bytes) stay first; the animation chunks must precede IDAT.
+  return Buffer.concat([png.subarray(0, 33), chunk('acTL', animation), chunk('fcTL', frame), png.subarray(33)]);
 }
