@@ -1,16 +1,20 @@
 import { Transform } from 'node:stream';
 import { heartbeat } from '@temporalio/activity';
 import sharp, { type OutputInfo } from 'sharp';
-import { getObjectStream, uploadStream } from '../lib/s3-objects';
+import { deleteKeys, getObjectStream, uploadStream } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import type { Rendition } from '../workflows/file-status';
 import type { ActivityDeps } from './deps';
 import type { RenditionsInput } from './types';
 
+/** Often enough for the workflow's 30-second heartbeat timeout, however long one large rendition takes. */
+const HEARTBEAT_INTERVAL_MS = 5_000;
+
 /**
  * Writes one WebP per configured rendition, streamed to S3 under deterministic keys so a retry
  * overwrites. Auto-oriented from EXIF, never upscaled, and stripped of every metadata block except the
- * ICC colour profile (EXIF can carry GPS positions and camera serials).
+ * ICC colour profile (EXIF can carry GPS positions and camera serials). An attempt that fails removes
+ * the renditions it wrote: the workflow only knows of renditions a successful attempt returned.
  */
 export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput): Promise<Rendition[]> {
   const { config, s3 } = deps;
@@ -44,5 +48,18 @@ export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput)
     return { name, key, format: 'webp' as const, width, height, size };
   });
   body.pipe(source);
-  return Promise.all(jobs);
+  heartbeat();
+  const beating = setInterval(() => heartbeat(), HEARTBEAT_INTERVAL_MS);
+  try {
+    const results = await Promise.allSettled(jobs);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failed) return results.map((r) => (r as PromiseFulfilledResult<Rendition>).value);
+    const keys = config.renditions.map(({ name }) => storageKeys.rendition(input.tenantId, input.fileId, name));
+    // The attempt's own error is the one to report; a rendition left behind by a failed clean-up is
+    // overwritten by the next attempt or removed with the file.
+    await deleteKeys(s3, bucket, keys).catch(() => undefined);
+    throw failed.reason;
+  } finally {
+    clearInterval(beating);
+  }
 }

@@ -117,8 +117,10 @@ const { removeRenditions, deleteArtifacts } = proxyActivities<IntakeActivities>(
  */
 const LOCAL_STEP_MAX_BYTES = 16 * 1024 * 1024;
 
+// Longer than clamd's own read timeout (CLAMD_TIMEOUT, 60 s by default), so a slow scan ends with
+// clamd's answer rather than an attempt abandoned while clamd still works on it.
 const localScan = proxyLocalActivities<IntakeActivities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '2 minutes',
   scheduleToCloseTimeout: '24 hours',
   localRetryThreshold: '5 seconds',
   retry: {

@@ -241,4 +241,19 @@ describe('makeRenditions', () => {
     const again = await runActivity(stack.activities.makeRenditions, { fileId, tenantId: TENANT, key });
     expect(again.map((r) => r.key)).toEqual(renditions.map((r) => r.key));
   });
+
+  it('an attempt that fails half-way removes the renditions it already wrote', async () => {
+    const { fileId, key } = await upload(await exifJpeg(600, 400));
+    // "broken" fails (a zero edge) while "thumb" is written: the failed attempt must leave neither.
+    const renditions = [
+      { name: 'thumb', maxEdge: 64 },
+      { name: 'broken', maxEdge: 0 },
+    ];
+    const partial = createActivities({ ...stack, config: { ...stack.config, renditions } });
+    const error = await runActivity(partial.makeRenditions, { fileId, tenantId: TENANT, key }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    for (const { name } of renditions) {
+      expect(await exists(stack, storageKeys.rendition(TENANT, fileId, name))).toBe(false);
+    }
+  });
 });
