@@ -89,6 +89,8 @@ export const rejectionReasons = {
   invalidUtf8: () => 'The file is declared as text but is not valid UTF-8 text.',
   containsNul: () => 'The file is declared as text but contains binary data (NUL bytes).',
   invalidJson: (detail: string) => `The file is not valid JSON: ${detail}.`,
+  jsonTooLarge: (limitChars: number) =>
+    `The file is declared as JSON but is longer than ${formatBytes(limitChars)} of text, the most Intake parses to check JSON.`,
   tooManyPixels: (width: number, height: number, limit: number) =>
     `The image is ${width} × ${height} pixels (${megapixels(width * height)}), more than the limit of ${megapixels(limit)}.`,
   unreadableImageHeader: (type: string) =>
@@ -102,22 +104,34 @@ export type TextVerdict =
   | { kind: 'text' }
   | { kind: 'json' }
   | { kind: 'invalid-json'; detail: string }
+  | { kind: 'json-too-large'; limitChars: number }
   | { kind: 'not-utf8' }
   | { kind: 'has-nul' };
 
 /**
+ * JSON is checked by parsing it whole, which costs several times its size in memory; beyond this many
+ * characters a worker could run out of memory, taking every workflow it runs with it.
+ */
+export const MAX_JSON_CHARS = 32 * 1024 * 1024;
+
+/**
  * Classifies a text body fed in chunks, so large text is checked as it streams: it must be UTF-8
  * without NUL bytes. Only a body that must be JSON (declared as JSON) or looks like JSON (first
- * character { or [) is kept in memory to be parsed. Valid JSON → 'json'; JSON that does not parse is
- * 'invalid-json' when JSON was declared and plain 'text' otherwise.
+ * character { or [) is kept in memory to be parsed, up to `maxJsonChars`. Valid JSON → 'json'; JSON
+ * that does not parse is 'invalid-json' when JSON was declared and plain 'text' otherwise; longer
+ * text is 'json-too-large' when JSON was declared and plain 'text' otherwise.
  */
 export class TextSniffer {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private verdict: TextVerdict | null = null;
   private text = '';
   private firstChar: string | null = null;
+  private tooLong = false;
 
-  constructor(private readonly wantJson: boolean) {}
+  constructor(
+    private readonly wantJson: boolean,
+    private readonly maxJsonChars = MAX_JSON_CHARS,
+  ) {}
 
   /** True once the body is known not to be text; the rest need not be read. */
   get failed(): boolean {
@@ -136,6 +150,8 @@ export class TextSniffer {
   finish(): TextVerdict {
     if (!this.verdict) this.take(() => this.decoder.decode());
     if (this.verdict) return this.verdict;
+    if (this.tooLong)
+      return this.wantJson ? { kind: 'json-too-large', limitChars: this.maxJsonChars } : { kind: 'text' };
     if (!this.keepsText()) return { kind: 'text' };
     try {
       JSON.parse(this.text);
@@ -157,10 +173,15 @@ export class TextSniffer {
       const start = (this.text + piece).replace(/^\uFEFF/, '').trimStart();
       if (start.length > 0) this.firstChar = start[0]!;
     }
-    if (this.keepsText()) this.text += piece;
+    if (!this.keepsText()) return;
+    if (this.text.length + piece.length > this.maxJsonChars) {
+      this.tooLong = true;
+      this.text = '';
+    } else this.text += piece;
   }
 
   private keepsText(): boolean {
+    if (this.tooLong) return false;
     return this.wantJson || this.firstChar === null || this.firstChar === '{' || this.firstChar === '[';
   }
 }

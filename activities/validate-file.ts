@@ -85,6 +85,8 @@ async function detectTextType(
       return 'text/plain';
     case 'invalid-json':
       throw rejected(rejectionReasons.invalidJson(verdict.detail));
+    case 'json-too-large':
+      throw rejected(rejectionReasons.jsonTooLarge(verdict.limitChars));
     case 'not-utf8':
       throw rejected(declaredText ? rejectionReasons.invalidUtf8() : rejectionReasons.unrecognised(allowed));
     case 'has-nul':

@@ -64,6 +64,18 @@ describe('text classification', () => {
     expect(sniffer.finish()).toEqual({ kind: 'text' });
   });
 
+  it('stops keeping JSON-looking text past the parse limit: declared JSON is refused, the rest is text', () => {
+    const feed = (wantJson: boolean, ...chunks: string[]) => {
+      const sniffer = new TextSniffer(wantJson, 16);
+      for (const chunk of chunks) sniffer.push(bytes(chunk));
+      return sniffer.finish();
+    };
+    expect(feed(true, '{"a": [1, 2, 3, ', '4, 5, 6]}')).toEqual({ kind: 'json-too-large', limitChars: 16 });
+    expect(feed(false, '[1, 2, 3, 4, 5, ', '6, 7]')).toEqual({ kind: 'text' });
+    expect(feed(false, '[1, 2, 3, 4, 5', '\u0000')).toEqual({ kind: 'has-nul' });
+    expect(feed(true, '{"a": 1}')).toEqual({ kind: 'json' });
+  });
+
   it('rejects a multi-byte character cut off at the end of the file', () => {
     const euro = bytes('price: 5 €');
     expect(classifyText(euro.subarray(0, euro.length - 1), false)).toEqual({ kind: 'not-utf8' });
