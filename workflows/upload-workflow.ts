@@ -293,7 +293,11 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
   for (;;) {
     if (retentionChanged) {
       retentionChanged = false;
-      await acts.recordFile(snapshot(state));
+      // The workflow's state is what governs expiry; a row that could not be updated must not end the
+      // workflow (and with it every future expiry). The next change or the deletion writes it again.
+      await acts
+        .recordFile(snapshot(state))
+        .catch((error: unknown) => log.error('could not record a retention change', { error: describe(error) }));
     }
     if (deleteRequested !== null) {
       reason = deleteRequested;

@@ -343,6 +343,31 @@ describe('upload workflow', () => {
     });
   });
 
+  it('a retention change Postgres refuses to record is kept by the workflow, which still deletes on time', async () => {
+    let refuse = false;
+    const fake = fakeActivities({
+      async recordFile() {
+        if (refuse) throw businessFailure('DatabaseError', 'value too long for type character varying(64)');
+      },
+    });
+    const input = uploadInput({ fileId: 'record-refused', retentionMs: 60_000, retentionMinMs: 1_000 });
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      refuse = true;
+      const expiresAt = new Date(Date.now() + 2_000).toISOString();
+      await handle.executeUpdate(retentionUpdate, { args: [{ expiresAt }] });
+      await eventually(
+        () => status(handle),
+        (s) => s.expiresAt === expiresAt,
+      );
+      refuse = false;
+      const final = await handle.result();
+      expect(final).toMatchObject({ status: 'DELETED', deletionReason: 'expired' });
+      expect(Date.parse(final.deletedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+      expect(Date.parse(final.deletedAt ?? '')).toBeLessThan(Date.parse(state.expiresAt ?? ''));
+    });
+  });
+
   it('a hold keeps a file past its expiry, and releasing it lets the expiry delete the file', async () => {
     const fake = fakeActivities();
     const input = uploadInput({ retentionMs: 3_000, retentionMinMs: 1_000 });
