@@ -14,7 +14,7 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { RetryPolicy, SearchAttributeUpdatePair } from '@temporalio/common';
 import type { InfectedDetails, IntakeActivities, ValidateResult, WebhookTarget } from '../activities/types';
 import type { DeletionReason, FileState, Rendition, StepName, UploadInput, WebhookEvent } from './file-status';
 import { STEP_NAMES } from './file-status';
@@ -40,29 +40,32 @@ import { MEDIA_TASK_QUEUE } from '../workers/task-queues';
  */
 
 // Fail closed: while clamd is unreachable the scan keeps retrying (for up to a day) rather than let
-// anything past unscanned. An infected file is a verdict, never retried.
+// anything past unscanned. An infected file is a verdict, never retried. (Local scans share it.)
+const SCAN_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '5 minutes',
+  // no maximumAttempts: unlimited, bounded by scheduleToCloseTimeout
+  nonRetryableErrorTypes: ['Infected', 'Rejected'],
+};
 const { scanFile } = proxyActivities<IntakeActivities>({
   startToCloseTimeout: '5 minutes',
   scheduleToCloseTimeout: '24 hours',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    // no maximumAttempts: unlimited, bounded by scheduleToCloseTimeout
-    nonRetryableErrorTypes: ['Infected', 'Rejected'],
-  },
+  retry: SCAN_RETRY,
 });
 
 // I/O-bound steps against S3 and Postgres: retried with backoff for about an hour, then FAILED.
+// (Their local variants share it.)
+const IO_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '5 minutes',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes: ['Rejected'],
+};
 const { validateFile, storeFile, indexFile } = proxyActivities<IntakeActivities>({
   startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: ['Rejected'],
-  },
+  retry: IO_RETRY,
 });
 
 // CPU-heavy: its own task queue so media workers scale (and limit concurrency) separately. It
@@ -81,10 +84,12 @@ const { makeRenditions } = proxyActivities<IntakeActivities>({
 });
 
 // Small database writes and plans; the workflow's state is the source of truth, so these must land.
+// (Their local variants share it.)
+const RECORD_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
 const { recordFile, planNotifications } = proxyActivities<IntakeActivities>({
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: RECORD_RETRY,
 });
 
 // Standard Webhooks delivery: exponential backoff for at least 24 hours (plus a margin for the last
@@ -123,31 +128,20 @@ const localScan = proxyLocalActivities<IntakeActivities>({
   startToCloseTimeout: '2 minutes',
   scheduleToCloseTimeout: '24 hours',
   localRetryThreshold: '5 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: ['Infected', 'Rejected'],
-  },
+  retry: SCAN_RETRY,
 });
 
 const localIo = proxyLocalActivities<IntakeActivities>({
   startToCloseTimeout: '1 minute',
   localRetryThreshold: '5 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: ['Rejected'],
-  },
+  retry: IO_RETRY,
 });
 
 const localRecord = proxyLocalActivities<IntakeActivities>({
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '1 hour',
   localRetryThreshold: '5 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: RECORD_RETRY,
 });
 
 type StepActivities = Pick<
