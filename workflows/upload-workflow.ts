@@ -118,7 +118,9 @@ const { removeRenditions, deleteArtifacts } = proxyActivities<IntakeActivities>(
  * another inside it, recorded as a marker each; step states and retries stay as before. Used for a small
  * upload's scan, validate and store (bounded work: a long local activity would hold its workflow task
  * open and delay status queries) and for every upload's index, record and plan (bounded reads and writes).
- * Past `localRetryThreshold` a retry waits on a durable timer, so the long retry budgets still hold.
+ * A retry more than `localRetryThreshold` away waits on a durable timer instead, outside any workflow
+ * task: the long retry budgets still hold, and status queries (which wait for an open workflow task)
+ * are answered while, say, clamd is down. Only the first, 1-second retry runs inside the task.
  */
 const LOCAL_STEP_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -127,20 +129,20 @@ const LOCAL_STEP_MAX_BYTES = 16 * 1024 * 1024;
 const localScan = proxyLocalActivities<IntakeActivities>({
   startToCloseTimeout: '2 minutes',
   scheduleToCloseTimeout: '24 hours',
-  localRetryThreshold: '5 seconds',
+  localRetryThreshold: '1 second',
   retry: SCAN_RETRY,
 });
 
 const localIo = proxyLocalActivities<IntakeActivities>({
   startToCloseTimeout: '1 minute',
-  localRetryThreshold: '5 seconds',
+  localRetryThreshold: '1 second',
   retry: IO_RETRY,
 });
 
 const localRecord = proxyLocalActivities<IntakeActivities>({
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '1 hour',
-  localRetryThreshold: '5 seconds',
+  localRetryThreshold: '1 second',
   retry: RECORD_RETRY,
 });
 
