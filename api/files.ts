@@ -92,24 +92,23 @@ async function loadFile(c: Context<AppEnv>, id: string): Promise<FileRecord> {
   return row;
 }
 
+/** The workflow's live state, or null when no worker answers within `timeoutMs`. */
+async function queryState(c: Context<AppEnv>, row: FileRecord, timeoutMs: number): Promise<FileState | null> {
+  try {
+    return await withTemporal(c, (client) => client.workflow.getHandle(row.workflowId).query(statusQuery), timeoutMs);
+  } catch (error) {
+    c.var.log.debug({ err: error }, 'status query failed; answering from Postgres');
+    return null;
+  }
+}
+
 /**
  * While the file is processing the workflow knows more than Postgres; ask it, but never depend on it.
  * `queryTimeoutMs` bounds the query (a long-poll passes what is left of its wait); at 0 it is skipped.
  */
 async function describeFile(c: Context<AppEnv>, row: FileRecord, queryTimeoutMs = QUERY_TIMEOUT_MS): Promise<FileView> {
-  let state: FileState | null = null;
-  if (row.status === 'PROCESSING' && queryTimeoutMs > 0) {
-    try {
-      state = await withTemporal(
-        c,
-        (client) => client.workflow.getHandle(row.workflowId).query(statusQuery),
-        queryTimeoutMs,
-      );
-    } catch (error) {
-      c.var.log.debug({ err: error }, 'status query failed; answering from Postgres');
-    }
-  }
-  return toFileView(c.var.config, row, state);
+  const live = row.status === 'PROCESSING' && queryTimeoutMs > 0;
+  return toFileView(c.var.config, row, live ? await queryState(c, row, queryTimeoutMs) : null);
 }
 
 /**
@@ -117,17 +116,7 @@ async function describeFile(c: Context<AppEnv>, row: FileRecord, queryTimeoutMs 
  * there before its Postgres row catches up. Without an answer, the row decides.
  */
 async function onHold(c: Context<AppEnv>, row: FileRecord): Promise<boolean> {
-  try {
-    const state = await withTemporal(
-      c,
-      (client) => client.workflow.getHandle(row.workflowId).query(statusQuery),
-      QUERY_TIMEOUT_MS,
-    );
-    return state.hold;
-  } catch (error) {
-    c.var.log.debug({ err: error }, 'status query failed; taking the hold from Postgres');
-    return row.hold;
-  }
+  return (await queryState(c, row, QUERY_TIMEOUT_MS))?.hold ?? row.hold;
 }
 
 function uploadAccepted(c: Context<AppEnv>, row: Pick<FileRecord, 'id' | 'workflowId' | 'status'>) {
