@@ -1,9 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Readable } from 'node:stream';
+import { ScanSizeLimitError } from '../lib/clamd-scanner';
 import { copyObject, deleteKeys, getObjectStream, isNotFound, objectMetadata } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import { workflowIdFor } from '../workers/task-queues';
 import type { ActivityDeps } from './deps';
+import { rejected } from './failures';
 import { HashingStream } from './hashing-stream';
 import { FailureTypes, type InfectedDetails, type ScanInput, type ScanResult } from './types';
 
@@ -41,6 +43,13 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
   const verdict = await scanner.scanStream(hashing).catch((error: unknown) => {
     // Release the S3 connection; the activity is retried from the start.
     body.destroy();
+    // Fail closed, but at once: a file the scanner will never take is not accepted unscanned, and
+    // retrying it for a day would only keep it PROCESSING.
+    if (error instanceof ScanSizeLimitError) {
+      throw rejected(
+        'The file is larger than the virus scanner accepts (clamd StreamMaxLength), so it cannot be scanned and is not accepted.',
+      );
+    }
     throw error;
   });
   const result: ScanResult = { sha256: hashing.digest(), size: hashing.size };

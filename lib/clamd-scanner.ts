@@ -8,6 +8,14 @@ export interface ScanVerdict {
   signature: string | null;
 }
 
+/**
+ * clamd refused the stream as longer than its StreamMaxLength. Asking again cannot help: the file
+ * will never get a verdict from this scanner.
+ */
+export class ScanSizeLimitError extends Error {
+  override name = 'ScanSizeLimitError';
+}
+
 export interface Scanner {
   /** Streams the bytes to the scanner. Throws when the scanner is unreachable or gives no verdict. */
   scanStream(stream: Readable): Promise<ScanVerdict>;
@@ -66,7 +74,11 @@ export function createClamdScanner(clamd: Config['clamd']): Scanner {
         (await clam.ping()).end();
         return { infected: false, signature: null };
       }
-      const result = await clam.scanStream(body);
+      const result = await clam.scanStream(body).catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (/size limit exceeded/i.test(message)) throw new ScanSizeLimitError(message.trim());
+        throw error;
+      });
       if (result.isInfected === true) {
         return { infected: true, signature: result.viruses[0] ?? 'unknown signature' };
       }
