@@ -435,7 +435,7 @@ export const files = createRouter()
       const { id } = c.req.valid('param');
       const { wait } = c.req.valid('query');
       // A bare number counts seconds, as long-poll parameters usually do (`?wait=30`), not milliseconds.
-      const waitMs = Math.min(wait ? parseDuration(/^[\d.]+$/.test(wait) ? `${wait}s` : wait) : 0, MAX_WAIT_MS);
+      const waitMs = Math.min(wait ? parseDuration(wait, 's') : 0, MAX_WAIT_MS);
       const deadline = Date.now() + waitMs;
       // The status queries share the wait's budget: a silent worker must not stretch the answer past it.
       const queryBudget = () => (waitMs > 0 ? Math.min(QUERY_TIMEOUT_MS, deadline - Date.now()) : QUERY_TIMEOUT_MS);

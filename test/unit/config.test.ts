@@ -64,6 +64,7 @@ describe('configuration', () => {
     expect(parseDuration('30s')).toBe(30_000);
     expect(parseDuration('1.5h')).toBe(5_400_000);
     expect(parseDuration('250')).toBe(250);
+    expect(parseDuration('30', 's')).toBe(30_000);
     expect(() => parseDuration('soon')).toThrow(/not a duration/);
   });
 });
