@@ -37,7 +37,9 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
     });
   }
 
-  const hashing = new HashingStream();
+  // clamd refuses a stream longer than its StreamMaxLength, but as it hangs up mid-stream the client
+  // may see only a broken pipe; stopping at the same limit here makes the refusal certain.
+  const hashing = new HashingStream(config.clamd.maxStreamBytes);
   body.on('error', (error) => hashing.destroy(error));
   body.pipe(hashing);
   const verdict = await scanner.scanStream(hashing).catch((error: unknown) => {
@@ -45,7 +47,7 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
     body.destroy();
     // Fail closed, but at once: a file the scanner will never take is not accepted unscanned, and
     // retrying it for a day would only keep it PROCESSING.
-    if (error instanceof ScanSizeLimitError) {
+    if (hashing.overLimit || error instanceof ScanSizeLimitError) {
       throw rejected(
         'The file is larger than the virus scanner accepts (clamd StreamMaxLength), so it cannot be scanned and is not accepted.',
       );

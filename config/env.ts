@@ -89,6 +89,12 @@ const envSchema = z
     CLAMD_HOST: z.string().min(1).default('127.0.0.1'),
     CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
     CLAMD_TIMEOUT: duration.default(60_000),
+    // clamd's StreamMaxLength in bytes (the embedded clamd is started with 1000M); a longer file is REJECTED.
+    CLAMD_MAX_STREAM_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(1000 * 1024 * 1024),
 
     INTAKE_MAX_UPLOAD_BYTES: z.coerce
       .number()
@@ -175,7 +181,12 @@ function toConfig(env: z.output<typeof envSchema>) {
       bucket: env.S3_BUCKET,
       forcePathStyle: env.S3_FORCE_PATH_STYLE ?? !/amazonaws\.com/.test(s3Endpoint),
     },
-    clamd: { host: env.CLAMD_HOST, port: env.CLAMD_PORT, timeoutMs: env.CLAMD_TIMEOUT },
+    clamd: {
+      host: env.CLAMD_HOST,
+      port: env.CLAMD_PORT,
+      timeoutMs: env.CLAMD_TIMEOUT,
+      maxStreamBytes: env.CLAMD_MAX_STREAM_BYTES,
+    },
     limits: {
       maxUploadBytes: env.INTAKE_MAX_UPLOAD_BYTES,
       allowedTypes: env.INTAKE_ALLOWED_TYPES,

@@ -12,8 +12,6 @@ export interface ClamdServerOptions {
    * take tens of seconds and a gigabyte of memory to load, so the test stack leaves them out.
    */
   systemSignatures?: boolean;
-  /** clamd's StreamMaxLength (default 1000M, above the default upload limit); tests set a small one. */
-  streamMaxLength?: string;
   timeoutMs?: number;
 }
 
@@ -79,7 +77,7 @@ export async function startClamdServer(options: ClamdServerOptions): Promise<Cla
       // No `User` line: clamd keeps the identity it was started with, which owns the data folder.
       // Uploads may be large (INTAKE_MAX_UPLOAD_BYTES, 512 MB by default): clamd must read them whole
       // rather than answer "size limit exceeded".
-      `StreamMaxLength ${options.streamMaxLength ?? '1000M'}`,
+      'StreamMaxLength 1000M',
       'MaxFileSize 1000M',
       'MaxScanSize 2000M',
       'MaxThreads 8',

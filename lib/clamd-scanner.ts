@@ -40,7 +40,7 @@ const NodeClam = createRequire(import.meta.url)('clamscan') as NodeClamClass;
  * unreachable daemon, a timeout or an unparseable reply throws, so the activity is retried and nothing
  * is ever treated as clean without a verdict.
  */
-export function createClamdScanner(clamd: Config['clamd']): Scanner {
+export function createClamdScanner(clamd: Pick<Config['clamd'], 'host' | 'port' | 'timeoutMs'>): Scanner {
   let client: Promise<NodeClamInstance> | null = null;
 
   const connect = (): Promise<NodeClamInstance> => {
