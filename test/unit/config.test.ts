@@ -49,6 +49,12 @@ describe('configuration', () => {
       loadConfig({ INTAKE_RETENTION_MIN: '2d', INTAKE_RETENTION_MAX: '1d', INTAKE_RETENTION: '1d' }),
     ).toThrow(/INTAKE_RETENTION_MIN: must not exceed/);
     expect(() => loadConfig({ TEMPORAL_TLS_CERT_PATH: '/c.pem' })).toThrow(/set together/);
+    // An upload clamd cannot read whole would be accepted and then rejected: the limits must agree.
+    expect(() => loadConfig({ INTAKE_MAX_UPLOAD_BYTES: '536870912', CLAMD_MAX_STREAM_BYTES: '104857600' })).toThrow(
+      /INTAKE_MAX_UPLOAD_BYTES: must not exceed CLAMD_MAX_STREAM_BYTES \(104857600\)/,
+    );
+    const same = loadConfig({ INTAKE_MAX_UPLOAD_BYTES: '104857600', CLAMD_MAX_STREAM_BYTES: '104857600' });
+    expect(same.limits.maxUploadBytes).toBe(same.clamd.maxStreamBytes);
   });
 
   it('parses seeded API keys and refuses malformed ones', () => {

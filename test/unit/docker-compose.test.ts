@@ -8,12 +8,36 @@ interface Service {
   image?: string;
   build?: string;
   command?: string[] | string;
+  entrypoint?: string[] | string;
   environment?: Record<string, string>;
+  ports?: string[];
+  restart?: string;
+  healthcheck?: { test?: string[] | string };
 }
-const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
-  services: Record<string, Service>;
-};
+const composeText = readFileSync('docker-compose.yml', 'utf8');
+const compose = parse(composeText, { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
+
+/** What `cp .env.example .env` gives compose. */
+const envExample = Object.fromEntries(
+  readFileSync('.env.example', 'utf8')
+    .split('\n')
+    .filter((line) => /^[A-Z0-9_]+=/.test(line))
+    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+);
+
+/** Compose's interpolation: ${X}, ${X:-default} and ${X:?error}, from .env.example. */
+function interpolate(value: string, env: Record<string, string> = envExample): string {
+  return value.replace(/\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}/g, (_, name: string, kind?: string, rest?: string) => {
+    const set = env[name];
+    if (set !== undefined && set !== '') return set;
+    if (kind === '-') return rest ?? '';
+    throw new Error(`compose would stop: ${name} is unset (${rest ?? 'no default'})`);
+  });
+}
+
+const commandText = (service: Service | undefined): string =>
+  [service?.entrypoint, service?.command].flat().filter(Boolean).join(' ');
 
 /** Variables without which the API or a worker would silently fall back to embedded defaults. */
 const REQUIRED_IN_PRODUCTION = [
@@ -39,10 +63,7 @@ describe('docker-compose.yml', () => {
     for (const name of ['api', 'worker', 'media-worker', 'migrate']) {
       const env = services[name]?.environment ?? {};
       for (const variable of REQUIRED_IN_PRODUCTION) expect(env[variable], `${name}: ${variable}`).toBeTruthy();
-      // Interpolations such as ${X:-default} resolve to their default when unset.
-      const resolved = Object.fromEntries(
-        Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
-      );
+      const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(String(v))]));
       expect(() => loadConfig(resolved)).not.toThrow();
     }
     expect(services.worker?.environment?.INTAKE_WORKER_KIND).toBe('general');
@@ -70,5 +91,70 @@ describe('docker-compose.yml', () => {
       expect(script, name).toBeDefined();
       expect(() => readFileSync(script!), `${name}: ${script}`).not.toThrow();
     }
+  });
+
+  it('pins every image to a release, never a floating tag', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (service.build) continue;
+      // A full release: x.y.z (PostgreSQL's releases are x.y), MinIO's RELEASE.<time>; never latest or x.y.
+      const release = service.image?.startsWith('postgres:') ? /\d+\.\d+/ : /\d+\.\d+\.\d+/;
+      expect(service.image, name).toMatch(
+        new RegExp(`^[a-z0-9/._-]+:(${release.source}(-[a-z0-9.-]+)?|RELEASE\\.[0-9TZ-]+)$`),
+      );
+    }
+    const node = readFileSync('.node-version', 'utf8').trim();
+    const from = [...readFileSync('Dockerfile', 'utf8').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(from.length).toBeGreaterThan(0);
+    for (const image of from) expect(image).toBe(`node:${node}-bookworm-slim`);
+  });
+
+  it('hides no failure of a step that must succeed', () => {
+    expect(composeText).not.toMatch(/\|\|\s*true/);
+    for (const name of ['temporal-setup', 'minio-setup', 'clamav']) {
+      expect(commandText(services[name]), name).toMatch(/^sh -c set -eu;/);
+    }
+  });
+
+  it('keeps the upload limit and clamd stream limit equal by construction', () => {
+    for (const settings of [{}, { INTAKE_MAX_UPLOAD_BYTES: '734003200' }] as Record<string, string>[]) {
+      const env = { ...envExample, ...settings };
+      for (const name of ['api', 'worker', 'media-worker']) {
+        const vars = services[name]?.environment ?? {};
+        const upload = interpolate(vars.INTAKE_MAX_UPLOAD_BYTES ?? '', env);
+        expect(interpolate(vars.CLAMD_MAX_STREAM_BYTES ?? '', env), name).toBe(upload);
+        expect(interpolate(services.clamav?.environment?.INTAKE_MAX_UPLOAD_BYTES ?? '', env)).toBe(upload);
+      }
+    }
+    expect(commandText(services.clamav)).toMatch(/StreamMaxLength MaxFileSize MaxScanSize/);
+    expect(commandText(services.clamav)).toContain('$$INTAKE_MAX_UPLOAD_BYTES" >> /etc/clamav/clamd.conf');
+  });
+
+  it('checks readiness, restarts the apps and publishes only the API beyond loopback', () => {
+    expect(JSON.stringify(services.api?.healthcheck?.test)).toContain('/readyz');
+    for (const name of ['api', 'worker', 'media-worker', 'postgres', 'temporal', 'minio', 'clamav']) {
+      expect(services[name]?.restart, name).toBe('unless-stopped');
+    }
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of service.ports ?? []) {
+        if (name === 'api') continue;
+        expect(port, name).toMatch(/^127\.0\.0\.1:/);
+      }
+    }
+  });
+
+  it('reads every password and the first API key from .env, refusing to start without them', () => {
+    for (const variable of ['POSTGRES_PASSWORD', 'TEMPORAL_DB_PASSWORD', 'S3_SECRET_ACCESS_KEY', 'INTAKE_API_KEYS']) {
+      expect(envExample[variable], `.env.example documents ${variable}`).toBeTruthy();
+      expect(composeText).toContain(`\${${variable}:?`);
+      expect(() => interpolate(`\${${variable}:?missing}`, {})).toThrow(/compose would stop/);
+    }
+    for (const [name, service] of Object.entries(services)) {
+      for (const [key, value] of Object.entries(service.environment ?? {})) {
+        if (!/PASSWORD|PWD|SECRET|API_KEYS/.test(key)) continue;
+        expect(String(value), `${name}: ${key}`).toMatch(/^\$\{[A-Z0-9_]+:\?/);
+      }
+    }
+    expect(services.api?.environment?.DATABASE_URL).toContain('${POSTGRES_PASSWORD:?');
+    expect(readFileSync('infra/compose/postgres-init.sh', 'utf8')).toContain('$TEMPORAL_DB_PASSWORD');
   });
 });
