@@ -1,4 +1,37 @@
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+
+const NODE_AND_IO = {
+  group: [
+    'node:*',
+    'fs',
+    'path',
+    'crypto',
+    'http',
+    'https',
+    'net',
+    'os',
+    'child_process',
+    '@aws-sdk/*',
+    'sharp',
+    'clamscan',
+    'pino',
+    'pg',
+    '@prisma/*',
+    '**/generated/*',
+    '@temporalio/client',
+    '@temporalio/worker',
+    '@temporalio/activity',
+  ],
+  message: 'Workflow code is replayed and must stay deterministic: do I/O in an activity.',
+};
+
+/** The layers, bottom first: a folder may import only from the folders before it (and itself). */
+const BACKWARDS = {
+  group: ['**/api/*', '**/api', '**/workers/*', '**/workers', '**/scripts/*', '**/infra/*', '**/bench/*'],
+  message:
+    'Dependencies point one way: common ← workflows, activities, lib, prisma ← api, workers. Move what both need down.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'generated/**', '.data/**', '.tools/**', 'dist/**'] },
@@ -6,45 +39,52 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mjs', '.js', '.json'] })] },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // A cycle means two modules are one module, or a third is missing: fail on any.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
     },
   },
   {
-    // Workflow code is replayed: it must stay deterministic, so no Node built-ins or I/O libraries.
+    // The shared, workflow-safe folder: domain types, task queues, ids, messages, failure names.
+    files: ['common/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            NODE_AND_IO,
+            { group: ['../*', '!./*'], message: 'common/ imports nothing of the project outside itself.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
+            NODE_AND_IO,
+            BACKWARDS,
+            { group: ['**/lib/*', '**/prisma/*', '**/config/*'], message: 'Workflows import only common/.' },
             {
-              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'],
-              message: 'Workflows must be deterministic: do I/O in an activity.',
-            },
-            {
-              group: [
-                '@aws-sdk/*',
-                'sharp',
-                'clamscan',
-                'pino',
-                '@prisma/*',
-                '../generated/*',
-                '@temporalio/client',
-                '@temporalio/worker',
-                '@temporalio/activity',
-              ],
-              message: 'Workflows must be deterministic: do I/O in an activity.',
-            },
-            {
-              group: ['../activities/*', '!../activities/types'],
+              group: ['**/activities/*', '!**/activities/types'],
               message: 'Import only activity types into workflows.',
             },
           ],
         },
       ],
     },
+  },
+  {
+    files: ['activities/**/*.ts', 'lib/**/*.ts', 'prisma/**/*.ts', 'config/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [BACKWARDS] }] },
   },
 );

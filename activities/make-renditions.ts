@@ -3,7 +3,7 @@ import { heartbeat } from '@temporalio/activity';
 import sharp, { type OutputInfo } from 'sharp';
 import { deleteKeys, getObjectStream, uploadStream } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
-import type { Rendition } from '../workflows/file-status';
+import type { Rendition } from '../common/domain';
 import type { ActivityDeps } from './deps';
 import type { RenditionsInput } from './types';
 

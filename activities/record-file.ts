@@ -1,5 +1,5 @@
-import { workflowIdFor } from '../workers/task-queues';
-import type { FileState } from '../workflows/file-status';
+import { workflowIdFor } from '../common/task-queues';
+import type { FileState } from '../common/domain';
 import type { ActivityDeps } from './deps';
 import { toJson } from './json-column';
 

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { ScanSizeLimitError } from '../lib/clamd-scanner';
 import { copyObject, deleteKeys, getObjectStream, isNotFound, objectMetadata } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
-import { workflowIdFor } from '../workers/task-queues';
+import { workflowIdFor } from '../common/task-queues';
 import type { ActivityDeps } from './deps';
 import { rejected } from './failures';
 import { HashingStream } from './hashing-stream';

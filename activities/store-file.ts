@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { copyObject, deleteKeys, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
-import { workflowIdFor } from '../workers/task-queues';
+import { workflowIdFor } from '../common/task-queues';
 import type { ActivityDeps } from './deps';
 import { toJson } from './json-column';
 import type { StoreInput, StoreResult } from './types';

@@ -11,8 +11,8 @@ import { deleteKeys, isNotFound, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import { buildUploadInput, startUploadWorkflow } from '../lib/upload-input';
 import type { Db } from '../prisma/db';
-import { workflowIdFor } from '../workers/task-queues';
-import type { FileStatus } from '../workflows/file-status';
+import { workflowIdFor } from '../common/task-queues';
+import type { FileStatus } from '../common/domain';
 import { classifyFailure } from './create-activities';
 import type { SweepPageInput, SweepPageResult, SweeperActivities } from './types';
 

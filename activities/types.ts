@@ -1,4 +1,4 @@
-import type { DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } from '../workflows/file-status';
+import type { DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } from '../common/domain';
 
 /**
  * The activity contract between the workflow (which imports only these types) and

@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import type { FileState, WebhookEvent } from '../workflows/file-status';
+import type { FileState, WebhookEvent } from '../common/domain';
 
 /** The JSON body of every Intake webhook: `{ type, timestamp, data }` as Standard Webhooks recommends. */
 export function buildWebhookBody(publicUrl: string, event: WebhookEvent, file: FileState, timestamp: Date) {

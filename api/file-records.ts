@@ -1,5 +1,5 @@
 import type { Db } from '../prisma/db';
-import type { FileStatus } from '../workflows/file-status';
+import type { FileStatus } from '../common/domain';
 
 /** The File columns the API reads (everything but the search vector). */
 export interface FileRecord {

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Config } from '../config/env';
-import { FILE_STATUSES, STEP_NAMES, type FileState, type FileStatus } from '../workflows/file-status';
+import { FILE_STATUSES, STEP_NAMES, type FileState, type FileStatus } from '../common/domain';
 import type { FileRecord } from './file-records';
 
 export const StepSchema = z.object({

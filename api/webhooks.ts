@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { WEBHOOK_EVENTS, type WebhookEvent } from '../workflows/file-status';
+import { WEBHOOK_EVENTS, type WebhookEvent } from '../common/domain';
 import { createRouter } from './context';
 import { withDb } from './dependencies';
 import { ApiError, errorResponses } from './errors';

@@ -4,8 +4,8 @@ import type { IntakeActivities } from '../activities/types';
 import type { Config } from '../config/env';
 import { storageKeys } from '../lib/storage-keys';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { FileState, UploadInput } from '../workflows/file-status';
-import { STEP_NAMES } from '../workflows/file-status';
+import type { FileState, UploadInput } from '../common/domain';
+import { STEP_NAMES } from '../common/domain';
 import { cpuByProcess, cpuMeter, perFile } from './cpu';
 import { mapConcurrent } from './stats';
 

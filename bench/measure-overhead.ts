@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
-import type { IntakeClient } from '../lib/api-client';
+import type { IntakeClient } from '../api/client';
 import { waitForOutcomes } from './measure-pipeline';
 import { percentile, round } from './stats';
 

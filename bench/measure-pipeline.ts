@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { IntakeClient } from '../lib/api-client';
+import type { IntakeClient } from '../api/client';
 import { cpuByProcess, cpuMeter, perFile } from './cpu';
 import { mapConcurrent } from './stats';
 

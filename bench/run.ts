@@ -11,7 +11,7 @@ import { freePort } from '../infra/free-port';
 import type { ServiceProcess } from '../infra/service-process';
 import { startStack, type Stack } from '../infra/stack';
 import { REPO_ROOT } from '../infra/tools';
-import { createIntakeClient } from '../lib/api-client';
+import { createIntakeClient } from '../api/client';
 import { createClamdScanner } from '../lib/clamd-scanner';
 import { createS3Client } from '../lib/s3-client';
 import { createDb } from '../prisma/db';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_TYPES } from '../common/search-attributes';
 import { startProcess, waitUntilReady, type ServiceProcess } from './service-process';
 import { toolPath } from './tools';
 

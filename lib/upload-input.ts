@@ -1,9 +1,9 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config/env';
-import { GENERAL_TASK_QUEUE, workflowIdFor } from '../workers/task-queues';
+import { GENERAL_TASK_QUEUE, workflowIdFor } from '../common/task-queues';
 import type { uploadWorkflow } from '../workflows';
-import type { UploadInput } from '../workflows/file-status';
-import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../workflows/search-attributes';
+import type { UploadInput } from '../common/domain';
+import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../common/search-attributes';
 
 /** The workflow runs on the worker; starters need only its type and start it by name. */
 export const UPLOAD_WORKFLOW = 'uploadWorkflow';

@@ -5,7 +5,7 @@ import type { Duration } from '@temporalio/common';
 import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { IntakeActivities, SweeperActivities } from '../activities/types';
 import { reportAttempts } from './report-attempts';
-import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from './task-queues';
+import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from '../common/task-queues';
 
 export type WorkerKind = 'general' | 'media' | 'all';
 

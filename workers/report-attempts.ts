@@ -1,5 +1,5 @@
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
-import { activityAttemptSignal } from '../workflows/messages';
+import { activityAttemptSignal } from '../common/messages';
 
 /**
  * Tells the workflow when one of its activities starts a retry. Temporal retries activities on the

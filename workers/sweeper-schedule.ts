@@ -1,7 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { sweepOrphansWorkflow } from '../workflows';
-import { GENERAL_TASK_QUEUE } from './task-queues';
+import { GENERAL_TASK_QUEUE } from '../common/task-queues';
 
 export const SWEEPER_SCHEDULE_ID = 'intake-sweeper';
 export const SWEEPER_INTERVAL = '15 minutes';

@@ -16,9 +16,9 @@ import {
 } from '@temporalio/workflow';
 import type { RetryPolicy, SearchAttributeUpdatePair } from '@temporalio/common';
 import type { InfectedDetails, IntakeActivities, ValidateResult, WebhookTarget } from '../activities/types';
-import type { DeletionReason, FileState, Rendition, StepName, UploadInput, WebhookEvent } from './file-status';
-import { STEP_NAMES } from './file-status';
-import { activityAttemptSignal, deleteSignal, retentionUpdate, statusQuery } from './messages';
+import type { DeletionReason, FileState, Rendition, StepName, UploadInput, WebhookEvent } from '../common/domain';
+import { STEP_NAMES } from '../common/domain';
+import { activityAttemptSignal, deleteSignal, retentionUpdate, statusQuery } from '../common/messages';
 import {
   IntakeContentType,
   IntakeExpiresAt,
@@ -26,8 +26,8 @@ import {
   IntakeHold,
   IntakeStatus,
   IntakeTenant,
-} from './search-attributes';
-import { MEDIA_TASK_QUEUE } from '../workers/task-queues';
+} from '../common/search-attributes';
+import { MEDIA_TASK_QUEUE } from '../common/task-queues';
 
 /*
  * Activity proxies. Each declares its timeouts and retry policy here so the failure semantics sit

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../api/server';
-import { IntakeApiError, type IntakeClient } from '../../lib/api-client';
+import { IntakeApiError, type IntakeClient } from '../../api/client';
 import type { Db } from '../../prisma/db';
 import { startIntake, type RunningIntake } from '../support/running-intake';
 import { waitUntil } from '../support/wait-until';

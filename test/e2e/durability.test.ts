@@ -5,10 +5,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPortFree } from '../../infra/free-port';
 import { startStack, type Stack } from '../../infra/stack';
-import type { FileView } from '../../lib/api-client';
+import type { FileView } from '../../api/client';
 import { objectExists } from '../../lib/s3-objects';
 import { storageKeys } from '../../lib/storage-keys';
-import { IntakeExpiresAt, IntakeStatus } from '../../workflows/search-attributes';
+import { IntakeExpiresAt, IntakeStatus } from '../../common/search-attributes';
 import { startIntake, type RunningIntake } from '../support/running-intake';
 import { waitUntil } from '../support/wait-until';
 

@@ -1,9 +1,9 @@
 import sharp from 'sharp';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IntakeApiError, type FileView } from '../../lib/api-client';
+import { IntakeApiError, type FileView } from '../../api/client';
 import { storageKeys } from '../../lib/storage-keys';
-import { IntakeHold, IntakeStatus } from '../../workflows/search-attributes';
+import { IntakeHold, IntakeStatus } from '../../common/search-attributes';
 import { startIntake, type RunningIntake } from '../support/running-intake';
 import { eicarTestFile } from '../support/sample-files';
 import { waitUntil } from '../support/wait-until';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreInput } from '../../activities/types';
 import { listKeys } from '../../lib/s3-objects';
 import { storageKeys } from '../../lib/storage-keys';
-import type { FileState, StepName, StepStatus } from '../../workflows/file-status';
+import type { FileState, StepName, StepStatus } from '../../common/domain';
 import {
   createTenant,
   exists,

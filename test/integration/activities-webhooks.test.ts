@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/create-activities';
 import type { DeliverWebhookInput } from '../../activities/types';
-import type { FileState, StepName, StepStatus } from '../../workflows/file-status';
+import type { FileState, StepName, StepStatus } from '../../common/domain';
 import { createTenant, newFileId, openActivityStack, runActivity, type ActivityStack } from './activities-stack';
 
 const TENANT = 'acme-hooks';

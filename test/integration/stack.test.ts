@@ -6,7 +6,7 @@ import { temporal } from '@temporalio/proto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env';
-import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../common/search-attributes';
 
 const config = loadConfig();
 

@@ -17,9 +17,9 @@ import type { SweepPageResult } from '../../activities/types';
 import { storageKeys } from '../../lib/storage-keys';
 import { createWorkers } from '../../workers/create-worker';
 import { ensureSweeperSchedule, SWEEPER_SCHEDULE_ID } from '../../workers/sweeper-schedule';
-import { GENERAL_TASK_QUEUE, workflowIdFor } from '../../workers/task-queues';
+import { GENERAL_TASK_QUEUE, workflowIdFor } from '../../common/task-queues';
 import { sweepOrphansWorkflow } from '../../workflows/index';
-import { statusQuery } from '../../workflows/messages';
+import { statusQuery } from '../../common/messages';
 import type { SweepResult } from '../../workflows/sweep-workflow';
 import { createTenant, exists, newFileId, openActivityStack, putObject, type ActivityStack } from './activities-stack';
 

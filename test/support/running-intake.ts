@@ -4,7 +4,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig, type Config } from '../../config/env';
-import { createIntakeClient, type IntakeClient } from '../../lib/api-client';
+import { createIntakeClient, type IntakeClient } from '../../api/client';
 import { createS3Client } from '../../lib/s3-client';
 import { createDb, type Db } from '../../prisma/db';
 import { applyMigrations } from '../../prisma/migrate';

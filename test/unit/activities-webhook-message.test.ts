@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { buildWebhookBody, signatureHeader, webhookHeaders } from '../../activities/webhook-message';
-import type { FileState } from '../../workflows/file-status';
+import type { FileState } from '../../common/domain';
 
 const secretA = `whsec_${Buffer.from('first-secret-of-32-bytes-length!').toString('base64')}`;
 const secretB = `whsec_${Buffer.from('second-secret-of-32-bytes-long!!').toString('base64')}`;

@@ -9,7 +9,7 @@ import { sanitizeFilename } from '../../api/upload-fields';
 import { loadConfig } from '../../config/env';
 import { createS3Client } from '../../lib/s3-client';
 import type { Db } from '../../prisma/db';
-import type { FileState } from '../../workflows/file-status';
+import type { FileState } from '../../common/domain';
 
 /*
  * Route tests through app.request() with in-memory fakes for Postgres, S3 and Temporal: they pin down

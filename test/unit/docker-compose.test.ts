@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../config/env';
-import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/search-attributes';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../common/search-attributes';
 
 interface Service {
   image?: string;

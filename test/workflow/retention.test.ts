@@ -1,10 +1,10 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GENERAL_TASK_QUEUE } from '../../workers/task-queues';
-import type { FileState, UploadInput } from '../../workflows/file-status';
+import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
+import type { FileState, UploadInput } from '../../common/domain';
 import { uploadWorkflow } from '../../workflows/index';
-import { deleteSignal, retentionUpdate, statusQuery } from '../../workflows/messages';
+import { deleteSignal, retentionUpdate, statusQuery } from '../../common/messages';
 import {
   eventually,
   fakeActivities,

@@ -4,7 +4,7 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepPageInput, SweepPageResult, SweeperActivities } from '../../activities/types';
 import { createWorkers } from '../../workers/create-worker';
-import { GENERAL_TASK_QUEUE } from '../../workers/task-queues';
+import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
 import { sweepOrphansWorkflow } from '../../workflows/index';
 import { eventually, fakeActivities, startDevServerEnv } from './support/workflow-env';
 

@@ -2,11 +2,11 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GENERAL_TASK_QUEUE } from '../../workers/task-queues';
-import type { FileState, RetentionChange, UploadInput } from '../../workflows/file-status';
+import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
+import type { FileState, RetentionChange, UploadInput } from '../../common/domain';
 import { uploadWorkflow } from '../../workflows/index';
-import { deleteSignal, retentionUpdate, statusQuery } from '../../workflows/messages';
-import { IntakeExpiresAt, IntakeHold, IntakeStatus } from '../../workflows/search-attributes';
+import { deleteSignal, retentionUpdate, statusQuery } from '../../common/messages';
+import { IntakeExpiresAt, IntakeHold, IntakeStatus } from '../../common/search-attributes';
 import {
   PDF,
   TENANT_ENDPOINT,

@@ -1,8 +1,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
-import { GENERAL_TASK_QUEUE } from '../../../workers/task-queues';
+import { GENERAL_TASK_QUEUE } from '../../../common/task-queues';
 import { uploadWorkflow } from '../../../workflows/index';
-import { deleteSignal, retentionUpdate, statusQuery } from '../../../workflows/messages';
+import { deleteSignal, retentionUpdate, statusQuery } from '../../../common/messages';
 import {
   businessFailure,
   eventually,

@@ -17,9 +17,9 @@ import type {
 } from '../../../activities/types';
 import { storageKeys } from '../../../lib/storage-keys';
 import { createWorkers } from '../../../workers/create-worker';
-import { workflowIdFor } from '../../../workers/task-queues';
-import type { FileState, Rendition, UploadInput } from '../../../workflows/file-status';
-import { SEARCH_ATTRIBUTE_TYPES } from '../../../workflows/search-attributes';
+import { workflowIdFor } from '../../../common/task-queues';
+import type { FileState, Rendition, UploadInput } from '../../../common/domain';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../../common/search-attributes';
 
 // These tests fail activities on purpose; the SDK's per-failure warnings would bury real problems.
 try {

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DeletionReason, FileState, RetentionChange, RetentionState } from './file-status';
+import type { DeletionReason, FileState, RetentionChange, RetentionState } from './domain';
 
 /** Signals, queries and updates of the upload workflow; the API imports these same definitions. */
 export const statusQuery = defineQuery<FileState>('status');

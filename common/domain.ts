@@ -1,4 +1,4 @@
-/** Types shared by the workflow, the activities and the API. No runtime imports: workflow-safe. */
+/** The domain types the workflow, the activities and the API share. No runtime imports: workflow-safe. */
 
 export const FILE_STATUSES = ['PROCESSING', 'READY', 'REJECTED', 'INFECTED', 'FAILED', 'DELETED'] as const;
 export type FileStatus = (typeof FILE_STATUSES)[number];

@@ -1,8 +1,8 @@
 import { hc } from 'hono/client';
-import type { AppType } from '../api/app';
-import type { FileView, UploadAccepted } from '../api/file-view';
-import type { Webhook, WebhookDeliveryView } from '../api/webhooks';
-import type { FileStatus, WebhookEvent } from '../workflows/file-status';
+import type { AppType } from './app';
+import type { FileView, UploadAccepted } from './file-view';
+import type { Webhook, WebhookDeliveryView } from './webhooks';
+import type { FileStatus, WebhookEvent } from '../common/domain';
 
 /**
  * The typed Intake client used by the CLI and the tests. `rpc` is Hono's client typed from the app's
