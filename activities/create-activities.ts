@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { databaseError } from '../common/failures';
 import { isRetryableDbError } from '../prisma/db';
 import { deleteArtifacts } from './delete-artifacts';
 import type { ActivityDeps } from './deps';
@@ -48,7 +49,7 @@ export function createActivities(deps: ActivityDeps): IntakeActivities {
 export function classifyFailure(error: unknown): unknown {
   if (error instanceof ApplicationFailure || !isPrismaError(error) || isRetryableDbError(error)) return error;
   const message = (error as Error).message.trim().split('\n').pop() ?? 'database error';
-  return ApplicationFailure.create({ type: 'DatabaseError', nonRetryable: true, message, cause: error as Error });
+  return databaseError(message, error as Error);
 }
 
 function isPrismaError(error: unknown): boolean {

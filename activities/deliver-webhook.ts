@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { webhookTargetRefusal } from '../lib/webhook-guard';
 import { getWebhookSecrets } from '../prisma/tenants';
 import type { ActivityDeps } from './deps';
-import { FailureTypes, type DeliverWebhookInput, type DeliverWebhookResult } from './types';
+import { webhookRefused } from '../common/failures';
+import type { DeliverWebhookInput, DeliverWebhookResult } from './types';
 import { buildWebhookBody, webhookHeaders } from './webhook-message';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -45,7 +45,7 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
 
   if (refusal) {
     await record(deps, delivery, { status: 'refused', statusCode: null, error: refusal, durationMs: 0 });
-    throw ApplicationFailure.create({ type: FailureTypes.WebhookRefused, nonRetryable: true, message: refusal });
+    throw webhookRefused(refusal);
   }
 
   const timestamp = new Date();

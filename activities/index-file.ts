@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { fileRowMissing } from '../common/failures';
 import { readObjectPrefix } from '../lib/s3-objects';
 import type { ActivityDeps } from './deps';
 import type { IndexInput } from './types';
@@ -18,11 +18,7 @@ export async function indexFile(deps: ActivityDeps, input: IndexInput): Promise<
     select: { filename: true, tags: true, contentType: true, storageKey: true, status: true },
   });
   if (!row) {
-    throw ApplicationFailure.create({
-      type: 'FileRowMissing',
-      nonRetryable: true,
-      message: `File ${input.fileId} has no database row to index; it must be stored first.`,
-    });
+    throw fileRowMissing(`File ${input.fileId} has no database row to index; it must be stored first.`);
   }
   if (row.status === 'DELETED') return;
 

@@ -1,13 +1,12 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { Readable } from 'node:stream';
 import { ScanSizeLimitError } from '../lib/clamd-scanner';
 import { copyObject, deleteKeys, getObjectStream, isNotFound, objectMetadata } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
+import { infected, objectMissing, rejected } from '../common/failures';
 import { workflowIdFor } from '../common/task-queues';
 import type { ActivityDeps } from './deps';
-import { rejected } from './failures';
 import { HashingStream } from './hashing-stream';
-import { FailureTypes, type InfectedDetails, type ScanInput, type ScanResult } from './types';
+import type { ScanInput, ScanResult } from './types';
 
 /** S3 user-metadata key on the quarantined copy, so a retried scan can repeat the verdict it already reached. */
 const SIGNATURE_METADATA = 'clamav-signature';
@@ -30,11 +29,7 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
     // A retry after the infected branch already moved the file: repeat the verdict recorded with the copy.
     const quarantined = await objectMetadata(s3, bucket, quarantineKey);
     if (quarantined) throw infected(quarantined[SIGNATURE_METADATA] ?? 'unknown signature', quarantineKey);
-    throw ApplicationFailure.create({
-      type: 'ObjectMissing',
-      nonRetryable: true,
-      message: 'The uploaded file is no longer in the incoming area, so it cannot be scanned.',
-    });
+    throw objectMissing('The uploaded file is no longer in the incoming area, so it cannot be scanned.');
   }
 
   // clamd refuses a stream longer than its StreamMaxLength, but as it hangs up mid-stream the client
@@ -78,14 +73,4 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
     update: { quarantineKey, storageKey: null, sha256: result.sha256, size: BigInt(result.size) },
   });
   throw infected(signature, quarantineKey, result);
-}
-
-function infected(signature: string, quarantineKey: string, scanned?: ScanResult): ApplicationFailure {
-  const details: InfectedDetails = { signature, quarantineKey, ...scanned };
-  return ApplicationFailure.create({
-    type: FailureTypes.Infected,
-    nonRetryable: true,
-    message: `infected: ${signature}`,
-    details: [details],
-  });
 }

@@ -1,6 +1,6 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { copyObject, deleteKeys, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
+import { objectMissing } from '../common/failures';
 import { workflowIdFor } from '../common/task-queues';
 import type { ActivityDeps } from './deps';
 import { toJson } from './json-column';
@@ -21,11 +21,7 @@ export async function storeFile(deps: ActivityDeps, input: StoreInput): Promise<
     await copyObject(s3, bucket, upload.incomingKey, originalKey);
     await deleteKeys(s3, bucket, [upload.incomingKey]);
   } else if (!(await objectExists(s3, bucket, originalKey))) {
-    throw ApplicationFailure.create({
-      type: 'ObjectMissing',
-      nonRetryable: true,
-      message: 'The uploaded file is neither in the incoming area nor in storage, so it cannot be stored.',
-    });
+    throw objectMissing('The uploaded file is neither in the incoming area nor in storage, so it cannot be stored.');
   }
 
   const facts = {

@@ -5,12 +5,8 @@ import type { DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } 
  * createActivities (which implements them). Inputs carry ids and S3 keys, never file bytes.
  */
 
-/** ApplicationFailure types the workflow maps to terminal statuses. All are non-retryable. */
-export const FailureTypes = {
-  Infected: 'Infected',
-  Rejected: 'Rejected',
-  WebhookRefused: 'WebhookRefused',
-} as const;
+// Failure types and their details live in common/failures.ts, which the workflow may import.
+export type { InfectedDetails } from '../common/failures';
 
 export interface ScanInput {
   fileId: string;
@@ -21,13 +17,6 @@ export interface ScanInput {
 export interface ScanResult {
   sha256: string;
   size: number;
-}
-export interface InfectedDetails {
-  signature: string;
-  quarantineKey: string;
-  /** Known when this attempt read the file (not when a retry repeats a recorded verdict). */
-  sha256?: string;
-  size?: number;
 }
 
 export interface ValidateInput {

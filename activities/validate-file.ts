@@ -10,8 +10,8 @@ import {
   normalizeDeclaredType,
   rejectionReasons,
 } from './content-type-rules';
+import { rejected } from '../common/failures';
 import type { ActivityDeps } from './deps';
-import { rejected } from './failures';
 import type { ValidateInput, ValidateResult } from './types';
 
 /**
