@@ -40,12 +40,15 @@ describe('workflow replay', () => {
   it('the committed histories still replay, so running workflows survive a deploy', async () => {
     const committed = readHistories();
     // remote-steps-*: recorded before the short steps became local activities (the `local-steps` patch).
+    // split-modules-*: recorded after the workflow was split into modules beside it (same commands).
     expect(committed.map((h) => h.name)).toEqual(
       expect.arrayContaining([
         'image-ready-deleted',
         'pdf-failed-expired',
         'remote-steps-image-ready-deleted',
         'remote-steps-pdf-failed-expired',
+        'split-modules-image-ready-deleted',
+        'split-modules-pdf-failed-expired',
       ]),
     );
     for (const { history } of committed) {
