@@ -226,11 +226,35 @@ function parseApiKeys(value: string | undefined): { tenant: string; key: string 
       const key = pair.slice(eq + 1).trim();
       if (eq <= 0 || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant) || key.length < 8) {
         throw new ConfigError(
-          `INTAKE_API_KEYS: "${pair}" must be tenant=key (tenant: lowercase letters, digits, - or _; key: 8+ characters)`,
+          `INTAKE_API_KEYS: "${eq > 0 ? `${pair.slice(0, eq)}=[redacted]` : '[redacted]'}" must be tenant=key (tenant: lowercase letters, digits, - or _; key: 8+ characters)`,
         );
       }
       return { tenant, key };
     });
+}
+
+/**
+ * What a configuration error may echo of a value: logs and crash reports are read by more people than
+ * the secrets are meant for. Secret variables show nothing; URLs lose their credentials and query.
+ */
+export function shownValue(variable: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (/SECRET|PASSWORD|TOKEN|KEY/.test(variable)) return '[redacted]';
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    try {
+      const url = new URL(value);
+      if (url.username || url.password) {
+        url.username = url.username ? '***' : '';
+        url.password = url.password ? '***' : '';
+      }
+      const hadQuery = url.search !== '';
+      url.search = '';
+      return `${url.toString()}${hadQuery ? '?[redacted]' : ''}`;
+    } catch {
+      return '[not a URL]';
+    }
+  }
+  return value;
 }
 
 /** Reads and validates every setting once; the error names each bad variable and what it expected. */
@@ -240,7 +264,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(environment)';
-      const got = typeof issue.path[0] === 'string' ? cleaned[issue.path[0]] : undefined;
+      const variable = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
+      const got = variable === undefined ? undefined : shownValue(variable, cleaned[variable]);
       return `  ${name}: ${issue.message}${got === undefined ? '' : ` (got "${got}")`}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

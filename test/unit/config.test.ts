@@ -43,6 +43,33 @@ describe('configuration', () => {
     expect(() => loadConfig({ INTAKE_RENDITIONS: 'thumb=256' })).toThrow(/INTAKE_RENDITIONS: "thumb=256"/);
   });
 
+  it('never echoes a secret in its error', () => {
+    const error = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env);
+      } catch (thrown) {
+        return (thrown as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    const db = error({ DATABASE_URL: 'mysql://admin:hunter2@db.internal/intake?sslkey=abc' });
+    expect(db).toMatch(
+      /DATABASE_URL: must be a postgresql:\/\/ URL \(got "mysql:\/\/\*\*\*:\*\*\*@db\.internal\/intake\?\[redacted\]"\)/,
+    );
+    expect(db).not.toContain('hunter2');
+    expect(db).not.toContain('abc');
+    const keys = error({ INTAKE_API_KEYS: 'acme=short' });
+    expect(keys).not.toContain('short');
+    const secret = error({
+      S3_SECRET_ACCESS_KEY: '',
+      S3_BUCKET: 'Not_A_Bucket',
+      TEMPORAL_API_KEY: 'tk',
+      TEMPORAL_TLS: 'maybe',
+    });
+    expect(secret).toContain('S3_BUCKET');
+    expect(secret).toContain('(got "maybe")');
+  });
+
   it('checks settings against each other', () => {
     expect(() => loadConfig({ INTAKE_RETENTION: '400d' })).toThrow(/INTAKE_RETENTION: must lie within/);
     expect(() =>
