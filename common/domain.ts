@@ -77,6 +77,8 @@ export interface FileState {
   completedAt: string | null;
   expiresAt: string | null;
   hold: boolean;
+  /** Delete requests the workflow refused because of the hold (absent in workflows started before). */
+  refusedDeletes?: number;
   deletedAt: string | null;
   deletionReason: DeletionReason | null;
 }

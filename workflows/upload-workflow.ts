@@ -62,7 +62,15 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
   // Handlers first, so a query, signal or update that arrives with the first task is never lost.
   setHandler(statusQuery, () => state);
   setHandler(deleteSignal, ({ reason }) => {
-    if (state.status !== 'DELETED' && deleteRequested === null) deleteRequested = reason ?? 'requested';
+    if (state.status === 'DELETED' || deleteRequested !== null) return;
+    // The workflow, not the API's possibly stale view, keeps a legal hold: a delete sent from the
+    // Temporal UI or CLI, or racing the API's own check, is refused and recorded.
+    if (state.hold && patched('hold-refuses-delete')) {
+      state.refusedDeletes = (state.refusedDeletes ?? 0) + 1;
+      log.warn('delete refused: the file is under a legal hold', { refusedDeletes: state.refusedDeletes });
+      return;
+    }
+    deleteRequested = reason ?? 'requested';
   });
   setHandler(activityAttemptSignal, (report) => recordAttempt(state, report));
   setHandler(

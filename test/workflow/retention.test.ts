@@ -143,6 +143,29 @@ describe('retention', () => {
     }
   });
 
+  it('a delete signal sent around the API (Temporal UI or CLI) cannot remove a held file', async () => {
+    const upload = await readyUpload();
+    try {
+      await upload.handle.executeUpdate(retentionUpdate, { args: [{ hold: true }] });
+      await upload.handle.signal(deleteSignal, { reason: 'requested' });
+      await upload.handle.signal(deleteSignal, { reason: 'requested' });
+      const held = await eventually(
+        () => upload.handle.query(statusQuery),
+        (state) => state.refusedDeletes === 2,
+      );
+      expect(held).toMatchObject({ status: 'READY', hold: true, deletedAt: null });
+      await env.sleep(30 * DAY);
+      expect((await statusOf(upload)).status).toBe('READY');
+      expect(upload.fake.calls.deleteArtifacts).toHaveLength(0);
+
+      // Released, the file follows its retention again: the expiry has passed, so it goes now.
+      await upload.handle.executeUpdate(retentionUpdate, { args: [{ hold: false }] });
+      expect((await deletedOf(upload)).deletionReason).toBe('expired');
+    } finally {
+      await upload.workers.stop();
+    }
+  });
+
   it('a delete request removes the file at once, long before its expiry', async () => {
     const upload = await readyUpload();
     try {
