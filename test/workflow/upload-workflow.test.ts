@@ -336,9 +336,17 @@ describe('upload workflow', () => {
         (r) => r?.hold === true && r.expiresAt === extended.expiresAt,
       );
 
+      // Held, a delete is refused by the workflow itself; released, the same delete goes through.
+      await handle.signal(deleteSignal, { reason: 'requested' });
+      await eventually(
+        () => status(handle),
+        (s) => s.refusedDeletes === 1,
+      );
+      expect((await status(handle)).status).toBe('READY');
+      await handle.executeUpdate(retentionUpdate, { args: [{ hold: false }] });
       await handle.signal(deleteSignal, { reason: 'requested' });
       await handle.result();
-      const late = await handle.executeUpdate(retentionUpdate, { args: [{ hold: false }] }).catch((e: unknown) => e);
+      const late = await handle.executeUpdate(retentionUpdate, { args: [{ hold: true }] }).catch((e: unknown) => e);
       expect(late).toBeInstanceOf(Error);
     });
   });

@@ -44,6 +44,13 @@ export async function runReplayScenarios(env: TestWorkflowEnvironment): Promise<
       );
       await handle.executeUpdate(retentionUpdate, { args: [{ extendByMs: 86_400_000 }] });
       await handle.executeUpdate(retentionUpdate, { args: [{ hold: true }] });
+      // Refused while held (the hold-refuses-delete patch), then accepted once the hold is released.
+      await handle.signal(deleteSignal, { reason: 'requested' });
+      await eventually(
+        () => handle.query(statusQuery),
+        (s) => s.refusedDeletes === 1,
+      );
+      await handle.executeUpdate(retentionUpdate, { args: [{ hold: false }] });
       await handle.signal(deleteSignal, { reason: 'requested' });
       await handle.result();
       out.push({ name: 'image-ready-deleted', workflowId: handle.workflowId, history: await handle.fetchHistory() });
