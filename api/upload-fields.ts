@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { parseDuration, type Config } from '../config/env';
+import type { Config } from '../config/env';
+import { formatDuration, parseDuration } from '../common/durations';
 import { blockedAddressReason } from '../lib/webhook-guard';
 import { ApiError } from './errors';
 
@@ -76,18 +77,6 @@ export function parseRetention(value: string | undefined, retention: Config['ret
     );
   }
   return ms;
-}
-
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1_000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }
 
 /**

@@ -1,16 +1,5 @@
 import { z } from 'zod';
-
-type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w';
-
-/** Parses "90s", "15m", "36h", "7d" or a bare number (of `bareUnit`, milliseconds by default) into milliseconds. */
-export function parseDuration(value: string, bareUnit: DurationUnit = 'ms'): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/.exec(value.trim());
-  if (!match) throw new Error(`"${value}" is not a duration like 30s, 15m, 12h or 7d`);
-  const amount = Number(match[1]);
-  const unit = match[2] ?? bareUnit;
-  const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit];
-  return Math.round(amount * (factor ?? 1));
-}
+import { parseDuration } from '../common/durations';
 
 const duration = z.string().transform((value, ctx) => {
   try {

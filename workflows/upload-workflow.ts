@@ -18,6 +18,7 @@ import type { RetryPolicy, SearchAttributeUpdatePair } from '@temporalio/common'
 import type { InfectedDetails, IntakeActivities, ValidateResult, WebhookTarget } from '../activities/types';
 import type { DeletionReason, FileState, Rendition, StepName, UploadInput, WebhookEvent } from '../common/domain';
 import { STEP_NAMES } from '../common/domain';
+import { formatDuration } from '../common/durations';
 import { activityAttemptSignal, deleteSignal, retentionUpdate, statusQuery } from '../common/messages';
 import {
   IntakeContentType,
@@ -256,7 +257,7 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
         const period = next - Date.parse(state.completedAt);
         if (period < minMs || period > maxMs) {
           throw new Error(
-            `the retention period would be ${formatMs(period)}; it must lie within ${formatMs(minMs)}..${formatMs(maxMs)} of completion`,
+            `the retention period would be ${formatDuration(period, 's')}; it must lie within ${formatDuration(minMs, 's')}..${formatDuration(maxMs, 's')} of completion`,
           );
         }
       },
@@ -578,11 +579,4 @@ function describe(error: unknown): string {
   if (isCancellation(error)) return 'cancelled';
   if (error instanceof Error) return error.message || error.name;
   return String(error);
-}
-
-function formatMs(ms: number): string {
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  return `${Math.round(ms / 1000)}s`;
 }
