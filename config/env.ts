@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../common/durations';
+import { isTenantId } from '../common/tenant-id';
 
 const duration = z.string().transform((value, ctx) => {
   try {
@@ -213,7 +214,7 @@ function parseApiKeys(value: string | undefined): { tenant: string; key: string 
       const eq = pair.indexOf('=');
       const tenant = pair.slice(0, eq).trim();
       const key = pair.slice(eq + 1).trim();
-      if (eq <= 0 || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant) || key.length < 8) {
+      if (eq <= 0 || !isTenantId(tenant) || key.length < 8) {
         throw new ConfigError(
           `INTAKE_API_KEYS: "${pair}" must be tenant=key (tenant: lowercase letters, digits, - or _; key: 8+ characters)`,
         );
