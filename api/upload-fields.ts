@@ -16,7 +16,6 @@ export function newId(prefix: string, length = 24): string {
 }
 
 export const newFileId = () => newId('f');
-export const FILE_ID_PATTERN = /^f_[a-z2-7]{24}$/;
 /**
  * What an id in a path may look like. Anything else cannot name a file or webhook, and a NUL byte
  * would otherwise reach Postgres, which refuses it with an error (a 500 instead of a 400).
