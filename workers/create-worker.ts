@@ -68,7 +68,7 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
         taskQueue: MEDIA_TASK_QUEUE,
         activities: { makeRenditions },
         // Twice the cores: each resize also waits on S3 (download, three uploads), and one slot per core
-        // left cores idle meanwhile. `npm run bench` on 2 cores: 1 slot 2.0, 2 slots 2.9, 4 slots 3.2 files/s.
+        // leaves cores idle meanwhile (figures: `npm run bench`).
         maxConcurrentActivityTaskExecutions: options.resizeConcurrency ?? 2 * os.availableParallelism(),
       }),
     );
