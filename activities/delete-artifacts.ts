@@ -1,7 +1,7 @@
 import { deleteKeys, listKeys } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
+import { tombstone } from '../prisma/files';
 import type { ActivityDeps } from './deps';
-import { toJson } from './json-column';
 import type { DeleteArtifactsInput } from './types';
 
 /**
@@ -21,23 +21,7 @@ export async function deleteArtifacts(deps: ActivityDeps, input: DeleteArtifacts
     ...under,
   ]);
 
-  const row = await db.file.findUnique({ where: { id: fileId }, select: { deletedAt: true, deletionReason: true } });
-  if (!row) {
+  if (!(await tombstone(db, fileId, input.reason))) {
     deps.log?.warn({ fileId }, 'deleted artifacts of a file that has no row; nothing to tombstone');
-    return;
   }
-  await db.file.update({
-    where: { id: fileId },
-    data: {
-      status: 'DELETED',
-      // A repeated run keeps the first deletion's time and reason.
-      deletedAt: row.deletedAt ?? new Date(),
-      deletionReason: row.deletionReason ?? input.reason,
-      renditions: toJson([]),
-      storageKey: null,
-      quarantineKey: null,
-    },
-  });
-  // Prisma cannot write an Unsupported("tsvector") column, so the index entry is cleared in SQL.
-  await db.$executeRaw`UPDATE "File" SET "searchVector" = NULL WHERE id = ${fileId}`;
 }

@@ -1,5 +1,6 @@
 import { fileRowMissing } from '../common/failures';
 import { readObjectPrefix } from '../lib/s3-objects';
+import { updateSearchVector } from '../prisma/files';
 import type { ActivityDeps } from './deps';
 import type { IndexInput } from './types';
 
@@ -35,20 +36,14 @@ export async function indexFile(deps: ActivityDeps, input: IndexInput): Promise<
   // A tsvector is capped at 1 MB; text with very many distinct words can exceed it, so index less of it.
   for (const share of [1, 0.25, 0]) {
     try {
-      await writeSearchVector(deps, input.fileId, names, tags, content.slice(0, Math.floor(content.length * share)));
+      await updateSearchVector(db, input.fileId, {
+        names,
+        tags,
+        content: content.slice(0, Math.floor(content.length * share)),
+      });
       return;
     } catch (error) {
       if (!/too long for tsvector/i.test(String((error as Error).message)) || share === 0) throw error;
     }
   }
-}
-
-async function writeSearchVector(deps: ActivityDeps, id: string, names: string, tags: string, content: string) {
-  // Filename and tags weigh more than content in ranking; content positions are stripped to keep it small.
-  await deps.db.$executeRaw`
-    UPDATE "File"
-       SET "searchVector" = setweight(to_tsvector('simple', ${names}), 'A')
-                         || setweight(to_tsvector('simple', ${tags}), 'B')
-                         || strip(to_tsvector('simple', ${content}))
-     WHERE id = ${id}`;
 }

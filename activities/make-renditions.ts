@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
-import { heartbeat } from '@temporalio/activity';
-import sharp, { type OutputInfo } from 'sharp';
+import { cancellationSignal, heartbeat } from '@temporalio/activity';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { deleteKeys, getObjectStream, uploadStream } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import type { Rendition } from '../common/domain';
@@ -25,6 +25,7 @@ export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput)
   const source = sharp({ limitInputPixels: config.limits.maxPixels, failOn: 'warning' }).autoOrient();
   body.on('error', (error) => source.destroy(error));
 
+  const outputs: Sharp[] = [];
   const jobs = config.renditions.map(async ({ name, maxEdge }) => {
     const key = storageKeys.rendition(input.tenantId, input.fileId, name);
     const output = source
@@ -32,6 +33,7 @@ export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput)
       .resize({ width: maxEdge, height: maxEdge, fit: 'inside', withoutEnlargement: true })
       .keepIccProfile()
       .webp();
+    outputs.push(output);
     const info = new Promise<OutputInfo>((resolve) => output.once('info', resolve));
     let size = 0;
     const counted = new Transform({
@@ -47,19 +49,31 @@ export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput)
     heartbeat({ rendition: name });
     return { name, key, format: 'webp' as const, width, height, size };
   });
+  // A cancelled attempt (the file was deleted, the workflow gave up on it) stops reading the original and
+  // fails the unfinished renditions; uploads already under way are awaited and removed with the rest
+  // below, so no rendition outlives the attempt.
+  const cancelled = cancellationSignal();
+  const stop = () => {
+    body.unpipe(source);
+    body.destroy();
+    for (const output of outputs) output.destroy(cancelled.reason as Error);
+  };
   body.pipe(source);
+  cancelled.addEventListener('abort', stop, { once: true });
+  if (cancelled.aborted) stop();
   heartbeat();
   const beating = setInterval(() => heartbeat(), HEARTBEAT_INTERVAL_MS);
   try {
     const results = await Promise.allSettled(jobs);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (!failed) return results.map((r) => (r as PromiseFulfilledResult<Rendition>).value);
+    if (!failed && !cancelled.aborted) return results.map((r) => (r as PromiseFulfilledResult<Rendition>).value);
     const keys = config.renditions.map(({ name }) => storageKeys.rendition(input.tenantId, input.fileId, name));
     // The attempt's own error is the one to report; a rendition left behind by a failed clean-up is
     // overwritten by the next attempt or removed with the file.
     await deleteKeys(s3, bucket, keys).catch(() => undefined);
-    throw failed.reason;
+    throw cancelled.aborted ? cancelled.reason : failed?.reason;
   } finally {
     clearInterval(beating);
+    cancelled.removeEventListener('abort', stop);
   }
 }

@@ -1,4 +1,4 @@
-import { workflowIdFor } from '../common/task-queues';
+import { mirrorState, type FileFacts } from '../prisma/files';
 import type { FileState } from '../common/domain';
 import type { ActivityDeps } from './deps';
 import { toJson } from './json-column';
@@ -12,7 +12,7 @@ const date = (iso: string | null) => (iso ? new Date(iso) : null);
  */
 export async function recordFile(deps: ActivityDeps, state: FileState): Promise<void> {
   const deleted = state.status === 'DELETED';
-  const fields = {
+  const fields: FileFacts = {
     filename: state.filename,
     status: state.status,
     reason: state.reason,
@@ -33,26 +33,9 @@ export async function recordFile(deps: ActivityDeps, state: FileState): Promise<
     deletionReason: state.deletionReason,
     ...(deleted ? { storageKey: null, quarantineKey: null } : {}),
   };
-  if (!deleted) {
-    // A tombstone is final: a late snapshot (e.g. a cancelled step's record racing the deletion) must
-    // never bring a deleted file's row back to life.
-    const { count } = await deps.db.file.updateMany({
-      where: { id: state.fileId, status: { not: 'DELETED' } },
-      data: fields,
-    });
-    if (count > 0) return;
-    const existing = await deps.db.file.findUnique({ where: { id: state.fileId }, select: { id: true } });
-    if (existing) return;
-  }
-  await deps.db.file.upsert({
-    where: { id: state.fileId },
-    create: {
-      id: state.fileId,
-      tenantId: state.tenantId,
-      workflowId: workflowIdFor(state.fileId),
-      createdAt: new Date(state.createdAt),
-      ...fields,
-    },
-    update: fields,
-  });
+  await mirrorState(
+    deps.db,
+    { id: state.fileId, tenantId: state.tenantId, createdAt: new Date(state.createdAt) },
+    fields,
+  );
 }

@@ -3,7 +3,7 @@ import { ScanSizeLimitError } from '../lib/clamd-scanner';
 import { copyObject, deleteKeys, getObjectStream, isNotFound, objectMetadata } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import { infected, objectMissing, rejected } from '../common/failures';
-import { workflowIdFor } from '../common/task-queues';
+import { recordQuarantine } from '../prisma/files';
 import type { ActivityDeps } from './deps';
 import { HashingStream } from './hashing-stream';
 import type { ScanInput, ScanResult } from './types';
@@ -56,21 +56,10 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
   deps.log?.warn({ fileId: input.fileId, signature }, 'infected upload quarantined');
   await copyObject(s3, bucket, input.key, quarantineKey, { [SIGNATURE_METADATA]: signature });
   await deleteKeys(s3, bucket, [input.key]);
-  await deps.db.file.upsert({
-    where: { id: input.fileId },
-    create: {
-      id: input.fileId,
-      tenantId: input.tenantId,
-      workflowId: workflowIdFor(input.fileId),
-      // The workflow's recordFile fills in the rest of the row; only the quarantine facts are known here.
-      filename: '',
-      size: BigInt(result.size),
-      sha256: result.sha256,
-      status: 'PROCESSING',
-      quarantineKey,
-    },
-    // The incoming object is gone: the row must not point at it.
-    update: { quarantineKey, storageKey: null, sha256: result.sha256, size: BigInt(result.size) },
-  });
+  await recordQuarantine(
+    deps.db,
+    { id: input.fileId, tenantId: input.tenantId },
+    { quarantineKey, sha256: result.sha256, size: result.size },
+  );
   throw infected(signature, quarantineKey, result);
 }

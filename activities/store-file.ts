@@ -1,7 +1,7 @@
 import { copyObject, deleteKeys, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import { objectMissing } from '../common/failures';
-import { workflowIdFor } from '../common/task-queues';
+import { recordStored, type FileFacts } from '../prisma/files';
 import type { ActivityDeps } from './deps';
 import { toJson } from './json-column';
 import type { StoreInput, StoreResult } from './types';
@@ -24,7 +24,7 @@ export async function storeFile(deps: ActivityDeps, input: StoreInput): Promise<
     throw objectMissing('The uploaded file is neither in the incoming area nor in storage, so it cannot be stored.');
   }
 
-  const facts = {
+  const facts: FileFacts = {
     filename: upload.filename,
     declaredContentType: upload.declaredContentType,
     contentType: validation.contentType,
@@ -38,16 +38,10 @@ export async function storeFile(deps: ActivityDeps, input: StoreInput): Promise<
     callbackUrl: upload.callbackUrl,
     status: 'PROCESSING',
   };
-  await db.file.upsert({
-    where: { id: upload.fileId },
-    create: {
-      id: upload.fileId,
-      tenantId: upload.tenantId,
-      workflowId: workflowIdFor(upload.fileId),
-      createdAt: new Date(upload.createdAt),
-      ...facts,
-    },
-    update: facts,
-  });
+  await recordStored(
+    db,
+    { id: upload.fileId, tenantId: upload.tenantId, createdAt: new Date(upload.createdAt) },
+    facts,
+  );
   return { key: originalKey };
 }

@@ -11,6 +11,7 @@ import { deleteKeys, isNotFound, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import { buildUploadInput, startUploadWorkflow } from '../lib/upload-input';
 import type { Db } from '../prisma/db';
+import { failIfProcessing } from '../prisma/files';
 import { workflowIdFor } from '../common/task-queues';
 import type { FileStatus } from '../common/domain';
 import { classifyFailure } from './create-activities';
@@ -164,11 +165,8 @@ export async function recoverStalledUploads(
       continue;
     }
 
-    const { count } = await db.file.updateMany({
-      // Only while still PROCESSING: a workflow that finished meanwhile keeps its outcome.
-      where: { id: row.id, status: 'PROCESSING' satisfies FileStatus },
-      data: { status: 'FAILED' satisfies FileStatus, reason: INTERRUPTED_REASON, completedAt: new Date() },
-    });
+    // Only while still PROCESSING: a workflow that finished meanwhile keeps its outcome.
+    const count = await failIfProcessing(db, row.id, INTERRUPTED_REASON);
     failed += count;
     if (count > 0) rowLog?.warn('marked FAILED: neither its bytes nor its workflow exist');
   }

@@ -1,4 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Db } from '../prisma/db';
@@ -43,12 +42,6 @@ export async function callDependency<T>(
 
 export const withDb = <T>(c: Context<AppEnv>, fn: (db: Db) => Promise<T>, timeoutMs?: number) =>
   callDependency('Postgres', () => fn(c.var.db), timeoutMs);
-
-export const withS3 = <T>(
-  c: Context<AppEnv>,
-  fn: (s3: S3Client, signal: AbortSignal) => Promise<T>,
-  timeoutMs?: number,
-) => callDependency('S3', (signal) => fn(c.var.s3, signal), timeoutMs);
 
 /** Temporal calls also get the abort signal through the client, so the gRPC call is cancelled. */
 export const withTemporal = <T>(c: Context<AppEnv>, fn: (client: Client) => Promise<T>, timeoutMs?: number) =>

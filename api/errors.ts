@@ -3,6 +3,7 @@ import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
+import { isDependencyOutage } from '../lib/dependency-outage';
 import type { AppEnv } from './context';
 
 /** A failure the client should see: status, a stable machine-readable code and a human message. */
@@ -86,24 +87,7 @@ export const validationHook = (
 };
 
 /** Errors that mean a dependency is down or unreachable, not that the request was wrong. */
-export function isDependencyUnavailable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const err = e as { name?: string; code?: unknown; errorCode?: unknown };
-    if (err.name === 'PrismaClientInitializationError' || err.name === 'TimeoutError') return true;
-    if (
-      typeof err.code === 'string' &&
-      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|P1001|P1002|P1008|P1017)$/.test(err.code)
-    ) {
-      return true;
-    }
-    if (typeof err.errorCode === 'string' && /^P10(01|02|08|17)$/.test(err.errorCode)) return true;
-    // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4) from the Temporal client.
-    if (err.name === 'ServiceError' || err.name === 'GrpcError' || typeof err.code === 'number') {
-      if (err.code === 14 || err.code === 4) return true;
-    }
-  }
-  return false;
-}
+export const isDependencyUnavailable = isDependencyOutage;
 
 /** The one error handler: JSON in the shared shape, never HTML, never a stack trace. */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {

@@ -1,64 +1,10 @@
-import type { Db } from '../prisma/db';
+import { Prisma, type Db, type File } from '../prisma/db';
 import type { FileStatus } from '../common/domain';
 
-/** The File columns the API reads (everything but the search vector). */
-export interface FileRecord {
-  id: string;
-  tenantId: string;
-  workflowId: string;
-  filename: string;
-  declaredContentType: string | null;
-  contentType: string | null;
-  size: bigint | number;
-  sha256: string | null;
-  status: string;
-  reason: string | null;
-  width: number | null;
-  height: number | null;
-  tags: string[];
-  renditions: unknown;
-  steps: unknown;
-  storageKey: string | null;
-  quarantineKey: string | null;
-  callbackUrl: string | null;
-  idempotencyKey: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  completedAt: Date | null;
-  expiresAt: Date | null;
-  hold: boolean;
-  deletedAt: Date | null;
-  deletionReason: string | null;
-}
+/** The File columns the API reads: Prisma's File model, which leaves out the Unsupported search vector. */
+export type FileRecord = File;
 
-const COLUMNS = [
-  'id',
-  'tenantId',
-  'workflowId',
-  'filename',
-  'declaredContentType',
-  'contentType',
-  'size',
-  'sha256',
-  'status',
-  'reason',
-  'width',
-  'height',
-  'tags',
-  'renditions',
-  'steps',
-  'storageKey',
-  'quarantineKey',
-  'callbackUrl',
-  'idempotencyKey',
-  'createdAt',
-  'updatedAt',
-  'completedAt',
-  'expiresAt',
-  'hold',
-  'deletedAt',
-  'deletionReason',
-] as const;
+const COLUMNS = Object.values(Prisma.FileScalarFieldEnum);
 const SELECT = Object.fromEntries(COLUMNS.map((c) => [c, true])) as Record<(typeof COLUMNS)[number], true>;
 
 /** Another tenant's file is indistinguishable from a missing one: both are null. */
@@ -74,30 +20,8 @@ export async function findByIdempotencyKey(
   return db.file.findFirst({ where: { tenantId, idempotencyKey }, select: SELECT });
 }
 
-export interface NewFile {
-  id: string;
-  tenantId: string;
-  workflowId: string;
-  filename: string;
-  declaredContentType: string | null;
-  size: number;
-  tags: string[];
-  callbackUrl: string | null;
-  idempotencyKey: string | null;
-  storageKey: string;
-  createdAt: Date;
-}
-
-export async function insertProcessingFile(db: Db, file: NewFile): Promise<FileRecord> {
-  return db.file.create({
-    data: { ...file, size: BigInt(file.size), status: 'PROCESSING' satisfies FileStatus },
-    select: SELECT,
-  });
-}
-
-export async function deleteFileRow(db: Db, id: string): Promise<void> {
-  await db.file.deleteMany({ where: { id } });
-}
+// Writes to the File table live in its repository; the API's names for them are kept here.
+export { insertProcessing as insertProcessingFile, deleteRow as deleteFileRow, type NewFile } from '../prisma/files';
 
 /** Prisma's unique-constraint violation: the idempotency race was lost to a concurrent request. */
 export function isUniqueViolation(error: unknown): boolean {

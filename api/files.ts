@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Context } from 'hono';
-import { parseDuration } from '../config/env';
+import { DURATION_PATTERN, DURATION_WITH_UNIT_PATTERN, parseDuration } from '../common/durations';
 import { storageKeys } from '../lib/storage-keys';
 import { buildUploadInput, startUploadWorkflow } from '../lib/upload-input';
 import { workflowIdFor } from '../common/task-queues';
@@ -71,11 +71,9 @@ const UploadOptionsQuery = z.object({
     .openapi({ description: 'How long to keep the file, e.g. 7d', example: '7d' }),
   tags: tagsParam,
 });
-const DurationString = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d|w)?$/, 'must be a duration such as 30s');
+const DurationString = z.string().regex(DURATION_PATTERN, 'must be a duration such as 30s');
 /** A retention extension names its unit: a bare "30" would silently mean 30 milliseconds. */
-const ExtensionString = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d|w)$/, 'must be a duration with a unit, such as 30d');
+const ExtensionString = z.string().regex(DURATION_WITH_UNIT_PATTERN, 'must be a duration with a unit, such as 30d');
 /** Free text for a query: Postgres cannot hold a NUL byte, so one is a 400 here, not a 500 from the query. */
 const QueryText = (max: number) =>
   z

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
@@ -7,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../config/env';
 import { createClamdScanner } from '../lib/clamd-scanner';
 import { createS3Client } from '../lib/s3-client';
+import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
@@ -19,11 +19,7 @@ const SHUTDOWN_GRACE_MS = 15_000;
 
 /** The Temporal client, connected lazily so the API starts (and /readyz reports) while Temporal is down. */
 export function createTemporalClient(temporal: Config['temporal']): Client {
-  const tls =
-    temporal.tlsCertPath && temporal.tlsKeyPath
-      ? { clientCertPair: { crt: readFileSync(temporal.tlsCertPath), key: readFileSync(temporal.tlsKeyPath) } }
-      : temporal.tls;
-  const connection = Connection.lazy({ address: temporal.address, tls, apiKey: temporal.apiKey });
+  const connection = Connection.lazy(temporalConnectionOptions(temporal));
   return new Client({ connection, namespace: temporal.namespace });
 }
 

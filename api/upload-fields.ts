@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { parseDuration, type Config } from '../config/env';
+import type { Config } from '../config/env';
+import { formatDuration, parseDuration } from '../common/durations';
 import { blockedAddressReason } from '../lib/webhook-guard';
 import { ApiError } from './errors';
 
@@ -15,7 +16,6 @@ export function newId(prefix: string, length = 24): string {
 }
 
 export const newFileId = () => newId('f');
-export const FILE_ID_PATTERN = /^f_[a-z2-7]{24}$/;
 /**
  * What an id in a path may look like. Anything else cannot name a file or webhook, and a NUL byte
  * would otherwise reach Postgres, which refuses it with an error (a 500 instead of a 400).
@@ -76,18 +76,6 @@ export function parseRetention(value: string | undefined, retention: Config['ret
     );
   }
   return ms;
-}
-
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1_000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }
 
 /**

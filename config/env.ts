@@ -1,16 +1,6 @@
 import { z } from 'zod';
-
-type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w';
-
-/** Parses "90s", "15m", "36h", "7d" or a bare number (of `bareUnit`, milliseconds by default) into milliseconds. */
-export function parseDuration(value: string, bareUnit: DurationUnit = 'ms'): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/.exec(value.trim());
-  if (!match) throw new Error(`"${value}" is not a duration like 30s, 15m, 12h or 7d`);
-  const amount = Number(match[1]);
-  const unit = match[2] ?? bareUnit;
-  const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit];
-  return Math.round(amount * (factor ?? 1));
-}
+import { parseDuration } from '../common/durations';
+import { isTenantId } from '../common/tenant-id';
 
 const duration = z.string().transform((value, ctx) => {
   try {
@@ -224,7 +214,7 @@ function parseApiKeys(value: string | undefined): { tenant: string; key: string 
       const eq = pair.indexOf('=');
       const tenant = pair.slice(0, eq).trim();
       const key = pair.slice(eq + 1).trim();
-      if (eq <= 0 || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant) || key.length < 8) {
+      if (eq <= 0 || !isTenantId(tenant) || key.length < 8) {
         throw new ConfigError(
           `INTAKE_API_KEYS: "${eq > 0 ? `${pair.slice(0, eq)}=[redacted]` : '[redacted]'}" must be tenant=key (tenant: lowercase letters, digits, - or _; key: 8+ characters)`,
         );

@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Prisma } from '../generated/prisma/client';
+import { UNREACHABLE_DATABASE_CODES, UNREACHABLE_SOCKET_CODES } from '../lib/dependency-outage';
 
 // The one place that imports the generated client: everything else imports these names from here.
 export { Prisma } from '../generated/prisma/client';
@@ -41,37 +42,18 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Db
 }
 
 // Prisma error codes that describe the connection or contention, not the request: retrying may succeed.
-// P1001 unreachable, P1002 connect timed out, P1008 operation timed out, P1011 TLS, P1017 server closed
-// the connection, P2024 pool timeout, P2028 transaction API error (e.g. expired), P2034 write conflict
-// or deadlock, P2037 too many connections.
-const RETRYABLE_PRISMA_CODES = new Set([
-  'P1001',
-  'P1002',
-  'P1008',
-  'P1011',
-  'P1017',
-  'P2024',
-  'P2028',
-  'P2034',
-  'P2037',
-]);
+// Beyond an unreachable database: P1011 TLS, P2024 pool timeout, P2028 transaction API error (e.g.
+// expired), P2034 write conflict or deadlock, P2037 too many connections.
+const RETRYABLE_PRISMA_CODES = new Set([...UNREACHABLE_DATABASE_CODES, 'P1011', 'P2024', 'P2028', 'P2034', 'P2037']);
 
 // SQLSTATE classes and codes that mean "try again": 08 connection exception, 40001 serialization
 // failure, 40P01 deadlock, 53 insufficient resources, 55P03 lock not available, 57014 statement timeout,
 // 57P01..57P03 server shutting down / restarting.
 const RETRYABLE_SQLSTATE = /^(08...|40001|40P01|53...|55P03|57014|57P0[123])$/;
 
-// Node socket errors raised by pg before Postgres could answer.
-const RETRYABLE_SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
+// Node socket errors raised by pg before Postgres could answer; a failed DNS lookup (EAI_AGAIN) or a
+// lost route (ENETUNREACH) may also pass on retry.
+const RETRYABLE_SOCKET_CODES = new Set([...UNREACHABLE_SOCKET_CODES, 'EAI_AGAIN', 'ENETUNREACH']);
 
 // Driver adapter error kinds (from @prisma/adapter-pg) that are about the connection.
 const RETRYABLE_ADAPTER_KINDS = new Set([

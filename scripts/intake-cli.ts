@@ -1,5 +1,6 @@
 // Operator commands: `npm run intake -- <command>`. Reads DATABASE_URL through loadConfig() and applies
 // pending migrations first, so it works against a fresh database.
+import { isTenantId } from '../common/tenant-id';
 import { ConfigError, loadConfig } from '../config/env';
 import { createDb, isRetryableDbError, type Db } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
@@ -18,16 +19,13 @@ Commands:
 
 Uses DATABASE_URL (default postgresql://intake:intake@127.0.0.1:5433/intake, the one \`npm run infra\` starts).`;
 
-// Same rule as INTAKE_API_KEYS tenants in config/env.ts.
-const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
 class UsageError extends Error {
   override name = 'UsageError';
 }
 
 function tenantArgument(value: string | undefined): string {
   if (!value) throw new UsageError('missing <tenant>');
-  if (!TENANT_ID.test(value)) {
+  if (!isTenantId(value)) {
     throw new UsageError(`"${value}" is not a tenant id: use lowercase letters, digits, - or _ (at most 63)`);
   }
   return value;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -11,6 +10,7 @@ import { loadConfig } from '../config/env';
 import type { Config } from '../config/env';
 import { createClamdScanner } from '../lib/clamd-scanner';
 import { createS3Client } from '../lib/s3-client';
+import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { createDb } from '../prisma/db';
 import { createWorkers, runWorkers } from './create-worker';
 import type { WorkerKind } from './create-worker';
@@ -18,11 +18,7 @@ import { ensureSweeperSchedule } from './sweeper-schedule';
 
 /** Connects to Temporal the way config.temporal says: plain, TLS (optionally mTLS) or API key. */
 export function connectToTemporal(temporal: Config['temporal']): Promise<NativeConnection> {
-  const tls =
-    temporal.tlsCertPath && temporal.tlsKeyPath
-      ? { clientCertPair: { crt: readFileSync(temporal.tlsCertPath), key: readFileSync(temporal.tlsKeyPath) } }
-      : temporal.tls;
-  return NativeConnection.connect({ address: temporal.address, tls, apiKey: temporal.apiKey });
+  return NativeConnection.connect(temporalConnectionOptions(temporal));
 }
 
 /** Sends the SDK's own logs (worker state, activity failures, workflow `log`) through pino. */

@@ -1,4 +1,5 @@
 import type { FileState, RetentionChange, RetentionState, UploadInput } from '../common/domain';
+import { formatDuration } from '../common/durations';
 
 /*
  * The retention update's rules, kept pure (no workflow APIs, the time passed in) so they are unit-tested
@@ -62,7 +63,7 @@ export function retentionChangeRefusal(change: RetentionChange, context: Retenti
   if (next <= context.now) return 'expiresAt must be in the future (use delete to remove the file now)';
   const period = next - Date.parse(file.completedAt);
   if (period < bounds.minMs || period > bounds.maxMs) {
-    return `the retention period would be ${formatPeriod(period)}; it must lie within ${formatPeriod(bounds.minMs)}..${formatPeriod(bounds.maxMs)} of completion`;
+    return `the retention period would be ${formatDuration(period, 's')}; it must lie within ${formatDuration(bounds.minMs, 's')}..${formatDuration(bounds.maxMs, 's')} of completion`;
   }
   return null;
 }
@@ -76,12 +77,4 @@ export function applyRetentionChange(current: RetentionState, change: RetentionC
     expiresAt = new Date(Date.parse(expiresAt) + change.extendByMs).toISOString();
   }
   return { expiresAt, hold };
-}
-
-/** A period in the largest whole unit that states it exactly: "30d", "12h", "5m", else seconds. */
-export function formatPeriod(ms: number): string {
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  return `${Math.round(ms / 1000)}s`;
 }

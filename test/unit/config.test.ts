@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDuration } from '../../config/env';
+import { parseDuration } from '../../common/durations';
+import { ConfigError, loadConfig } from '../../config/env';
 
 describe('configuration', () => {
   it('uses the embedded defaults when nothing is set', () => {

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { RetentionChange } from '../../common/domain';
 import {
   applyRetentionChange,
-  formatPeriod,
   retentionBounds,
   retentionChangeRefusal,
   type RetentionContext,
 } from '../../workflows/retention-change';
+import { formatDuration } from '../../common/durations';
 
 const DAY = 86_400_000;
 const now = Date.parse('2026-06-01T12:00:00.000Z');
@@ -110,9 +110,9 @@ describe('retention bounds and periods', () => {
   });
 
   it('formats a period in the largest whole unit', () => {
-    expect(formatPeriod(2 * DAY)).toBe('2d');
-    expect(formatPeriod(36 * 3_600_000)).toBe('36h');
-    expect(formatPeriod(90 * 60_000)).toBe('90m');
-    expect(formatPeriod(1500)).toBe('2s');
+    expect(formatDuration(2 * DAY, 's')).toBe('2d');
+    expect(formatDuration(36 * 3_600_000, 's')).toBe('36h');
+    expect(formatDuration(90 * 60_000, 's')).toBe('90m');
+    expect(formatDuration(1500, 's')).toBe('2s');
   });
 });

@@ -1,0 +1,44 @@
+/**
+ * Telling "a dependency is down" from "the request was wrong": the API answers the former with a 503
+ * (retry later) and the database classifier (prisma/db.ts) builds its retry decision on the same codes.
+ * Checks by name and code rather than instanceof so it holds across duplicated module copies.
+ */
+
+/** Node socket errors raised before the dependency could answer: it is down, unreachable or hung up. */
+export const UNREACHABLE_SOCKET_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
+
+/**
+ * Prisma's codes for a database it cannot reach: P1001 unreachable, P1002 connect timed out, P1008
+ * operation timed out, P1017 server closed the connection.
+ */
+export const UNREACHABLE_DATABASE_CODES: ReadonlySet<string> = new Set(['P1001', 'P1002', 'P1008', 'P1017']);
+
+// gRPC status codes from the Temporal client: UNAVAILABLE and DEADLINE_EXCEEDED.
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** True for errors that mean a dependency (Postgres, Temporal, S3, clamd) is down or unreachable. */
+export function isDependencyOutage(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const err = e as { name?: string; code?: unknown; errorCode?: unknown };
+    if (err.name === 'PrismaClientInitializationError' || err.name === 'TimeoutError') return true;
+    if (
+      typeof err.code === 'string' &&
+      (UNREACHABLE_SOCKET_CODES.has(err.code) || UNREACHABLE_DATABASE_CODES.has(err.code))
+    ) {
+      return true;
+    }
+    if (typeof err.errorCode === 'string' && UNREACHABLE_DATABASE_CODES.has(err.errorCode)) return true;
+    if (err.name === 'ServiceError' || err.name === 'GrpcError' || typeof err.code === 'number') {
+      if (err.code === GRPC_UNAVAILABLE || err.code === GRPC_DEADLINE_EXCEEDED) return true;
+    }
+  }
+  return false;
+}

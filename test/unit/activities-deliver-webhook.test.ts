@@ -1,0 +1,176 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/create-activities';
+import type { DeliverWebhookInput } from '../../activities/types';
+import type { FileState } from '../../common/domain';
+import type { Db } from '../../prisma/db';
+import { activityDeps, activityEnvironment } from '../support/fake-activity-deps';
+
+const SECRET = `whsec_${Buffer.from('a-webhook-secret-of-32-bytes-ok!').toString('base64')}`;
+// A public address literal: the target check needs no DNS lookup.
+const PUBLIC_URL = 'http://93.184.216.34/hooks/intake';
+
+const step = { state: 'done' as const, attempts: 1, startedAt: null, finishedAt: null, error: null };
+const file: FileState = {
+  fileId: 'f_webhookunit',
+  tenantId: 'acme',
+  filename: 'report.pdf',
+  status: 'READY',
+  reason: null,
+  contentType: 'application/pdf',
+  size: 10,
+  sha256: 'ab'.repeat(32),
+  width: null,
+  height: null,
+  renditions: [],
+  tags: [],
+  steps: { scan: step, validate: step, resize: step, store: step, index: step, notify: step },
+  createdAt: '2026-01-01T00:00:00.000Z',
+  completedAt: '2026-01-01T00:00:05.000Z',
+  expiresAt: '2026-01-08T00:00:05.000Z',
+  hold: false,
+  deletedAt: null,
+  deletionReason: null,
+};
+
+function input(url: string): DeliverWebhookInput {
+  return {
+    messageId: 'msg_f_webhookunit_ready',
+    tenantId: 'acme',
+    fileId: file.fileId,
+    event: 'file.ready',
+    target: { endpointId: null, url },
+    file,
+  };
+}
+
+interface Delivery {
+  id: string;
+  messageId: string;
+  url: string;
+  attempts: number;
+  status: string;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}
+
+/** The tenant, delivery and attempt tables deliverWebhook reads and writes, in memory. */
+function fakeWebhookTables() {
+  const deliveries: Delivery[] = [];
+  const attempts: { deliveryId: string; attempt: number; statusCode: number | null; error: string | null }[] = [];
+  type Key = { messageId_url: { messageId: string; url: string } };
+  const find = (where: Key) =>
+    deliveries.find((d) => d.messageId === where.messageId_url.messageId && d.url === where.messageId_url.url);
+  const db = {
+    tenant: {
+      findUnique: async () => ({
+        id: 'acme',
+        webhookSecret: SECRET,
+        previousWebhookSecret: null,
+        previousSecretExpiresAt: null,
+      }),
+    },
+    webhookDelivery: {
+      findUnique: async ({ where }: { where: Key }) => find(where) ?? null,
+      upsert: async ({ where, create }: { where: Key; create: Delivery }) => {
+        const existing = find(where);
+        if (existing) {
+          existing.attempts += 1;
+          return existing;
+        }
+        const row = { ...create, status: 'pending', lastStatusCode: null, lastError: null };
+        deliveries.push(row);
+        return row;
+      },
+      update: async ({ where, data }: { where: { id: string }; data: Partial<Delivery> }) =>
+        Object.assign(
+          deliveries.find((d) => d.id === where.id)!,
+          data,
+        ),
+    },
+    webhookAttempt: { create: async ({ data }: { data: (typeof attempts)[number] }) => void attempts.push(data) },
+  } as unknown as Db;
+  return { db, deliveries, attempts };
+}
+
+/** A fetch that answers every request with `respond` and keeps what was requested. */
+function fakeFetch(respond: () => Response) {
+  const requests: { url: string; init: RequestInit }[] = [];
+  const fetch = (async (url: string | URL | Request, init?: RequestInit) => {
+    requests.push({ url: String(url), init: init ?? {} });
+    return respond();
+  }) as typeof globalThis.fetch;
+  return { fetch, requests };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => expect.fail('the delivery should have failed'),
+    (e: unknown) => e as Error,
+  );
+}
+
+describe('deliverWebhook', () => {
+  it('refuses a private target without sending anything, and does not retry it', async () => {
+    const tables = fakeWebhookTables();
+    const http = fakeFetch(() => new Response(null, { status: 204 }));
+    const { deliverWebhook } = createActivities(activityDeps({ db: tables.db, fetch: http.fetch }));
+
+    const error = await errorOf(activityEnvironment().run(deliverWebhook, input('http://10.0.0.5/hook')));
+
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect((error as ApplicationFailure).type).toBe('WebhookRefused');
+    expect((error as ApplicationFailure).nonRetryable).toBe(true);
+    expect(http.requests).toHaveLength(0);
+    expect(tables.deliveries[0]).toMatchObject({ status: 'refused', attempts: 1 });
+  });
+
+  it('fails a 5xx answer retryably, and a retry delivers the same message once the endpoint recovers', async () => {
+    const tables = fakeWebhookTables();
+    let status = 503;
+    const http = fakeFetch(() => new Response('busy', { status }));
+    const { deliverWebhook } = createActivities(activityDeps({ db: tables.db, fetch: http.fetch }));
+
+    const error = await errorOf(activityEnvironment().run(deliverWebhook, input(PUBLIC_URL)));
+    expect(error).not.toBeInstanceOf(ApplicationFailure);
+    expect(error.message).toMatch(/HTTP 503/);
+    expect(tables.deliveries[0]).toMatchObject({ status: 'failed', lastStatusCode: 503 });
+
+    status = 200;
+    const result = await activityEnvironment({ attempt: 2 }).run(deliverWebhook, input(PUBLIC_URL));
+
+    expect(result).toEqual({ statusCode: 200 });
+    expect(tables.deliveries).toHaveLength(1);
+    expect(tables.deliveries[0]).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 });
+    expect(tables.attempts.map((a) => a.statusCode)).toEqual([503, 200]);
+    // Receivers drop duplicates by webhook-id, so a retry must carry the same one.
+    const ids = http.requests.map((r) => (r.init.headers as Record<string, string>)['webhook-id']);
+    expect(ids).toEqual(['msg_f_webhookunit_ready', 'msg_f_webhookunit_ready']);
+  });
+
+  it('does not follow a redirect: the 3xx counts as a failed, retryable attempt', async () => {
+    const tables = fakeWebhookTables();
+    const http = fakeFetch(
+      () => new Response(null, { status: 302, headers: { location: 'http://10.0.0.5/internal' } }),
+    );
+    const { deliverWebhook } = createActivities(activityDeps({ db: tables.db, fetch: http.fetch }));
+
+    const error = await errorOf(activityEnvironment().run(deliverWebhook, input(PUBLIC_URL)));
+
+    expect(error).not.toBeInstanceOf(ApplicationFailure);
+    expect(error.message).toMatch(/HTTP 302/);
+    expect(http.requests.map((r) => [r.url, r.init.redirect])).toEqual([[PUBLIC_URL, 'manual']]);
+    expect(tables.deliveries[0]).toMatchObject({ status: 'failed', lastStatusCode: 302 });
+  });
+
+  it('does not send a message again once an earlier attempt delivered it', async () => {
+    const tables = fakeWebhookTables();
+    const http = fakeFetch(() => new Response(null, { status: 200 }));
+    const { deliverWebhook } = createActivities(activityDeps({ db: tables.db, fetch: http.fetch }));
+
+    await activityEnvironment().run(deliverWebhook, input(PUBLIC_URL));
+    await activityEnvironment({ attempt: 2 }).run(deliverWebhook, input(PUBLIC_URL));
+
+    expect(http.requests).toHaveLength(1);
+  });
+});
