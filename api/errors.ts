@@ -3,7 +3,8 @@ import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
-import type { AppEnv } from './context';
+import { UploadRefused, type UploadRefusalReason } from '../services/accept-upload';
+import type { AppEnv } from './types';
 
 /** A failure the client should see: status, a stable machine-readable code and a human message. */
 export class ApiError extends Error {
@@ -105,8 +106,18 @@ export function isDependencyUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** The answer to each refusal the accept-upload service raises (it knows nothing of HTTP). */
+const UPLOAD_REFUSALS: Record<UploadRefusalReason, { status: ContentfulStatusCode; code: string }> = {
+  empty_file: { status: 422, code: 'empty_file' },
+  processing_not_started: { status: 503, code: 'dependency_unavailable' },
+};
+
 /** The one error handler: JSON in the shared shape, never HTML, never a stack trace. */
-export const onError: ErrorHandler<AppEnv> = (err, c) => {
+export const onError: ErrorHandler<AppEnv> = (thrown, c) => {
+  const err =
+    thrown instanceof UploadRefused
+      ? new ApiError(UPLOAD_REFUSALS[thrown.reason].status, UPLOAD_REFUSALS[thrown.reason].code, thrown.message)
+      : thrown;
   if (err instanceof ApiError) {
     for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
     if (err.status >= 500) c.get('log')?.warn({ code: err.code, err }, err.message);

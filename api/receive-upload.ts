@@ -1,9 +1,9 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import busboy from 'busboy';
-import type { Logger } from 'pino';
+import { discardObject } from '../lib/s3-objects';
+import type { ReceivedUpload, UploadTarget } from '../services/accept-upload';
 import { ApiError } from './errors';
 
 /**
@@ -14,24 +14,6 @@ const PART_SIZE = 5 * 1024 * 1024;
 const QUEUE_SIZE = 3;
 /** Room for multipart boundaries and part headers when comparing Content-Length with the limit. */
 const MULTIPART_OVERHEAD = 64 * 1024;
-
-export interface UploadTarget {
-  s3: S3Client;
-  bucket: string;
-  key: string;
-  maxBytes: number;
-  log: Logger;
-}
-
-export interface ReceivedUpload {
-  /** The client's filename, untrusted and unsanitised (see sanitizeFilename). */
-  filename: string | null;
-  /** The declared Content-Type of the part or body; null when absent or generic. */
-  declaredContentType: string | null;
-  size: number;
-  /** Multipart text fields (repeated fields keep every value). Empty for raw uploads. */
-  fields: Record<string, string[]>;
-}
 
 export const tooLarge = (maxBytes: number) =>
   new ApiError(413, 'payload_too_large', `The upload exceeds the limit of ${maxBytes} bytes`, { Connection: 'close' });
@@ -55,17 +37,6 @@ function normaliseContentType(value: string | undefined | null): string | null {
   // curl --data-binary labels any file as a urlencoded form unless told otherwise: no declaration either.
   if (!type || type === 'application/octet-stream' || type === 'application/x-www-form-urlencoded') return null;
   return /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(type) ? type : null;
-}
-
-/** Deletes whatever an upload that did not complete may have written. Never throws. */
-export async function discardObject(target: Pick<UploadTarget, 's3' | 'bucket' | 'key' | 'log'>): Promise<void> {
-  try {
-    await target.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }), {
-      abortSignal: AbortSignal.timeout(5_000),
-    });
-  } catch (error) {
-    target.log.warn({ err: error, key: target.key }, 'could not delete an abandoned upload object');
-  }
 }
 
 /**

@@ -1,21 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parseDuration, type Config } from '../config/env';
 import { blockedAddressReason } from '../lib/webhook-guard';
 import { ApiError } from './errors';
 
-const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** Random ids with a type prefix: 24 base32 characters carry 120 bits of randomness. */
-export function newId(prefix: string, length = 24): string {
-  const bytes = randomBytes(length);
-  let out = '';
-  for (const byte of bytes) out += ID_ALPHABET[byte & 31];
-  return `${prefix}_${out}`;
-}
-
-export const newFileId = () => newId('f');
-export const FILE_ID_PATTERN = /^f_[a-z2-7]{24}$/;
 /**
  * What an id in a path may look like. Anything else cannot name a file or webhook, and a NUL byte
  * would otherwise reach Postgres, which refuses it with an error (a 500 instead of a 400).

@@ -1,4 +1,4 @@
-import type { Db } from '../prisma/db';
+import type { Db } from './db';
 import type { FileStatus } from '../common/domain';
 
 /** The File columns the API reads (everything but the search vector). */
