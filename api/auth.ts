@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { findTenantByApiKey } from '../prisma/tenants';
-import type { AppEnv } from './context';
+import type { AppEnv } from './types';
 import { withDb } from './dependencies';
 import { ApiError } from './errors';
 

@@ -1,5 +1,5 @@
 import type { FileView, UploadAccepted } from './file-view';
-import type { Webhook, WebhookDeliveryView } from './webhooks';
+import type { Webhook, WebhookDeliveryView } from './webhooks/webhooks.routes';
 import type { FileStatus, WebhookEvent } from '../common/domain';
 
 /**

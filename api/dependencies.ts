@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Db } from '../prisma/db';
-import type { AppEnv } from './context';
+import type { AppEnv } from './types';
 import { ApiError, isDependencyUnavailable } from './errors';
 
 export type Dependency = 'Temporal' | 'Postgres' | 'S3' | 'clamd';

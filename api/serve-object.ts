@@ -2,7 +2,7 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Context } from 'hono';
 import { isNotFound } from '../lib/s3-objects';
-import type { AppEnv } from './context';
+import type { AppEnv } from './types';
 import { callDependency } from './dependencies';
 import { ApiError } from './errors';
 

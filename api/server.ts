@@ -11,7 +11,7 @@ import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
 import { createApp } from './app';
-import type { ApiServices } from './context';
+import type { ApiServices } from './types';
 
 /** Uploads of hundreds of MiB over slow links must not hit Node's default 5-minute request timeout. */
 const REQUEST_TIMEOUT_MS = 60 * 60_000;
