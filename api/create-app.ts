@@ -3,7 +3,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requireApiKey } from './auth';
-import { errorJson, onError, validationHook } from './errors';
+import { answerError, onError, validationHook } from './errors';
 import type { ApiServices, AppEnv } from './types';
 
 /** One router per resource, all sharing the zod validation hook that shapes 400 answers. */
@@ -74,7 +74,7 @@ export function createBaseApp(services: ApiServices) {
   // JSON bodies are small; only POST /v1/files streams, and it enforces its own (much larger) limit.
   const jsonLimit = bodyLimit({
     maxSize: 64 * 1024,
-    onError: (c) => errorJson(c as Context<AppEnv>, 413, 'payload_too_large', 'The JSON body exceeds 64 KiB'),
+    onError: (c) => answerError(c as Context<AppEnv>, 'payload_too_large', 'The JSON body exceeds 64 KiB'),
   });
   app.use('/v1/webhooks/*', jsonLimit);
   app.use('/v1/files/:id/retention', jsonLimit);
@@ -84,14 +84,13 @@ export function createBaseApp(services: ApiServices) {
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length > 0) {
       c.header('Allow', allowed.join(', '));
-      return errorJson(
+      return answerError(
         c,
-        405,
         'method_not_allowed',
         `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(', ')}`,
       );
     }
-    return errorJson(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}`);
+    return answerError(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`);
   });
   return app;
 }

@@ -25,7 +25,7 @@ export async function callDependency<T>(
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort(new Error(`${dependency} timed out`));
-      reject(new ApiError(503, 'dependency_unavailable', `${dependency} did not answer within ${timeoutMs} ms`));
+      reject(new ApiError('dependency_unavailable', `${dependency} did not answer within ${timeoutMs} ms`));
     }, timeoutMs);
   });
   try {
@@ -33,7 +33,7 @@ export async function callDependency<T>(
   } catch (error) {
     if (error instanceof ApiError) throw error;
     if (isDependencyUnavailable(error) || controller.signal.aborted) {
-      throw new ApiError(503, 'dependency_unavailable', `${dependency} is unavailable; retry later`);
+      throw new ApiError('dependency_unavailable', `${dependency} is unavailable; retry later`);
     }
     throw error;
   } finally {

@@ -16,7 +16,7 @@ const QUEUE_SIZE = 3;
 const MULTIPART_OVERHEAD = 64 * 1024;
 
 export const tooLarge = (maxBytes: number) =>
-  new ApiError(413, 'payload_too_large', `The upload exceeds the limit of ${maxBytes} bytes`, { Connection: 'close' });
+  new ApiError('payload_too_large', `The upload exceeds the limit of ${maxBytes} bytes`, { Connection: 'close' });
 
 /** Counts bytes on their way to S3 and fails the stream as soon as the limit is crossed. */
 class ByteLimit extends Transform {
@@ -105,7 +105,7 @@ export async function receiveMultipartUpload(request: Request, target: UploadTar
       defParamCharset: 'utf8',
     });
   } catch (error) {
-    throw new ApiError(400, 'invalid_request', `Malformed multipart body: ${(error as Error).message}`);
+    throw new ApiError('invalid_request', `Malformed multipart body: ${(error as Error).message}`);
   }
   const source = requestBody(request);
 
@@ -130,7 +130,6 @@ export async function receiveMultipartUpload(request: Request, target: UploadTar
     parser.on('file', (name, stream, info) => {
       if (name !== 'file' || filePart) {
         problem ??= new ApiError(
-          400,
           'invalid_request',
           name === 'file' ? 'Send exactly one file per request' : `Unexpected file field "${name}"; use "file"`,
         );
@@ -144,22 +143,22 @@ export async function receiveMultipartUpload(request: Request, target: UploadTar
     });
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) {
-        problem ??= new ApiError(400, 'invalid_request', `Field "${name}" is too long`);
+        problem ??= new ApiError('invalid_request', `Field "${name}" is too long`);
         return;
       }
       (fields[name] ??= []).push(value);
     });
-    parser.on('partsLimit', () => (problem ??= new ApiError(400, 'invalid_request', 'Too many parts')));
-    parser.on('fieldsLimit', () => (problem ??= new ApiError(400, 'invalid_request', 'Too many fields')));
+    parser.on('partsLimit', () => (problem ??= new ApiError('invalid_request', 'Too many parts')));
+    parser.on('fieldsLimit', () => (problem ??= new ApiError('invalid_request', 'Too many fields')));
     parser.on('error', (error: Error) => {
-      fail(new ApiError(400, 'invalid_request', `Malformed multipart body: ${error.message}`));
+      fail(new ApiError('invalid_request', `Malformed multipart body: ${error.message}`));
       // The file part, if any, was cut short: make sure nothing it wrote is kept.
       void discardObject(target);
     });
     parser.on('close', () => {
       const part = filePart;
       if (!part) {
-        fail(problem ?? new ApiError(400, 'invalid_request', 'The multipart body has no "file" field'));
+        fail(problem ?? new ApiError('invalid_request', 'The multipart body has no "file" field'));
         return;
       }
       part.done.then(async (size) => {
@@ -174,7 +173,7 @@ export async function receiveMultipartUpload(request: Request, target: UploadTar
       }, fail);
     });
     source.on('error', (error) =>
-      fail(new ApiError(400, 'invalid_request', `The request body broke off: ${error.message}`)),
+      fail(new ApiError('invalid_request', `The request body broke off: ${error.message}`)),
     );
     source.pipe(parser);
   });

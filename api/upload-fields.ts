@@ -35,14 +35,10 @@ export function parseTags(values: readonly string[]): string[] {
         .filter(Boolean),
     ),
   ];
-  if (tags.length > 32) throw new ApiError(400, 'invalid_request', 'tags: at most 32 tags');
+  if (tags.length > 32) throw new ApiError('invalid_request', 'tags: at most 32 tags');
   const bad = tags.find((tag) => tag.length > 64 || /[\u0000-\u001f\u007f]/.test(tag));
   if (bad !== undefined)
-    throw new ApiError(
-      400,
-      'invalid_request',
-      `tags: "${bad.slice(0, 70)}" is not a valid tag (1-64 printable characters)`,
-    );
+    throw new ApiError('invalid_request', `tags: "${bad.slice(0, 70)}" is not a valid tag (1-64 printable characters)`);
   return tags;
 }
 
@@ -53,11 +49,10 @@ export function parseRetention(value: string | undefined, retention: Config['ret
   try {
     ms = parseDuration(value);
   } catch (error) {
-    throw new ApiError(400, 'invalid_request', `retention: ${(error as Error).message}`);
+    throw new ApiError('invalid_request', `retention: ${(error as Error).message}`);
   }
   if (ms < retention.minMs || ms > retention.maxMs) {
     throw new ApiError(
-      400,
       'invalid_request',
       `retention: must lie between ${formatDuration(retention.minMs)} and ${formatDuration(retention.maxMs)}`,
     );
@@ -88,14 +83,13 @@ export function parseHttpUrl(value: string | undefined, field: string, allowPriv
   try {
     url = new URL(value.trim());
   } catch {
-    throw new ApiError(400, 'invalid_request', `${field}: "${value.slice(0, 100)}" is not a URL`);
+    throw new ApiError('invalid_request', `${field}: "${value.slice(0, 100)}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ApiError(400, 'invalid_request', `${field}: must be an http or https URL`);
+    throw new ApiError('invalid_request', `${field}: must be an http or https URL`);
   }
-  if (url.href.length > 2048) throw new ApiError(400, 'invalid_request', `${field}: at most 2048 characters`);
-  if (url.username || url.password)
-    throw new ApiError(400, 'invalid_request', `${field}: must not contain credentials`);
+  if (url.href.length > 2048) throw new ApiError('invalid_request', `${field}: at most 2048 characters`);
+  if (url.username || url.password) throw new ApiError('invalid_request', `${field}: must not contain credentials`);
   if (!allowPrivate) {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const why =
@@ -106,7 +100,6 @@ export function parseHttpUrl(value: string | undefined, field: string, allowPriv
           : null;
     if (why) {
       throw new ApiError(
-        400,
         'invalid_request',
         `${field}: ${host} is ${why}; private targets are refused unless INTAKE_WEBHOOK_ALLOW_PRIVATE=true`,
       );

@@ -32,6 +32,6 @@ export function decodeFileCursor(cursor: string): FileCursor {
     }
     return { createdAt: date, id };
   } catch {
-    throw new ApiError(400, 'invalid_request', 'cursor: not a cursor returned by this API');
+    throw new ApiError('invalid_request', 'cursor: not a cursor returned by this API');
   }
 }

@@ -13,7 +13,7 @@ export const QUERY_TIMEOUT_MS = 3_000;
 /** The tenant's file by id (404 for a missing file and another tenant's alike); the log learns its ids. */
 export async function loadFile(c: Context<AppEnv>, id: string): Promise<FileRecord> {
   const row = await withDb(c, (db) => findTenantFile(db, c.var.tenantId, id));
-  if (!row) throw new ApiError(404, 'file_not_found', `No file ${id}`);
+  if (!row) throw new ApiError('file_not_found', `No file ${id}`);
   c.set('log', c.var.log.child({ fileId: row.id, workflowId: row.workflowId }));
   return row;
 }
@@ -59,20 +59,16 @@ export function assertServable(row: FileRecord): void {
     case 'READY':
       return;
     case 'PROCESSING':
-      throw new ApiError(409, 'file_processing', 'The file is still being processed; try again when it is READY');
+      throw new ApiError('file_processing', 'The file is still being processed; try again when it is READY');
     case 'INFECTED':
-      throw new ApiError(410, 'file_infected', `The file is quarantined: ${row.reason ?? 'malware detected'}`);
+      throw new ApiError('file_infected', `The file is quarantined: ${row.reason ?? 'malware detected'}`);
     case 'REJECTED':
-      throw new ApiError(410, 'file_rejected', `The file was rejected: ${row.reason ?? 'invalid content'}`);
+      throw new ApiError('file_rejected', `The file was rejected: ${row.reason ?? 'invalid content'}`);
     case 'FAILED':
-      throw new ApiError(410, 'file_failed', `Processing failed: ${row.reason ?? 'unknown error'}`);
+      throw new ApiError('file_failed', `Processing failed: ${row.reason ?? 'unknown error'}`);
     case 'DELETED':
-      throw new ApiError(
-        410,
-        'file_deleted',
-        `The file was deleted (${row.deletionReason ?? row.reason ?? 'deleted'})`,
-      );
+      throw new ApiError('file_deleted', `The file was deleted (${row.deletionReason ?? row.reason ?? 'deleted'})`);
     default:
-      throw new ApiError(410, 'file_unavailable', 'The file cannot be served');
+      throw new ApiError('file_unavailable', 'The file cannot be served');
   }
 }

@@ -71,7 +71,7 @@ export const uploadFile: AppRouteHandler<routes.UploadFileRoute> = async (c) => 
       checkBeforeReceiving: () => {
         if (multipart) return;
         if (!query.filename) {
-          throw new ApiError(400, 'invalid_request', 'filename: required as a query parameter for a raw upload');
+          throw new ApiError('invalid_request', 'filename: required as a query parameter for a raw upload');
         }
         readOptions({});
       },
@@ -133,8 +133,8 @@ export const downloadRendition: AppRouteHandler<routes.DownloadRenditionRoute> =
   const { id, name } = c.req.valid('param');
   const row = await loadFile(c, id);
   assertServable(row);
-  const rendition = toFileView(c.var.config, row).renditions.find((r) => r.name === name);
-  if (!rendition) throw new ApiError(404, 'rendition_not_found', `File ${id} has no rendition "${name}"`);
+  const rendition = toFileView(c.var.config, row).renditions.find((candidate) => candidate.name === name);
+  if (!rendition) throw new ApiError('rendition_not_found', `File ${id} has no rendition "${name}"`);
   const stem = row.filename.replace(/\.[^.]{1,10}$/, '');
   return serveObject(c, {
     key: storageKeys.rendition(row.tenantId, row.id, name),
@@ -147,17 +147,16 @@ export const downloadRendition: AppRouteHandler<routes.DownloadRenditionRoute> =
 export const deleteFile: AppRouteHandler<routes.DeleteFileRoute> = async (c) => {
   const { id } = c.req.valid('param');
   const row = await loadFile(c, id);
-  if (row.status === 'DELETED') throw new ApiError(410, 'file_deleted', `File ${id} is already deleted`);
+  if (row.status === 'DELETED') throw new ApiError('file_deleted', `File ${id} is already deleted`);
   if (await isOnHold(c, row)) {
-    throw new ApiError(409, 'file_on_hold', `File ${id} is on legal hold; release the hold before deleting it`);
+    throw new ApiError('file_on_hold', `File ${id} is on legal hold; release the hold before deleting it`);
   }
   try {
     await withTemporal(c, (client) =>
       client.workflow.getHandle(row.workflowId).signal(deleteSignal, { reason: 'requested' }),
     );
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError)
-      throw new ApiError(410, 'file_deleted', `File ${id} is already deleted`);
+    if (error instanceof WorkflowNotFoundError) throw new ApiError('file_deleted', `File ${id} is already deleted`);
     throw error;
   }
   c.var.log.info('deletion requested');
@@ -171,7 +170,7 @@ export const changeRetention: AppRouteHandler<routes.ChangeRetentionRoute> = asy
   const { id } = c.req.valid('param');
   const body = c.req.valid('json');
   const row = await loadFile(c, id);
-  if (row.status === 'DELETED') throw new ApiError(410, 'file_deleted', `File ${id} is deleted`);
+  if (row.status === 'DELETED') throw new ApiError('file_deleted', `File ${id} is deleted`);
   const change: RetentionChange = {};
   if (body.expiresAt !== undefined) change.expiresAt = new Date(body.expiresAt).toISOString();
   if (body.extendBy !== undefined) change.extendByMs = parseDuration(body.extendBy);
@@ -186,15 +185,14 @@ export const changeRetention: AppRouteHandler<routes.ChangeRetentionRoute> = asy
     return c.json(result, 200);
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {
-      throw new ApiError(400, 'invalid_retention', error.cause?.message ?? error.message);
+      throw new ApiError('invalid_retention', error.cause?.message ?? error.message);
     }
-    if (error instanceof WorkflowNotFoundError) throw new ApiError(410, 'file_deleted', `File ${id} is deleted`);
+    if (error instanceof WorkflowNotFoundError) throw new ApiError('file_deleted', `File ${id} is deleted`);
     if (
       error instanceof ServiceError &&
       (error.cause as { code?: unknown } | undefined)?.code === GRPC_FAILED_PRECONDITION
     ) {
       throw new ApiError(
-        503,
         'dependency_unavailable',
         `The workflow of file ${id} cannot take the change right now (its worker is not answering); retry later`,
       );

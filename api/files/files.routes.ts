@@ -238,7 +238,7 @@ export const changeRetention = createRoute({
               hold: z.boolean().optional(),
             })
             .strict()
-            .refine((b) => Object.values(b).filter((v) => v !== undefined).length === 1, {
+            .refine((change) => Object.values(change).filter((value) => value !== undefined).length === 1, {
               message: 'give exactly one of expiresAt, extendBy or hold',
             })
             .openapi('RetentionChange'),

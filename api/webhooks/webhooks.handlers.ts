@@ -18,12 +18,12 @@ const toWebhook = (row: EndpointRow) => ({
   events: row.events.filter((e): e is WebhookEvent => (WEBHOOK_EVENTS as readonly string[]).includes(e)),
   createdAt: row.createdAt.toISOString(),
 });
-const webhookNotFound = (id: string) => new ApiError(404, 'webhook_not_found', `No webhook ${id}`);
+const webhookNotFound = (id: string) => new ApiError('webhook_not_found', `No webhook ${id}`);
 
 export const createWebhook: AppRouteHandler<routes.CreateWebhookRoute> = async (c) => {
   const body = c.req.valid('json');
   const url = parseHttpUrl(body.url, 'url', c.var.config.webhooks.allowPrivate);
-  if (!url) throw new ApiError(400, 'invalid_request', 'url: required');
+  if (!url) throw new ApiError('invalid_request', 'url: required');
   const row = await withDb(c, (db) =>
     db.webhookEndpoint.create({
       data: { id: newId('wh'), tenantId: c.var.tenantId, url, events: [...new Set(body.events ?? [])] },
@@ -74,24 +74,24 @@ export const listDeliveries: AppRouteHandler<routes.ListDeliveriesRoute> = async
   );
   return c.json(
     {
-      items: rows.map((d) => ({
-        id: d.id,
-        messageId: d.messageId,
-        fileId: d.fileId,
-        event: d.event,
-        url: d.url,
-        status: d.status,
-        attempts: d.attempts,
-        lastStatusCode: d.lastStatusCode,
-        lastError: d.lastError,
-        createdAt: d.createdAt.toISOString(),
-        deliveredAt: d.deliveredAt ? d.deliveredAt.toISOString() : null,
-        attemptLog: d.attemptLog.map((a) => ({
-          attempt: a.attempt,
-          statusCode: a.statusCode,
-          error: a.error,
-          durationMs: a.durationMs,
-          createdAt: a.createdAt.toISOString(),
+      items: rows.map((delivery) => ({
+        id: delivery.id,
+        messageId: delivery.messageId,
+        fileId: delivery.fileId,
+        event: delivery.event,
+        url: delivery.url,
+        status: delivery.status,
+        attempts: delivery.attempts,
+        lastStatusCode: delivery.lastStatusCode,
+        lastError: delivery.lastError,
+        createdAt: delivery.createdAt.toISOString(),
+        deliveredAt: delivery.deliveredAt ? delivery.deliveredAt.toISOString() : null,
+        attemptLog: delivery.attemptLog.map((attempt) => ({
+          attempt: attempt.attempt,
+          statusCode: attempt.statusCode,
+          error: attempt.error,
+          durationMs: attempt.durationMs,
+          createdAt: attempt.createdAt.toISOString(),
         })),
       })),
     },
