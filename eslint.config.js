@@ -30,7 +30,13 @@ const NODE_AND_IO = {
 const BACKWARDS = {
   group: ['**/api/*', '**/api', '**/workers/*', '**/workers', '**/scripts/*', '**/infra/*', '**/bench/*'],
   message:
-    'Dependencies point one way: common ← workflows, activities, lib, prisma ← api, workers. Move what both need down.',
+    'Dependencies point one way: common ← workflows, lib, prisma, config ← services ← activities ← api, workers. Move what both need down.',
+};
+
+/** services/ holds what the API and the sweeper share; only the layers above it may use it. */
+const SERVICES = {
+  group: ['**/services/*', '**/services'],
+  message: 'services/ sits above lib, prisma and config: move what both need down instead.',
 };
 
 export default tseslint.config(
@@ -73,7 +79,10 @@ export default tseslint.config(
           patterns: [
             NODE_AND_IO,
             BACKWARDS,
-            { group: ['**/lib/*', '**/prisma/*', '**/config/*'], message: 'Workflows import only common/.' },
+            {
+              group: ['**/lib/*', '**/prisma/*', '**/config/*', '**/services/*'],
+              message: 'Workflows import only common/.',
+            },
             {
               group: ['**/activities/*', '!**/activities/types'],
               message: 'Import only activity types into workflows.',
@@ -84,7 +93,33 @@ export default tseslint.config(
     },
   },
   {
-    files: ['activities/**/*.ts', 'lib/**/*.ts', 'prisma/**/*.ts', 'config/**/*.ts'],
+    // Activities may use services (the sweeper restarts a lost upload through accept-upload).
+    files: ['activities/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [BACKWARDS] }] },
+  },
+  {
+    files: ['lib/**/*.ts', 'prisma/**/*.ts', 'config/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [BACKWARDS, SERVICES] }] },
+  },
+  {
+    // Orchestration the API and the sweeper share: common, lib, prisma and config, and workflow types
+    // (a service starts a workflow by name; its code runs only on the worker).
+    files: ['services/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            BACKWARDS,
+            { group: ['**/activities/*', '**/activities'], message: 'Activities use services, not the reverse.' },
+            {
+              group: ['**/workflows/*', '**/workflows'],
+              allowTypeImports: true,
+              message: 'Import only workflow types into services.',
+            },
+          ],
+        },
+      ],
+    },
   },
 );

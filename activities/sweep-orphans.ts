@@ -9,9 +9,9 @@ import type pino from 'pino';
 import type { Config } from '../config/env';
 import { deleteKeys, isNotFound, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
-import { buildUploadInput, startUploadWorkflow } from '../lib/upload-input';
 import type { Db } from '../prisma/db';
 import { failIfProcessing } from '../prisma/files';
+import { startAcceptedUpload } from '../services/accept-upload';
 import { workflowIdFor } from '../common/task-queues';
 import type { FileStatus } from '../common/domain';
 import { classifyFailure } from './create-activities';
@@ -142,7 +142,7 @@ export async function recoverStalledUploads(
     if (await objectExists(s3, config.s3.bucket, incomingKey)) {
       // The per-upload retention was never persisted (only the workflow input carried it), so the
       // recovered upload gets the default; the tenant can still change it through the API.
-      const input = buildUploadInput(config, {
+      const upload = {
         fileId: row.id,
         tenantId: row.tenantId,
         filename: row.filename,
@@ -153,9 +153,9 @@ export async function recoverStalledUploads(
         callbackUrl: row.callbackUrl,
         retentionMs: config.retention.defaultMs,
         createdAt: row.createdAt,
-      });
+      };
       try {
-        await startUploadWorkflow(temporal, input);
+        await startAcceptedUpload(temporal, config, upload);
         restarted++;
         rowLog?.warn('started the workflow of an accepted upload whose start was lost');
       } catch (error) {

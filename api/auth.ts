@@ -1,11 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
 import { findTenantByApiKey } from '../prisma/tenants';
-import type { AppEnv } from './context';
+import type { AppEnv } from './types';
 import { withDb } from './dependencies';
 import { ApiError } from './errors';
 
 const unauthorized = (message: string) =>
-  new ApiError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer realm="intake"' });
+  new ApiError('unauthorized', message, { 'WWW-Authenticate': 'Bearer realm="intake"' });
 
 /** `Authorization: Bearer <api key>` → the key's tenant, for every /v1 route. */
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {

@@ -1,13 +1,10 @@
-import { hc } from 'hono/client';
-import type { AppType } from './app';
 import type { FileView, UploadAccepted } from './file-view';
-import type { Webhook, WebhookDeliveryView } from './webhooks';
+import type { Webhook, WebhookDeliveryView } from './webhooks/webhooks.routes';
 import type { FileStatus, WebhookEvent } from '../common/domain';
 
 /**
- * The typed Intake client used by the CLI and the tests. `rpc` is Hono's client typed from the app's
- * routes; the named methods wrap the common calls (and the streaming upload, which the RPC types do
- * not describe) and turn error answers into IntakeApiError.
+ * The Intake client used by the CLI, the bench and the tests: plain fetch, one named method per call
+ * (the upload streams), and error answers turned into IntakeApiError.
  */
 
 export type { FileView, UploadAccepted, Webhook, WebhookDeliveryView };
@@ -75,8 +72,6 @@ export function createIntakeClient(options: IntakeClientOptions) {
     json<T>(path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
   return {
-    rpc: hc<AppType>(baseUrl, { headers: auth, fetch: doFetch }),
-
     async uploadFile(body: UploadBody, upload: UploadOptions): Promise<UploadAccepted & { replayed: boolean }> {
       const headers: Record<string, string> = {};
       if (upload.idempotencyKey) headers['Idempotency-Key'] = upload.idempotencyKey;

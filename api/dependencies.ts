@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Db } from '../prisma/db';
-import type { AppEnv } from './context';
+import type { AppEnv } from './types';
 import { ApiError, isDependencyUnavailable } from './errors';
 
 export type Dependency = 'Temporal' | 'Postgres' | 'S3' | 'clamd';
@@ -24,7 +24,7 @@ export async function callDependency<T>(
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort(new Error(`${dependency} timed out`));
-      reject(new ApiError(503, 'dependency_unavailable', `${dependency} did not answer within ${timeoutMs} ms`));
+      reject(new ApiError('dependency_unavailable', `${dependency} did not answer within ${timeoutMs} ms`));
     }, timeoutMs);
   });
   try {
@@ -32,7 +32,7 @@ export async function callDependency<T>(
   } catch (error) {
     if (error instanceof ApiError) throw error;
     if (isDependencyUnavailable(error) || controller.signal.aborted) {
-      throw new ApiError(503, 'dependency_unavailable', `${dependency} is unavailable; retry later`);
+      throw new ApiError('dependency_unavailable', `${dependency} is unavailable; retry later`);
     }
     throw error;
   } finally {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from './context';
+import type { AppEnv } from './types';
 
 export const API_DESCRIPTION = `Intake stores uploads, scans them for malware, validates them, makes image renditions, indexes
 them, notifies your webhooks and deletes everything when the retention period ends.

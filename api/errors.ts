@@ -4,18 +4,49 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { isDependencyOutage } from '../lib/dependency-outage';
-import type { AppEnv } from './context';
+import { UploadRefused, type UploadRefusalReason } from '../services/accept-upload';
+import type { AppEnv } from './types';
 
-/** A failure the client should see: status, a stable machine-readable code and a human message. */
+/**
+ * Every error code the API answers with, its status and what it means: one table, as tus-node-server
+ * keeps its ERRORS, so a code always comes with the same status.
+ */
+export const ERRORS = {
+  invalid_request: { status: 400, meaning: 'The request is malformed; the message names the field' },
+  invalid_retention: { status: 400, meaning: "The file's workflow refused the retention change" },
+  unauthorized: { status: 401, meaning: 'Missing, malformed or unknown API key' },
+  not_found: { status: 404, meaning: 'No route for this method and path' },
+  file_not_found: { status: 404, meaning: 'No such file for this tenant' },
+  rendition_not_found: { status: 404, meaning: 'The file has no rendition of that name' },
+  webhook_not_found: { status: 404, meaning: 'No such webhook for this tenant' },
+  method_not_allowed: { status: 405, meaning: 'The path exists, the method does not (see Allow)' },
+  file_processing: { status: 409, meaning: 'The file is still processing' },
+  file_on_hold: { status: 409, meaning: 'The file is on legal hold' },
+  file_deleted: { status: 410, meaning: 'The file was deleted' },
+  file_infected: { status: 410, meaning: 'The file is quarantined as malware' },
+  file_rejected: { status: 410, meaning: 'The file failed validation' },
+  file_failed: { status: 410, meaning: 'Processing failed' },
+  file_unavailable: { status: 410, meaning: 'The file cannot be served' },
+  content_gone: { status: 410, meaning: 'The stored bytes are no longer available' },
+  payload_too_large: { status: 413, meaning: 'The upload or JSON body exceeds its limit' },
+  unsupported_media_type: { status: 415, meaning: 'Unsupported Content-Type' },
+  empty_file: { status: 422, meaning: 'The uploaded file is empty' },
+  internal_error: { status: 500, meaning: 'Unexpected server error' },
+  dependency_unavailable: { status: 503, meaning: 'Temporal, Postgres, S3 or clamd is unavailable' },
+} as const satisfies Record<string, { status: ContentfulStatusCode; meaning: string }>;
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A failure the client should see: a code from ERRORS (which fixes its status) and a human message. */
 export class ApiError extends Error {
   override name = 'ApiError';
+  readonly status: ContentfulStatusCode;
   constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
+    this.status = ERRORS[code].status;
   }
 }
 
@@ -57,11 +88,17 @@ export function errorResponses<const S extends DocumentedError>(...statuses: S[]
   >;
 }
 
-export function errorJson(c: Context<AppEnv>, status: ContentfulStatusCode, code: string, message: string) {
+function errorJson(c: Context<AppEnv>, status: ContentfulStatusCode, code: string, message: string) {
   return c.json({ error: { code, message, requestId: c.get('requestId') ?? '' } }, status);
 }
 
-const HTTP_EXCEPTION_CODES: Partial<Record<number, string>> = {
+/** An error answer for a code from ERRORS, with the status the table gives it. */
+export function answerError(c: Context<AppEnv>, code: ErrorCode, message: string) {
+  return errorJson(c, ERRORS[code].status, code, message);
+}
+
+/** Hono's own HTTPExceptions (e.g. a body that is not JSON), by status. */
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
   400: 'invalid_request',
   401: 'unauthorized',
   404: 'not_found',
@@ -71,7 +108,7 @@ const HTTP_EXCEPTION_CODES: Partial<Record<number, string>> = {
 };
 
 /** Turns zod issues into one readable sentence that names each offending field. */
-export function describeZodError(error: ZodError): string {
+export function zodIssuesSentence(error: ZodError): string {
   return error.issues
     .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
     .join('; ');
@@ -83,14 +120,21 @@ export const validationHook = (
   c: Context<AppEnv>,
 ): Response | undefined => {
   if (result.success) return undefined;
-  return errorJson(c, 400, 'invalid_request', describeZodError(result.error));
+  return answerError(c, 'invalid_request', zodIssuesSentence(result.error));
 };
 
 /** Errors that mean a dependency is down or unreachable, not that the request was wrong. */
 export const isDependencyUnavailable = isDependencyOutage;
 
+/** The code of each refusal the accept-upload service raises (it knows nothing of HTTP). */
+const UPLOAD_REFUSALS: Record<UploadRefusalReason, ErrorCode> = {
+  empty_file: 'empty_file',
+  processing_not_started: 'dependency_unavailable',
+};
+
 /** The one error handler: JSON in the shared shape, never HTML, never a stack trace. */
-export const onError: ErrorHandler<AppEnv> = (err, c) => {
+export const onError: ErrorHandler<AppEnv> = (thrown, c) => {
+  const err = thrown instanceof UploadRefused ? new ApiError(UPLOAD_REFUSALS[thrown.reason], thrown.message) : thrown;
   if (err instanceof ApiError) {
     for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
     if (err.status >= 500) c.get('log')?.warn({ code: err.code, err }, err.message);
@@ -103,8 +147,8 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   }
   if (isDependencyUnavailable(err)) {
     c.get('log')?.warn({ err }, 'dependency unavailable');
-    return errorJson(c, 503, 'dependency_unavailable', 'A dependency is unavailable; retry later');
+    return answerError(c, 'dependency_unavailable', 'A dependency is unavailable; retry later');
   }
   c.get('log')?.error({ err }, 'unhandled error');
-  return errorJson(c, 500, 'internal_error', 'Internal server error');
+  return answerError(c, 'internal_error', 'Internal server error');
 };

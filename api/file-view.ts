@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Config } from '../config/env';
 import { FILE_STATUSES, STEP_NAMES, type FileState, type FileStatus } from '../common/domain';
-import type { FileRecord } from './file-records';
+import type { FileRecord } from '../prisma/file-records';
 
 export const StepSchema = z.object({
   state: z.enum(['pending', 'running', 'done', 'failed', 'skipped']),

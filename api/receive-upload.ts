@@ -1,9 +1,9 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import busboy from 'busboy';
-import type { Logger } from 'pino';
+import { discardObject } from '../lib/s3-objects';
+import type { ReceivedUpload, UploadTarget } from '../services/accept-upload';
 import { ApiError } from './errors';
 
 /**
@@ -15,26 +15,8 @@ const QUEUE_SIZE = 3;
 /** Room for multipart boundaries and part headers when comparing Content-Length with the limit. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
-export interface UploadTarget {
-  s3: S3Client;
-  bucket: string;
-  key: string;
-  maxBytes: number;
-  log: Logger;
-}
-
-export interface ReceivedUpload {
-  /** The client's filename, untrusted and unsanitised (see sanitizeFilename). */
-  filename: string | null;
-  /** The declared Content-Type of the part or body; null when absent or generic. */
-  declaredContentType: string | null;
-  size: number;
-  /** Multipart text fields (repeated fields keep every value). Empty for raw uploads. */
-  fields: Record<string, string[]>;
-}
-
 export const tooLarge = (maxBytes: number) =>
-  new ApiError(413, 'payload_too_large', `The upload exceeds the limit of ${maxBytes} bytes`, { Connection: 'close' });
+  new ApiError('payload_too_large', `The upload exceeds the limit of ${maxBytes} bytes`, { Connection: 'close' });
 
 /** Counts bytes on their way to S3 and fails the stream as soon as the limit is crossed. */
 class ByteLimit extends Transform {
@@ -55,17 +37,6 @@ function normaliseContentType(value: string | undefined | null): string | null {
   // curl --data-binary labels any file as a urlencoded form unless told otherwise: no declaration either.
   if (!type || type === 'application/octet-stream' || type === 'application/x-www-form-urlencoded') return null;
   return /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(type) ? type : null;
-}
-
-/** Deletes whatever an upload that did not complete may have written. Never throws. */
-export async function discardObject(target: Pick<UploadTarget, 's3' | 'bucket' | 'key' | 'log'>): Promise<void> {
-  try {
-    await target.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }), {
-      abortSignal: AbortSignal.timeout(5_000),
-    });
-  } catch (error) {
-    target.log.warn({ err: error, key: target.key }, 'could not delete an abandoned upload object');
-  }
 }
 
 /**
@@ -134,7 +105,7 @@ export async function receiveMultipartUpload(request: Request, target: UploadTar
       defParamCharset: 'utf8',
     });
   } catch (error) {
-    throw new ApiError(400, 'invalid_request', `Malformed multipart body: ${(error as Error).message}`);
+    throw new ApiError('invalid_request', `Malformed multipart body: ${(error as Error).message}`);
   }
   const source = requestBody(request);
 
@@ -159,7 +130,6 @@ export async function receiveMultipartUpload(request: Request, target: UploadTar
     parser.on('file', (name, stream, info) => {
       if (name !== 'file' || filePart) {
         problem ??= new ApiError(
-          400,
           'invalid_request',
           name === 'file' ? 'Send exactly one file per request' : `Unexpected file field "${name}"; use "file"`,
         );
@@ -173,22 +143,22 @@ export async function receiveMultipartUpload(request: Request, target: UploadTar
     });
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) {
-        problem ??= new ApiError(400, 'invalid_request', `Field "${name}" is too long`);
+        problem ??= new ApiError('invalid_request', `Field "${name}" is too long`);
         return;
       }
       (fields[name] ??= []).push(value);
     });
-    parser.on('partsLimit', () => (problem ??= new ApiError(400, 'invalid_request', 'Too many parts')));
-    parser.on('fieldsLimit', () => (problem ??= new ApiError(400, 'invalid_request', 'Too many fields')));
+    parser.on('partsLimit', () => (problem ??= new ApiError('invalid_request', 'Too many parts')));
+    parser.on('fieldsLimit', () => (problem ??= new ApiError('invalid_request', 'Too many fields')));
     parser.on('error', (error: Error) => {
-      fail(new ApiError(400, 'invalid_request', `Malformed multipart body: ${error.message}`));
+      fail(new ApiError('invalid_request', `Malformed multipart body: ${error.message}`));
       // The file part, if any, was cut short: make sure nothing it wrote is kept.
       void discardObject(target);
     });
     parser.on('close', () => {
       const part = filePart;
       if (!part) {
-        fail(problem ?? new ApiError(400, 'invalid_request', 'The multipart body has no "file" field'));
+        fail(problem ?? new ApiError('invalid_request', 'The multipart body has no "file" field'));
         return;
       }
       part.done.then(async (size) => {
@@ -203,7 +173,7 @@ export async function receiveMultipartUpload(request: Request, target: UploadTar
       }, fail);
     });
     source.on('error', (error) =>
-      fail(new ApiError(400, 'invalid_request', `The request body broke off: ${error.message}`)),
+      fail(new ApiError('invalid_request', `The request body broke off: ${error.message}`)),
     );
     source.pipe(parser);
   });

@@ -2,7 +2,7 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Context } from 'hono';
 import { isNotFound } from '../lib/s3-objects';
-import type { AppEnv } from './context';
+import type { AppEnv } from './types';
 import { callDependency } from './dependencies';
 import { ApiError } from './errors';
 
@@ -62,7 +62,7 @@ export async function serveObject(c: Context<AppEnv>, options: ServeOptions): Pr
           })
         : await s3.send(command, { abortSignal: controller.signal });
     } catch (error) {
-      if (isNotFound(error)) throw new ApiError(410, 'content_gone', 'The stored content is no longer available');
+      if (isNotFound(error)) throw new ApiError('content_gone', 'The stored content is no longer available');
       throw error;
     }
   }).catch((error: unknown) => {
@@ -70,7 +70,7 @@ export async function serveObject(c: Context<AppEnv>, options: ServeOptions): Pr
     throw error;
   });
   const body = 'Body' in object ? object.Body : undefined;
-  if (!head && !body) throw new ApiError(503, 'dependency_unavailable', 'S3 returned no body');
+  if (!head && !body) throw new ApiError('dependency_unavailable', 'S3 returned no body');
   const headers = new Headers({
     'Content-Type': options.contentType,
     'Content-Disposition': disposition,

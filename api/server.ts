@@ -11,7 +11,7 @@ import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
 import { createApp } from './app';
-import type { ApiServices } from './context';
+import type { ApiServices } from './types';
 
 /** Uploads of hundreds of MiB over slow links must not hit Node's default 5-minute request timeout. */
 const REQUEST_TIMEOUT_MS = 60 * 60_000;
@@ -62,20 +62,23 @@ export async function startApi(
   const app = createApp(services);
 
   const server = await new Promise<ServerType>((resolve) => {
-    const s: ServerType = serve(
+    const listening: ServerType = serve(
       {
         fetch: app.fetch,
         port: config.port,
         hostname: config.host,
         serverOptions: { requestTimeout: REQUEST_TIMEOUT_MS },
       },
-      () => resolve(s),
+      () => resolve(listening),
     );
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}`;
-  log.info({ url, publicUrl: config.publicUrl, tenants: config.apiKeys.map((k) => k.tenant) }, 'api listening');
+  log.info(
+    { url, publicUrl: config.publicUrl, tenants: config.apiKeys.map((apiKey) => apiKey.tenant) },
+    'api listening',
+  );
 
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -1,21 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Config } from '../config/env';
 import { formatDuration, parseDuration } from '../common/durations';
 import { blockedAddressReason } from '../lib/webhook-guard';
 import { ApiError } from './errors';
 
-const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** Random ids with a type prefix: 24 base32 characters carry 120 bits of randomness. */
-export function newId(prefix: string, length = 24): string {
-  const bytes = randomBytes(length);
-  let out = '';
-  for (const byte of bytes) out += ID_ALPHABET[byte & 31];
-  return `${prefix}_${out}`;
-}
-
-export const newFileId = () => newId('f');
 /**
  * What an id in a path may look like. Anything else cannot name a file or webhook, and a NUL byte
  * would otherwise reach Postgres, which refuses it with an error (a 500 instead of a 400).
@@ -48,14 +36,10 @@ export function parseTags(values: readonly string[]): string[] {
         .filter(Boolean),
     ),
   ];
-  if (tags.length > 32) throw new ApiError(400, 'invalid_request', 'tags: at most 32 tags');
+  if (tags.length > 32) throw new ApiError('invalid_request', 'tags: at most 32 tags');
   const bad = tags.find((tag) => tag.length > 64 || /[\u0000-\u001f\u007f]/.test(tag));
   if (bad !== undefined)
-    throw new ApiError(
-      400,
-      'invalid_request',
-      `tags: "${bad.slice(0, 70)}" is not a valid tag (1-64 printable characters)`,
-    );
+    throw new ApiError('invalid_request', `tags: "${bad.slice(0, 70)}" is not a valid tag (1-64 printable characters)`);
   return tags;
 }
 
@@ -66,11 +50,10 @@ export function parseRetention(value: string | undefined, retention: Config['ret
   try {
     ms = parseDuration(value);
   } catch (error) {
-    throw new ApiError(400, 'invalid_request', `retention: ${(error as Error).message}`);
+    throw new ApiError('invalid_request', `retention: ${(error as Error).message}`);
   }
   if (ms < retention.minMs || ms > retention.maxMs) {
     throw new ApiError(
-      400,
       'invalid_request',
       `retention: must lie between ${formatDuration(retention.minMs)} and ${formatDuration(retention.maxMs)}`,
     );
@@ -89,14 +72,13 @@ export function parseHttpUrl(value: string | undefined, field: string, allowPriv
   try {
     url = new URL(value.trim());
   } catch {
-    throw new ApiError(400, 'invalid_request', `${field}: "${value.slice(0, 100)}" is not a URL`);
+    throw new ApiError('invalid_request', `${field}: "${value.slice(0, 100)}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ApiError(400, 'invalid_request', `${field}: must be an http or https URL`);
+    throw new ApiError('invalid_request', `${field}: must be an http or https URL`);
   }
-  if (url.href.length > 2048) throw new ApiError(400, 'invalid_request', `${field}: at most 2048 characters`);
-  if (url.username || url.password)
-    throw new ApiError(400, 'invalid_request', `${field}: must not contain credentials`);
+  if (url.href.length > 2048) throw new ApiError('invalid_request', `${field}: at most 2048 characters`);
+  if (url.username || url.password) throw new ApiError('invalid_request', `${field}: must not contain credentials`);
   if (!allowPrivate) {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const why =
@@ -107,7 +89,6 @@ export function parseHttpUrl(value: string | undefined, field: string, allowPriv
           : null;
     if (why) {
       throw new ApiError(
-        400,
         'invalid_request',
         `${field}: ${host} is ${why}; private targets are refused unless INTAKE_WEBHOOK_ALLOW_PRIVATE=true`,
       );

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -8,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { Logger } from 'pino';
 
 /** Small, typed wrappers over the S3 calls Intake makes; every failure other than "not found" throws. */
 
@@ -133,4 +135,15 @@ export async function uploadStream(
   contentType: string,
 ): Promise<void> {
   await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } }).done();
+}
+
+/** Deletes whatever an upload that did not complete may have written. Never throws. */
+export async function discardObject(target: { s3: S3Client; bucket: string; key: string; log: Logger }): Promise<void> {
+  try {
+    await target.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }), {
+      abortSignal: AbortSignal.timeout(5_000),
+    });
+  } catch (error) {
+    target.log.warn({ err: error, key: target.key }, 'could not delete an abandoned upload object');
+  }
 }

@@ -7,7 +7,7 @@ import {
 import { Client, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertProcessingFile } from '../../api/file-records';
+import { insertProcessingFile } from '../../prisma/file-records';
 import {
   abortStaleMultipartUploads,
   createSweeperActivities,

@@ -1,10 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import type { Db } from '../prisma/db';
-import { validationHook } from './errors';
 
 /** Everything the API talks to. Built once by server.ts (or by a test) and handed to createApp. */
 export interface ApiServices {
@@ -13,13 +12,13 @@ export interface ApiServices {
   s3: S3Client;
   temporal: Client;
   log: Logger;
-  /** Answers clamd's PING; defaults to a TCP PING to config.clamd (overridable so tests can fake it). */
-  clamdPing?: () => Promise<void>;
+  /** Answers clamd's PING (server.ts sends a TCP PING to config.clamd; tests fake it). */
+  clamdPing: () => Promise<void>;
 }
 
 /**
- * Typed context variables, set by one middleware in app.ts. Handlers read services from here, never
- * from module scope, so each test can build an app around its own fakes.
+ * Typed context variables, set by one middleware in create-app.ts. Handlers read services from here,
+ * never from module scope, so each test can build an app around its own fakes.
  */
 export interface AppEnv {
   Variables: {
@@ -36,5 +35,5 @@ export interface AppEnv {
   };
 }
 
-/** One router per resource, all sharing the zod validation hook that shapes 400 answers. */
-export const createRouter = () => new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+/** A handler typed from its createRoute definition: its params, query, body and responses. */
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

@@ -1,4 +1,4 @@
-import { Prisma, type Db, type File } from '../prisma/db';
+import { Prisma, type Db, type File } from './db';
 import type { FileStatus } from '../common/domain';
 
 /** The File columns the API reads: Prisma's File model, which leaves out the Unsupported search vector. */
@@ -21,7 +21,7 @@ export async function findByIdempotencyKey(
 }
 
 // Writes to the File table live in its repository; the API's names for them are kept here.
-export { insertProcessing as insertProcessingFile, deleteRow as deleteFileRow, type NewFile } from '../prisma/files';
+export { insertProcessing as insertProcessingFile, deleteRow as deleteFileRow, type NewFile } from './files';
 
 /** Prisma's unique-constraint violation: the idempotency race was lost to a concurrent request. */
 export function isUniqueViolation(error: unknown): boolean {

@@ -1,0 +1,74 @@
+import type { Context } from 'hono';
+import type { FileState } from '../../common/domain';
+import { statusQuery } from '../../common/messages';
+import { findTenantFile, type FileRecord } from '../../prisma/file-records';
+import { withDb, withTemporal } from '../dependencies';
+import { ApiError } from '../errors';
+import { toFileView, type FileView } from '../file-view';
+import type { AppEnv } from '../types';
+
+/** A status query needs a worker; without one the file is still described from Postgres. */
+export const QUERY_TIMEOUT_MS = 3_000;
+
+/** The tenant's file by id (404 for a missing file and another tenant's alike); the log learns its ids. */
+export async function loadFile(c: Context<AppEnv>, id: string): Promise<FileRecord> {
+  const row = await withDb(c, (db) => findTenantFile(db, c.var.tenantId, id));
+  if (!row) throw new ApiError('file_not_found', `No file ${id}`);
+  c.set('log', c.var.log.child({ fileId: row.id, workflowId: row.workflowId }));
+  return row;
+}
+
+/** The workflow's live state, or null when no worker answers within `timeoutMs`. */
+export async function queryWorkflowState(
+  c: Context<AppEnv>,
+  row: FileRecord,
+  timeoutMs: number,
+): Promise<FileState | null> {
+  try {
+    return await withTemporal(c, (client) => client.workflow.getHandle(row.workflowId).query(statusQuery), timeoutMs);
+  } catch (error) {
+    c.var.log.debug({ err: error }, 'status query failed; answering from Postgres');
+    return null;
+  }
+}
+
+/**
+ * While the file is processing the workflow knows more than Postgres; ask it, but never depend on it.
+ * `queryTimeoutMs` bounds the query (a long-poll passes what is left of its wait); at 0 it is skipped.
+ */
+export async function describeFile(
+  c: Context<AppEnv>,
+  row: FileRecord,
+  queryTimeoutMs = QUERY_TIMEOUT_MS,
+): Promise<FileView> {
+  const live = row.status === 'PROCESSING' && queryTimeoutMs > 0;
+  return toFileView(c.var.config, row, live ? await queryWorkflowState(c, row, queryTimeoutMs) : null);
+}
+
+/**
+ * A legal hold blocks deletion. The workflow's state is asked first: a hold set a moment ago is
+ * there before its Postgres row catches up. Without an answer, the row decides.
+ */
+export async function isOnHold(c: Context<AppEnv>, row: FileRecord): Promise<boolean> {
+  return (await queryWorkflowState(c, row, QUERY_TIMEOUT_MS))?.hold ?? row.hold;
+}
+
+/** Only files that passed the scan and validation are ever served. */
+export function assertServable(row: FileRecord): void {
+  switch (row.status) {
+    case 'READY':
+      return;
+    case 'PROCESSING':
+      throw new ApiError('file_processing', 'The file is still being processed; try again when it is READY');
+    case 'INFECTED':
+      throw new ApiError('file_infected', `The file is quarantined: ${row.reason ?? 'malware detected'}`);
+    case 'REJECTED':
+      throw new ApiError('file_rejected', `The file was rejected: ${row.reason ?? 'invalid content'}`);
+    case 'FAILED':
+      throw new ApiError('file_failed', `Processing failed: ${row.reason ?? 'unknown error'}`);
+    case 'DELETED':
+      throw new ApiError('file_deleted', `The file was deleted (${row.deletionReason ?? row.reason ?? 'deleted'})`);
+    default:
+      throw new ApiError('file_unavailable', 'The file cannot be served');
+  }
+}

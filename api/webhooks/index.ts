@@ -1,0 +1,10 @@
+import { createRouter } from '../create-app';
+import * as handlers from './webhooks.handlers';
+import * as routes from './webhooks.routes';
+
+/** /v1/webhooks: register, list and remove endpoints, and read their delivery log. */
+export const webhooks = createRouter()
+  .openapi(routes.createWebhook, handlers.createWebhook)
+  .openapi(routes.listWebhooks, handlers.listWebhooks)
+  .openapi(routes.deleteWebhook, handlers.deleteWebhook)
+  .openapi(routes.listDeliveries, handlers.listDeliveries);

@@ -1,0 +1,123 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { WEBHOOK_EVENTS, type WebhookEvent } from '../../common/domain';
+import { errorResponses } from '../errors';
+import { ID_PARAM_PATTERN } from '../upload-fields';
+
+const security = [{ bearerAuth: [] }];
+const EventSchema = z.enum(WEBHOOK_EVENTS as [WebhookEvent, ...WebhookEvent[]]);
+const WebhookSchema = z
+  .object({
+    id: z.string().openapi({ example: 'wh_p3x7…' }),
+    url: z.string(),
+    events: z.array(EventSchema).openapi({ description: 'Subscribed events; empty means every event' }),
+    createdAt: z.string(),
+  })
+  .openapi('Webhook');
+const WebhookIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(ID_PARAM_PATTERN, 'not a webhook id')
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
+const AttemptSchema = z.object({
+  attempt: z.number().int(),
+  statusCode: z.number().int().nullable(),
+  error: z.string().nullable(),
+  durationMs: z.number().int(),
+  createdAt: z.string(),
+});
+const DeliverySchema = z
+  .object({
+    id: z.string(),
+    messageId: z.string().openapi({ description: 'The webhook-id header: one per event, stable across retries' }),
+    fileId: z.string(),
+    event: z.string(),
+    url: z.string(),
+    status: z.string().openapi({ example: 'delivered' }),
+    attempts: z.number().int(),
+    lastStatusCode: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: z.string(),
+    deliveredAt: z.string().nullable(),
+    attemptLog: z.array(AttemptSchema),
+  })
+  .openapi('WebhookDelivery');
+
+export type Webhook = z.infer<typeof WebhookSchema>;
+export type WebhookDeliveryView = z.infer<typeof DeliverySchema>;
+
+export const createWebhook = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Register a webhook endpoint',
+  description:
+    'Deliveries follow the Standard Webhooks spec (webhook-id, webhook-timestamp, webhook-signature), signed with ' +
+    'the secret from GET /v1/webhook-secret.',
+  security,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              url: z.string().max(2048).openapi({ example: 'https://example.com/hooks/intake' }),
+              events: z.array(EventSchema).max(WEBHOOK_EVENTS.length).optional(),
+            })
+            .openapi('WebhookCreate'),
+        },
+      },
+    },
+  },
+  responses: {
+    201: { description: 'Registered', content: { 'application/json': { schema: WebhookSchema } } },
+    ...errorResponses(400, 401, 413, 415),
+  },
+});
+export type CreateWebhookRoute = typeof createWebhook;
+
+export const listWebhooks = createRoute({
+  method: 'get',
+  path: '/',
+  summary: "The tenant's webhook endpoints",
+  security,
+  responses: {
+    200: {
+      description: 'Endpoints',
+      content: { 'application/json': { schema: z.object({ items: z.array(WebhookSchema) }) } },
+    },
+    ...errorResponses(401),
+  },
+});
+export type ListWebhooksRoute = typeof listWebhooks;
+
+export const deleteWebhook = createRoute({
+  method: 'delete',
+  path: '/{id}',
+  summary: 'Remove a webhook endpoint (its delivery log is kept)',
+  security,
+  request: { params: WebhookIdParam },
+  responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 404) },
+});
+export type DeleteWebhookRoute = typeof deleteWebhook;
+
+export const listDeliveries = createRoute({
+  method: 'get',
+  path: '/{id}/deliveries',
+  summary: 'Recent deliveries to this endpoint, with every attempt and its status code',
+  security,
+  request: {
+    params: WebhookIdParam,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }),
+  },
+  responses: {
+    200: {
+      description: 'Deliveries, newest first',
+      content: { 'application/json': { schema: z.object({ items: z.array(DeliverySchema) }) } },
+    },
+    ...errorResponses(400, 401, 404),
+  },
+});
+export type ListDeliveriesRoute = typeof listDeliveries;

@@ -1,0 +1,250 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env';
+import { GENERAL_TASK_QUEUE, workflowIdFor } from '../common/task-queues';
+import type { UploadInput } from '../common/domain';
+import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../common/search-attributes';
+import { newFileId } from '../lib/ids';
+import { discardObject } from '../lib/s3-objects';
+import { storageKeys } from '../lib/storage-keys';
+import type { Db } from '../prisma/db';
+import {
+  deleteFileRow,
+  findByIdempotencyKey,
+  insertProcessingFile,
+  isUniqueViolation,
+  type FileRecord,
+} from '../prisma/file-records';
+import type { uploadWorkflow } from '../workflows';
+
+/*
+ * Accepting an upload: receive its bytes into the incoming area → insert its PROCESSING File row →
+ * start its workflow. The API runs all three for a new upload; the sweeper runs only the last for an
+ * accepted upload whose start was lost, through the same startAcceptedUpload.
+ */
+
+/** The workflow runs on the worker; starters need only its type and start it by name. */
+export const UPLOAD_WORKFLOW = 'uploadWorkflow';
+
+/** What is known about an upload once its bytes sit in the incoming area and its File row exists. */
+export interface AcceptedUpload {
+  fileId: string;
+  tenantId: string;
+  filename: string;
+  declaredContentType: string | null;
+  size: number;
+  incomingKey: string;
+  tags: string[];
+  callbackUrl: string | null;
+  retentionMs: number;
+  createdAt: Date;
+}
+
+/**
+ * The upload workflow's input. The API builds it for a new upload and the sweeper for an upload whose
+ * workflow never started, so both starts look the same to the workflow.
+ */
+export function buildUploadInput(config: Pick<Config, 'retention'>, upload: AcceptedUpload): UploadInput {
+  return {
+    fileId: upload.fileId,
+    tenantId: upload.tenantId,
+    filename: upload.filename,
+    declaredContentType: upload.declaredContentType,
+    size: upload.size,
+    incomingKey: upload.incomingKey,
+    tags: upload.tags,
+    callbackUrl: upload.callbackUrl,
+    retentionMs: upload.retentionMs,
+    retentionMinMs: config.retention.minMs,
+    retentionMaxMs: config.retention.maxMs,
+    createdAt: upload.createdAt.toISOString(),
+  };
+}
+
+/**
+ * Starts the accepted upload's workflow under its deterministic id, so a second start (a retried
+ * request, the sweeper racing the API) fails with WorkflowExecutionAlreadyStartedError instead of
+ * duplicating work.
+ */
+export function startAcceptedUpload(
+  client: Client,
+  config: Pick<Config, 'retention'>,
+  upload: AcceptedUpload,
+): Promise<WorkflowHandle<typeof uploadWorkflow>> {
+  const input = buildUploadInput(config, upload);
+  return client.workflow.start<typeof uploadWorkflow>(UPLOAD_WORKFLOW, {
+    workflowId: workflowIdFor(input.fileId),
+    taskQueue: GENERAL_TASK_QUEUE,
+    args: [input],
+    typedSearchAttributes: [
+      { key: IntakeStatus, value: 'PROCESSING' },
+      { key: IntakeTenant, value: input.tenantId },
+      { key: IntakeFilename, value: input.filename },
+      { key: IntakeHold, value: false },
+    ],
+  });
+}
+
+/** Where the bytes of one upload go, and how many may come. */
+export interface UploadTarget {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  maxBytes: number;
+  log: Logger;
+}
+
+export interface ReceivedUpload {
+  /** The client's filename, untrusted and unsanitised (see sanitizeFilename). */
+  filename: string | null;
+  /** The declared Content-Type of the part or body; null when absent or generic. */
+  declaredContentType: string | null;
+  size: number;
+  /** Multipart text fields (repeated fields keep every value). Empty for raw uploads. */
+  fields: Record<string, string[]>;
+}
+
+/** The options an upload may carry, parsed and checked. */
+export interface UploadOptions {
+  callbackUrl: string | null;
+  retentionMs: number;
+  tags: string[];
+}
+
+/** Why an upload was not accepted, when the reason is the service's own (not the request's shape). */
+export type UploadRefusalReason = 'empty_file' | 'processing_not_started';
+
+export class UploadRefused extends Error {
+  override name = 'UploadRefused';
+  constructor(
+    readonly reason: UploadRefusalReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AcceptUploadDeps {
+  config: Config;
+  s3: S3Client;
+  log: Logger;
+  /** Runs one Postgres call; the API bounds it with a deadline so a silent database is a quick 503. */
+  withDb: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  /** Runs one Temporal call, bounded the same way. */
+  withTemporal: <T>(fn: (client: Client) => Promise<T>) => Promise<T>;
+}
+
+/** One upload request, with the transport-specific steps the caller supplies. */
+export interface UploadRequest {
+  tenantId: string;
+  idempotencyKey: string | null;
+  /** The filename to use when the received body names none (a raw upload's ?filename=). */
+  fallbackFilename: string | undefined;
+  /** Checks what can be checked before any byte is stored; runs after the idempotency look-up. */
+  checkBeforeReceiving(): void;
+  /** Once the upload has its ids: the caller's request log is replaced by this one. */
+  useLog(log: Logger): void;
+  /** Streams the body to the target; throws (and leaves nothing stored) when it cannot. */
+  receive(target: UploadTarget): Promise<ReceivedUpload>;
+  /** Parses the options, from received fields and anything the caller already holds. */
+  readOptions(fields: Record<string, string[]>): UploadOptions;
+  /** Turns a client's filename into one that is safe to store and serve. */
+  sanitizeFilename(raw: string | null | undefined): string;
+}
+
+export interface AcceptUploadResult {
+  row: FileRecord;
+  /** True when the answer is an earlier upload with the same Idempotency-Key: nothing new started. */
+  replayed: boolean;
+}
+
+/**
+ * Receive → insert row → start workflow, undoing what was done when a later step fails, so an upload
+ * is either fully accepted (bytes, row and workflow) or leaves nothing behind.
+ */
+export async function acceptUpload(deps: AcceptUploadDeps, request: UploadRequest): Promise<AcceptUploadResult> {
+  const { config, s3 } = deps;
+  const { tenantId, idempotencyKey } = request;
+
+  if (idempotencyKey) {
+    const existing = await deps.withDb((db) => findByIdempotencyKey(db, tenantId, idempotencyKey));
+    if (existing) return { row: existing, replayed: true };
+  }
+  request.checkBeforeReceiving();
+
+  const fileId = newFileId();
+  const workflowId = workflowIdFor(fileId);
+  const log = deps.log.child({ fileId, workflowId });
+  request.useLog(log);
+  const target: UploadTarget = {
+    s3,
+    bucket: config.s3.bucket,
+    key: storageKeys.incoming(tenantId, fileId),
+    maxBytes: config.limits.maxUploadBytes,
+    log,
+  };
+
+  const received = await request.receive(target);
+  let options: UploadOptions;
+  try {
+    options = request.readOptions(received.fields);
+    if (received.size === 0) throw new UploadRefused('empty_file', 'The uploaded file is empty (0 bytes)');
+  } catch (error) {
+    await discardObject(target);
+    throw error;
+  }
+
+  const upload: AcceptedUpload = {
+    fileId,
+    tenantId,
+    filename: request.sanitizeFilename(received.filename ?? request.fallbackFilename),
+    declaredContentType: received.declaredContentType,
+    size: received.size,
+    incomingKey: target.key,
+    tags: options.tags,
+    callbackUrl: options.callbackUrl,
+    retentionMs: options.retentionMs,
+    createdAt: new Date(),
+  };
+  let row: FileRecord;
+  try {
+    row = await deps.withDb((db) => insertUploadRow(db, upload, workflowId, idempotencyKey));
+  } catch (error) {
+    await discardObject(target);
+    if (idempotencyKey && isUniqueViolation(error)) {
+      // A concurrent request with the same key won the race: answer with its file.
+      const winner = await deps.withDb((db) => findByIdempotencyKey(db, tenantId, idempotencyKey));
+      if (winner) return { row: winner, replayed: true };
+    }
+    throw error;
+  }
+
+  try {
+    await deps.withTemporal((client) => startAcceptedUpload(client, config, upload));
+  } catch (error) {
+    // Without a workflow nothing would ever process or delete the upload: undo it and let the client retry.
+    log.error({ err: error }, 'could not start the upload workflow');
+    await Promise.allSettled([deps.withDb((db) => deleteFileRow(db, fileId)), discardObject(target)]);
+    throw new UploadRefused('processing_not_started', 'Could not start processing (Temporal unavailable); retry later');
+  }
+  log.info({ size: received.size, declaredContentType: received.declaredContentType }, 'upload accepted');
+  return { row, replayed: false };
+}
+
+/** The one write of an upload's File row: PROCESSING, pointing at its bytes in the incoming area. */
+function insertUploadRow(db: Db, upload: AcceptedUpload, workflowId: string, idempotencyKey: string | null) {
+  return insertProcessingFile(db, {
+    id: upload.fileId,
+    tenantId: upload.tenantId,
+    workflowId,
+    filename: upload.filename,
+    declaredContentType: upload.declaredContentType,
+    size: upload.size,
+    tags: upload.tags,
+    callbackUrl: upload.callbackUrl,
+    idempotencyKey,
+    storageKey: upload.incomingKey,
+    createdAt: upload.createdAt,
+  });
+}
