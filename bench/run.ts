@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the benchmark's script, one phase after another, each short; splitting it
+// would scatter the order the figures depend on.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,5 @@
+// Just over 300 lines: the embedded PostgreSQL and, as root, what it takes to run it as `postgres`
+// (binaries and clusters that user can reach). Both halves change together.
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

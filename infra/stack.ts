@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the whole life of the embedded stack (ports, start in parallel, crash
+// watch, stop and restart one service, leftovers of a killed run) in one place, read top to bottom.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/env';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Installs what Intake's local stack needs and skips what is already there. Plain Node with built-ins
-// only: it runs before node_modules exists, on whatever `node` the machine has. Everything lands in the
+// Installs what Intake's local stack needs and skips what is already there. One file of ~380 lines on
+// purpose: plain Node with built-ins only, since it runs before node_modules exists, on whatever `node`
+// the machine has. Everything lands in the
 // git-ignored .tools/ folder; Node, Go and Maven downloads are also kept in
 // ~/.cache/intake-tools/<tool>-<version> so a fresh clone (CI) links them instead of fetching again.
 //

@@ -28,24 +28,16 @@ import type { uploadWorkflow } from '../workflows';
 export const UPLOAD_WORKFLOW = 'uploadWorkflow';
 
 /** What is known about an upload once its bytes sit in the incoming area and its File row exists. */
-export interface AcceptedUpload {
-  fileId: string;
-  tenantId: string;
-  filename: string;
-  declaredContentType: string | null;
-  size: number;
-  incomingKey: string;
-  tags: string[];
-  callbackUrl: string | null;
-  retentionMs: number;
+export type AcceptedUpload = Omit<UploadInput, 'retentionMinMs' | 'retentionMaxMs' | 'createdAt'> & {
   createdAt: Date;
-}
+};
 
 /**
  * The upload workflow's input. The API builds it for a new upload and the sweeper for an upload whose
  * workflow never started, so both starts look the same to the workflow.
  */
 export function buildUploadInput(config: Pick<Config, 'retention'>, upload: AcceptedUpload): UploadInput {
+  // Field by field: whatever else a caller's object carries must not ride along in workflow history.
   return {
     fileId: upload.fileId,
     tenantId: upload.tenantId,
