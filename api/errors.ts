@@ -75,12 +75,21 @@ const ERROR_DESCRIPTIONS = {
 } as const;
 type DocumentedError = keyof typeof ERROR_DESCRIPTIONS;
 
+/** Every 503 says when to retry. */
+export const RETRY_AFTER_HEADER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } },
+};
+
 /** OpenAPI response entries for the error statuses a route can answer. */
 export function errorResponses<const S extends DocumentedError>(...statuses: S[]) {
   return Object.fromEntries(
     [...statuses, 500 as const, 503 as const].map((status) => [
       status,
-      { description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: ErrorSchema } } },
+      {
+        description: ERROR_DESCRIPTIONS[status],
+        ...(status === 503 ? { headers: RETRY_AFTER_HEADER } : {}),
+        content: { 'application/json': { schema: ErrorSchema } },
+      },
     ]),
   ) as unknown as Record<
     S | 500 | 503,
@@ -88,7 +97,14 @@ export function errorResponses<const S extends DocumentedError>(...statuses: S[]
   >;
 }
 
+/**
+ * Seconds a client should wait before retrying a 503: dependencies restart in seconds (a Postgres crash
+ * recovery, a Temporal restart), and a hint keeps well-behaved clients from hammering them meanwhile.
+ */
+export const RETRY_AFTER_SECONDS = '5';
+
 function errorJson(c: Context<AppEnv>, status: ContentfulStatusCode, code: string, message: string) {
+  if (status === 503) c.header('Retry-After', RETRY_AFTER_SECONDS);
   return c.json({ error: { code, message, requestId: c.get('requestId') ?? '' } }, status);
 }
 

@@ -4,7 +4,10 @@
  * Checks by name and code rather than instanceof so it holds across duplicated module copies.
  */
 
-/** Node socket errors raised before the dependency could answer: it is down, unreachable or hung up. */
+/**
+ * Node socket errors raised before the dependency could answer: it is down, unreachable or hung up, or
+ * its name did not resolve for now (EAI_AGAIN) or the route to it is lost (ENETUNREACH).
+ */
 export const UNREACHABLE_SOCKET_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -12,6 +15,24 @@ export const UNREACHABLE_SOCKET_CODES: ReadonlySet<string> = new Set([
   'EHOSTUNREACH',
   'ENOTFOUND',
   'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+]);
+
+/**
+ * SQLSTATEs of a PostgreSQL that cannot serve anyone right now: 08 connection exceptions, 53300 too
+ * many connections, 57P01..57P03 shutting down, crashed or starting up ("the database system is
+ * starting up" while it recovers from a crash).
+ */
+export const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
+
+/** @prisma/adapter-pg's kinds for a connection that failed, as opposed to a query that did. */
+export const UNAVAILABLE_ADAPTER_KINDS: ReadonlySet<string> = new Set([
+  'DatabaseNotReachable',
+  'SocketTimeout',
+  'ConnectionClosed',
+  'TooManyConnections',
+  'TlsConnectionError',
 ]);
 
 /**
@@ -27,8 +48,22 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 /** True for errors that mean a dependency (Postgres, Temporal, S3, clamd) is down or unreachable. */
 export function isDependencyOutage(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const err = e as { name?: string; code?: unknown; errorCode?: unknown };
+    const err = e as {
+      name?: string;
+      code?: unknown;
+      errorCode?: unknown;
+      kind?: unknown;
+      originalCode?: unknown;
+      $metadata?: { httpStatusCode?: unknown };
+      $fault?: unknown;
+    };
     if (err.name === 'PrismaClientInitializationError' || err.name === 'TimeoutError') return true;
+    // A driver adapter's cause: { kind: 'postgres', code: '57P03' } while Postgres recovers, or its own kind.
+    if (typeof err.kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(err.kind)) return true;
+    if (err.kind === 'postgres' && typeof err.code === 'string' && UNAVAILABLE_SQLSTATE.test(err.code)) return true;
+    // S3 (AWS SDK v3): a 5xx or a server fault is the store's trouble, not the request's.
+    const httpStatus = err.$metadata?.httpStatusCode;
+    if (err.$fault === 'server' || (typeof httpStatus === 'number' && httpStatus >= 500)) return true;
     if (
       typeof err.code === 'string' &&
       (UNREACHABLE_SOCKET_CODES.has(err.code) || UNREACHABLE_DATABASE_CODES.has(err.code))

@@ -1,7 +1,11 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Prisma } from '../generated/prisma/client';
-import { UNREACHABLE_DATABASE_CODES, UNREACHABLE_SOCKET_CODES } from '../lib/dependency-outage';
+import {
+  UNAVAILABLE_ADAPTER_KINDS,
+  UNREACHABLE_DATABASE_CODES,
+  UNREACHABLE_SOCKET_CODES,
+} from '../lib/dependency-outage';
 
 // The one place that imports the generated client: everything else imports these names from here.
 export { Prisma } from '../generated/prisma/client';
@@ -51,19 +55,15 @@ const RETRYABLE_PRISMA_CODES = new Set([...UNREACHABLE_DATABASE_CODES, 'P1011', 
 // 57P01..57P03 server shutting down / restarting.
 const RETRYABLE_SQLSTATE = /^(08...|40001|40P01|53...|55P03|57014|57P0[123])$/;
 
-// Node socket errors raised by pg before Postgres could answer; a failed DNS lookup (EAI_AGAIN) or a
-// lost route (ENETUNREACH) may also pass on retry.
-const RETRYABLE_SOCKET_CODES = new Set([...UNREACHABLE_SOCKET_CODES, 'EAI_AGAIN', 'ENETUNREACH']);
+// Node socket errors raised by pg before Postgres could answer.
+const RETRYABLE_SOCKET_CODES = UNREACHABLE_SOCKET_CODES;
 
-// Driver adapter error kinds (from @prisma/adapter-pg) that are about the connection.
+// Driver adapter error kinds (from @prisma/adapter-pg): a failed connection, or a transaction contention
+// a retry may win.
 const RETRYABLE_ADAPTER_KINDS = new Set([
-  'DatabaseNotReachable',
-  'SocketTimeout',
-  'ConnectionClosed',
+  ...UNAVAILABLE_ADAPTER_KINDS,
   'TransactionAlreadyClosed',
   'TransactionWriteConflict',
-  'TooManyConnections',
-  'TlsConnectionError',
 ]);
 
 function field(value: unknown, key: string): unknown {

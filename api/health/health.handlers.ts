@@ -1,6 +1,7 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'hono';
 import { callDependency, type Dependency } from '../dependencies';
+import { RETRY_AFTER_SECONDS } from '../errors';
 import type { AppEnv, AppRouteHandler } from '../types';
 import type * as routes from './health.routes';
 
@@ -42,6 +43,7 @@ export const readiness: AppRouteHandler<routes.ReadinessRoute> = async (c) => {
   if (failing.length > 0) {
     c.var.log.warn({ checks }, 'not ready');
     const error = { code: 'not_ready', message: `Not ready: ${failing.join(', ')}`, requestId: c.var.requestId };
+    c.header('Retry-After', RETRY_AFTER_SECONDS);
     return c.json({ status: 'unavailable' as const, checks, failing, error }, 503);
   }
   return c.json({ status: 'ready' as const, checks }, 200);

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { RETRY_AFTER_HEADER } from '../errors';
 
 const CheckSchema = z.object({ ok: z.boolean(), ms: z.number().int(), error: z.string().optional() });
 const ReadySchema = z
@@ -32,7 +33,11 @@ export const readiness = createRoute({
   security: [],
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: ReadySchema } } },
-    503: { description: 'A dependency is failing', content: { 'application/json': { schema: ReadySchema } } },
+    503: {
+      description: 'A dependency is failing',
+      headers: RETRY_AFTER_HEADER,
+      content: { 'application/json': { schema: ReadySchema } },
+    },
   },
 });
 export type ReadinessRoute = typeof readiness;

@@ -246,6 +246,8 @@ export async function expectError(response: Response, status: number, code?: str
   expect(body.error.requestId).toBeTruthy();
   expect(JSON.stringify(body)).not.toMatch(/\n\s+at /);
   if (code) expect(body.error.code).toBe(code);
+  // Every 503 tells the client when to come back.
+  if (status === 503) expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
   return body.error;
 }
 

@@ -102,6 +102,36 @@ describe('HTTP API routes', () => {
       await expectError(res, 503, 'dependency_unavailable');
     });
 
+    it('503 with Retry-After, not 500, while Postgres crashes, restarts and recovers', async () => {
+      // The errors @prisma/adapter-pg raised against a real PostgreSQL killed with SIGKILL and restarted.
+      const adapterError = (code: string, message: string) =>
+        Object.assign(new Error(message), {
+          name: 'DriverAdapterError',
+          cause: { kind: 'postgres', code, originalCode: code, message },
+        });
+      for (const fail of [
+        adapterError('57P01', 'terminating connection due to unexpected postmaster exit'),
+        adapterError('57P03', 'the database system is starting up'),
+        adapterError('57P03', 'the database system is not yet accepting connections'),
+        Object.assign(new Error("Can't reach database server"), {
+          name: 'PrismaClientKnownRequestError',
+          code: 'P1001',
+        }),
+      ]) {
+        t.db.fail = fail;
+        await expectError(await t.app.request('/v1/files', { headers: ACME }), 503, 'dependency_unavailable');
+      }
+    });
+
+    it('503 when S3 answers 5xx', async () => {
+      t.db.fail = Object.assign(new Error('We encountered an internal error'), {
+        name: 'InternalError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      });
+      await expectError(await t.app.request('/v1/files', { headers: ACME }), 503, 'dependency_unavailable');
+    });
+
     it('503 when a dependency refuses connections', async () => {
       t.db.fail = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
       await expectError(await t.app.request('/v1/files', { headers: ACME }), 503, 'dependency_unavailable');
