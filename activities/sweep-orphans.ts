@@ -140,8 +140,8 @@ export async function recoverStalledUploads(
     const rowLog = log?.child({ fileId: row.id, workflowId });
 
     if (await objectExists(s3, config.s3.bucket, incomingKey)) {
-      // The per-upload retention was never persisted (only the workflow input carried it), so the
-      // recovered upload gets the default; the tenant can still change it through the API.
+      // The retention the upload asked for is kept with its row; rows older than that column get the
+      // default (the tenant can still change it through the API).
       const upload = {
         fileId: row.id,
         tenantId: row.tenantId,
@@ -151,7 +151,7 @@ export async function recoverStalledUploads(
         incomingKey,
         tags: row.tags,
         callbackUrl: row.callbackUrl,
-        retentionMs: config.retention.defaultMs,
+        retentionMs: row.retentionMs === null ? config.retention.defaultMs : Number(row.retentionMs),
         createdAt: row.createdAt,
       };
       try {

@@ -34,12 +34,17 @@ export type NewFile = Pick<
   | 'idempotencyKey'
   | 'storageKey'
   | 'createdAt'
-> & { size: number };
+> & { size: number; retentionMs: number };
 
 /** The row of an accepted upload: PROCESSING until its workflow records an outcome. */
 export async function insertProcessing(db: DbClient, file: NewFile): Promise<File> {
   return db.file.create({
-    data: { ...file, size: BigInt(file.size), status: 'PROCESSING' satisfies FileStatus },
+    data: {
+      ...file,
+      size: BigInt(file.size),
+      retentionMs: BigInt(file.retentionMs),
+      status: 'PROCESSING' satisfies FileStatus,
+    },
   });
 }
 

@@ -235,6 +235,7 @@ function insertUploadRow(db: Db, upload: AcceptedUpload, workflowId: string, ide
     size: upload.size,
     tags: upload.tags,
     callbackUrl: upload.callbackUrl,
+    retentionMs: upload.retentionMs,
     idempotencyKey,
     storageKey: upload.incomingKey,
     createdAt: upload.createdAt,

@@ -92,7 +92,7 @@ function sweep(graceMs?: number): Promise<SweepResult> {
 }
 
 /** A File row as the API writes it just before starting the workflow (here: a start that never happened). */
-async function acceptedRow(fileId: string, filename: string) {
+async function acceptedRow(fileId: string, filename: string, retentionMs = 7 * 86_400_000) {
   await insertProcessingFile(stack.db, {
     id: fileId,
     tenantId: TENANT,
@@ -102,6 +102,7 @@ async function acceptedRow(fileId: string, filename: string) {
     size: 12,
     tags: ['swept'],
     callbackUrl: null,
+    retentionMs,
     idempotencyKey: null,
     storageKey: storageKeys.incoming(TENANT, fileId),
     createdAt: new Date(Date.now() - 1_000),
@@ -150,7 +151,8 @@ describe('the orphan sweeper on the real stack', () => {
   beforeAll(async () => {
     await putObject(stack, orphanKey, 'nobody accepted this');
     await putObject(stack, stalledKey, 'hello, world');
-    await acceptedRow(stalledId, 'notes.txt');
+    // Uploaded with retention=30d: the restart must keep it, not fall back to the 7-day default.
+    await acceptedRow(stalledId, 'notes.txt', 30 * 86_400_000);
     await acceptedRow(lostId, 'lost.txt');
   });
 
@@ -184,6 +186,7 @@ describe('the orphan sweeper on the real stack', () => {
       tags: ['swept'],
       status: 'READY',
     });
+    expect(Date.parse(state.expiresAt!) - Date.parse(state.completedAt!)).toBe(30 * 86_400_000);
     const recovered = await stack.db.file.findUniqueOrThrow({ where: { id: stalledId } });
     expect(recovered.status).toBe('READY');
     expect(await exists(stack, storageKeys.original(TENANT, stalledId))).toBe(true);
