@@ -4,14 +4,14 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type pino from 'pino';
 import type { Config } from '../config/env';
 import { deleteKeys, isNotFound, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import type { Db } from '../prisma/db';
 import { failIfProcessing } from '../prisma/files';
-import { startAcceptedUpload } from '../services/accept-upload';
+import { acceptedUploadOf, startAcceptedUpload, workflowExists } from '../services/accept-upload';
 import { workflowIdFor } from '../common/task-queues';
 import type { FileStatus } from '../common/domain';
 import { classifyFailure } from './create-activities';
@@ -140,20 +140,7 @@ export async function recoverStalledUploads(
     const rowLog = log?.child({ fileId: row.id, workflowId });
 
     if (await objectExists(s3, config.s3.bucket, incomingKey)) {
-      // The retention the upload asked for is kept with its row; rows older than that column get the
-      // default (the tenant can still change it through the API).
-      const upload = {
-        fileId: row.id,
-        tenantId: row.tenantId,
-        filename: row.filename,
-        declaredContentType: row.declaredContentType,
-        size: Number(row.size),
-        incomingKey,
-        tags: row.tags,
-        callbackUrl: row.callbackUrl,
-        retentionMs: row.retentionMs === null ? config.retention.defaultMs : Number(row.retentionMs),
-        createdAt: row.createdAt,
-      };
+      const upload = acceptedUploadOf(row, incomingKey, config);
       try {
         await startAcceptedUpload(temporal, config, upload);
         restarted++;
@@ -179,16 +166,6 @@ export async function recoverStalledUploads(
         ? JSON.stringify({ createdAt: last.createdAt.toISOString(), id: last.id } satisfies RowCursor)
         : null,
   };
-}
-
-async function workflowExists(temporal: Client, workflowId: string): Promise<boolean> {
-  try {
-    await temporal.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
-  }
 }
 
 interface MultipartCursor {

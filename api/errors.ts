@@ -31,6 +31,7 @@ export const ERRORS = {
   payload_too_large: { status: 413, meaning: 'The upload or JSON body exceeds its limit' },
   unsupported_media_type: { status: 415, meaning: 'Unsupported Content-Type' },
   empty_file: { status: 422, meaning: 'The uploaded file is empty' },
+  idempotency_key_reused: { status: 422, meaning: 'The Idempotency-Key was first used for a different upload' },
   internal_error: { status: 500, meaning: 'Unexpected server error' },
   dependency_unavailable: { status: 503, meaning: 'Temporal, Postgres, S3 or clamd is unavailable' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; meaning: string }>;
@@ -146,6 +147,7 @@ export const isDependencyUnavailable = isDependencyOutage;
 const UPLOAD_REFUSALS: Record<UploadRefusalReason, ErrorCode> = {
   empty_file: 'empty_file',
   processing_not_started: 'dependency_unavailable',
+  idempotency_key_reused: 'idempotency_key_reused',
 };
 
 /** The one error handler: JSON in the shared shape, never HTML, never a stack trace. */

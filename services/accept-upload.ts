@@ -1,12 +1,17 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import { GENERAL_TASK_QUEUE, workflowIdFor } from '../common/task-queues';
 import type { UploadInput } from '../common/domain';
 import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../common/search-attributes';
 import { newFileId } from '../lib/ids';
-import { discardObject } from '../lib/s3-objects';
+import { discardObject, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import type { Db } from '../prisma/db';
 import {
@@ -79,6 +84,38 @@ export function startAcceptedUpload(
 }
 
 /** Where the bytes of one upload go, and how many may come. */
+/** The accepted upload a PROCESSING File row describes, to start its workflow again. */
+export function acceptedUploadOf(
+  row: FileRecord,
+  incomingKey: string,
+  config: Pick<Config, 'retention'>,
+): AcceptedUpload {
+  return {
+    fileId: row.id,
+    tenantId: row.tenantId,
+    filename: row.filename,
+    declaredContentType: row.declaredContentType,
+    size: Number(row.size),
+    incomingKey,
+    tags: row.tags,
+    callbackUrl: row.callbackUrl,
+    // Kept with the row since it existed; older rows get the default (the tenant can still change it).
+    retentionMs: row.retentionMs === null ? config.retention.defaultMs : Number(row.retentionMs),
+    createdAt: row.createdAt,
+  };
+}
+
+/** Whether Temporal has the workflow; throws when Temporal cannot say (it is unreachable). */
+export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
 export interface UploadTarget {
   s3: S3Client;
   bucket: string;
@@ -105,7 +142,7 @@ export interface UploadOptions {
 }
 
 /** Why an upload was not accepted, when the reason is the service's own (not the request's shape). */
-export type UploadRefusalReason = 'empty_file' | 'processing_not_started';
+export type UploadRefusalReason = 'empty_file' | 'processing_not_started' | 'idempotency_key_reused';
 
 export class UploadRefused extends Error {
   override name = 'UploadRefused';
@@ -161,7 +198,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
 
   if (idempotencyKey) {
     const existing = await deps.withDb((db) => findByIdempotencyKey(db, tenantId, idempotencyKey));
-    if (existing) return { row: existing, replayed: true };
+    if (existing) return replayUpload(deps, request, existing);
   }
   request.checkBeforeReceiving();
 
@@ -215,13 +252,103 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
   try {
     await deps.withTemporal((client) => startAcceptedUpload(client, config, upload));
   } catch (error) {
-    // Without a workflow nothing would ever process or delete the upload: undo it and let the client retry.
+    // A start that timed out may still have started the workflow: ask Temporal (the id is
+    // deterministic) before undoing anything a running upload needs.
+    const started = await startedAfterAll(deps, workflowId, error);
+    if (started === true) {
+      log.warn({ err: error }, 'the workflow start answered with an error, but the workflow runs');
+      log.info({ size: received.size, declaredContentType: received.declaredContentType }, 'upload accepted');
+      return { row, replayed: false };
+    }
     log.error({ err: error }, 'could not start the upload workflow');
-    await Promise.allSettled([deps.withDb((db) => deleteFileRow(db, fileId)), discardObject(target)]);
+    if (started === false || !idempotencyKey) {
+      // Without a workflow nothing would ever process or delete the upload: undo it; the client retries.
+      await Promise.allSettled([deps.withDb((db) => deleteFileRow(db, fileId)), discardObject(target)]);
+    } else {
+      // Temporal cannot say. The row and bytes stay: the client's retry with this Idempotency-Key starts
+      // the workflow if it is missing (replayUpload), and so would the sweeper.
+      log.warn('kept the row and bytes for the retry to repair');
+    }
     throw new UploadRefused('processing_not_started', 'Could not start processing (Temporal unavailable); retry later');
   }
   log.info({ size: received.size, declaredContentType: received.declaredContentType }, 'upload accepted');
   return { row, replayed: false };
+}
+
+/** After a failed start: true if the workflow runs anyway, false if it does not, undefined if unknown. */
+async function startedAfterAll(deps: AcceptUploadDeps, workflowId: string, error: unknown) {
+  if (error instanceof WorkflowExecutionAlreadyStartedError) return true;
+  try {
+    return await deps.withTemporal((client) => workflowExists(client, workflowId));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A request repeating an Idempotency-Key answers with the first upload, once what it declares matches
+ * (Stripe's rule: a key names one request). Its body is read, as HTTP requires, to compare its size,
+ * then dropped. A first upload whose workflow never started (the API died, or the start failed) is
+ * started now, so the client's retry is what repairs it, not the hourly sweeper.
+ */
+async function replayUpload(
+  deps: AcceptUploadDeps,
+  request: UploadRequest,
+  existing: FileRecord,
+): Promise<AcceptUploadResult> {
+  const { config, s3 } = deps;
+  request.checkBeforeReceiving();
+  const scratch: UploadTarget = {
+    s3,
+    bucket: config.s3.bucket,
+    key: storageKeys.incoming(request.tenantId, newFileId()),
+    maxBytes: config.limits.maxUploadBytes,
+    log: deps.log,
+  };
+  const received = await request.receive(scratch);
+  try {
+    const options = request.readOptions(received.fields);
+    const declared: Record<string, [unknown, unknown]> = {
+      filename: [request.sanitizeFilename(received.filename ?? request.fallbackFilename), existing.filename],
+      size: [received.size, Number(existing.size)],
+      'content type': [received.declaredContentType, existing.declaredContentType],
+      tags: [options.tags.join(','), existing.tags.join(',')],
+      callbackUrl: [options.callbackUrl, existing.callbackUrl],
+      retention: [
+        options.retentionMs,
+        existing.retentionMs === null ? options.retentionMs : Number(existing.retentionMs),
+      ],
+    };
+    const differing = Object.entries(declared)
+      .filter(([, [now, before]]) => now !== before)
+      .map(([name]) => name);
+    if (differing.length > 0) {
+      throw new UploadRefused(
+        'idempotency_key_reused',
+        `This Idempotency-Key was first used for a different upload (its ${differing.join(', ')} differ); use a new key for a new upload`,
+      );
+    }
+  } finally {
+    await discardObject(scratch);
+  }
+  if (existing.status === 'PROCESSING') await restartIfLost(deps, existing);
+  return { row: existing, replayed: true };
+}
+
+/** Starts the workflow of an accepted upload that has none, if its bytes are still there. */
+async function restartIfLost(deps: AcceptUploadDeps, row: FileRecord): Promise<void> {
+  const { config } = deps;
+  if (await deps.withTemporal((client) => workflowExists(client, row.workflowId))) return;
+  const incomingKey = row.storageKey ?? storageKeys.incoming(row.tenantId, row.id);
+  if (!(await objectExists(deps.s3, config.s3.bucket, incomingKey))) return;
+  try {
+    await deps.withTemporal((client) =>
+      startAcceptedUpload(client, config, acceptedUploadOf(row, incomingKey, config)),
+    );
+    deps.log.warn({ fileId: row.id }, 'started the lost workflow of a retried upload');
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
 }
 
 /** The one write of an upload's File row: PROCESSING, pointing at its bytes in the incoming area. */

@@ -105,9 +105,16 @@ describe('the HTTP API on the real stack', () => {
 
   it('the same Idempotency-Key returns the first upload and starts nothing new', async () => {
     const first = await acme.uploadFile(jpeg, { filename: 'a.jpg', idempotencyKey: 'e2e-idem-1' });
-    const again = await acme.uploadFile(jpeg, { filename: 'b.jpg', idempotencyKey: 'e2e-idem-1' });
+    const again = await acme.uploadFile(jpeg, { filename: 'a.jpg', idempotencyKey: 'e2e-idem-1' });
     expect(again.id).toBe(first.id);
     expect(again.replayed).toBe(true);
+    // The same key with a different upload is a client bug, not a retry: 422, never the first file.
+    const reused = (await acme
+      .uploadFile(jpeg, { filename: 'b.jpg', idempotencyKey: 'e2e-idem-1' })
+      .catch((e: unknown) => e)) as IntakeApiError;
+    expect(reused).toBeInstanceOf(IntakeApiError);
+    expect(reused.status).toBe(422);
+    expect(reused.code).toBe('idempotency_key_reused');
     expect(await db.file.count({ where: { tenantId: 'acme', idempotencyKey: 'e2e-idem-1' } })).toBe(1);
   });
 

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import pino from 'pino';
 import { expect } from 'vitest';
 import { createApp } from '../../api/app';
@@ -170,6 +170,10 @@ export function fakeTemporal() {
     started,
     signals,
     startError: null as Error | null,
+    /** With startError: the start did reach Temporal (as a start that timed out may have). */
+    startedDespiteError: false,
+    /** Set to make describe fail, as it does while Temporal is unreachable. */
+    describeError: null as Error | null,
     queryResult: null as FileState | null,
     /** Set to make the status query hang, as it does while no worker answers. */
     queryHang: false,
@@ -188,11 +192,19 @@ export function fakeTemporal() {
     },
     workflow: {
       start: async (workflowType: string, options: Record<string, unknown>) => {
+        if (state.startError && state.startedDespiteError) started.push({ workflowType, options });
         if (state.startError) throw state.startError;
         started.push({ workflowType, options });
         return { workflowId: options.workflowId };
       },
       getHandle: (workflowId: string) => ({
+        describe: async () => {
+          if (state.describeError) throw state.describeError;
+          if (!started.some((s) => s.options.workflowId === workflowId)) {
+            throw new WorkflowNotFoundError('workflow not found', workflowId, undefined);
+          }
+          return { workflowId };
+        },
         query: async () => {
           if (state.queryHang) await new Promise(() => {});
           if (!state.queryResult) throw new Error('no worker');

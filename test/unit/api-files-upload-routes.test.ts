@@ -192,6 +192,57 @@ describe('HTTP API routes', () => {
       expect(((await other.json()) as { id: string }).id).not.toBe(first.id);
     });
 
+    it('422 idempotency_key_reused when the same key comes with a different upload', async () => {
+      const send = (body: FormData) =>
+        t.app.request('/v1/files', { method: 'POST', headers: { ...ACME, 'Idempotency-Key': 'k-2' }, body });
+      const first = (await (await send(multipart('abc'))).json()) as { id: string };
+      const error = await expectError(await send(multipart('abcdef')), 422, 'idempotency_key_reused');
+      expect(error.message).toMatch(/size/);
+      await expectError(await send(multipart('abc', {}, 'other.jpg')), 422, 'idempotency_key_reused');
+      await expectError(await send(multipart('abc', { tags: 'x' })), 422, 'idempotency_key_reused');
+      // Nothing of the refused requests stays, and the first upload is untouched.
+      expect(t.temporal.started).toHaveLength(1);
+      expect(t.db.files.size).toBe(1);
+      expect([...t.s3.objects.keys()]).toHaveLength(1);
+      const again = await send(multipart('abc'));
+      expect(((await again.json()) as { id: string }).id).toBe(first.id);
+    });
+
+    it('a start that timed out but reached Temporal is an accepted upload, not undone', async () => {
+      t.temporal.startError = Object.assign(new Error('4 DEADLINE_EXCEEDED'), { code: 4 });
+      t.temporal.startedDespiteError = true;
+      const res = await t.app.request('/v1/files', { method: 'POST', headers: ACME, body: multipart('abc') });
+      expect(res.status).toBe(202);
+      expect(t.temporal.started).toHaveLength(1);
+      expect(t.db.files.size).toBe(1);
+      expect(t.s3.objects.size).toBe(1);
+    });
+
+    it('when Temporal cannot say whether a start happened, the retry with the same key repairs the upload', async () => {
+      t.temporal.startError = Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: 14 });
+      t.temporal.describeError = t.temporal.startError;
+      const send = () =>
+        t.app.request('/v1/files', {
+          method: 'POST',
+          headers: { ...ACME, 'Idempotency-Key': 'k-3' },
+          body: multipart('abc'),
+        });
+      await expectError(await send(), 503, 'dependency_unavailable');
+      // Kept for the retry: a running upload is never undone on a guess.
+      expect(t.db.files.size).toBe(1);
+      expect(t.s3.objects.size).toBe(1);
+      expect(t.temporal.started).toHaveLength(0);
+
+      t.temporal.startError = null;
+      t.temporal.describeError = null;
+      const retried = await send();
+      expect(retried.status).toBe(202);
+      const body = (await retried.json()) as { id: string };
+      expect(body.id).toBe([...t.db.files.keys()][0]);
+      expect(t.temporal.started).toHaveLength(1);
+      expect(t.temporal.started[0]?.options.workflowId).toBe(`upload-${body.id}`);
+    });
+
     it('400 for an Idempotency-Key over 255 characters', async () => {
       await expectError(
         await t.app.request('/v1/files', {
