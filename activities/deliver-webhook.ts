@@ -2,14 +2,41 @@ import { randomUUID } from 'node:crypto';
 import { webhookTargetRefusal } from '../lib/webhook-guard';
 import { getWebhookSecrets } from '../prisma/tenants';
 import type { ActivityDeps } from './deps';
-import { webhookRefused } from '../common/failures';
+import { webhookRefused, webhookRejected, webhookUnavailable } from '../common/failures';
 import type { DeliverWebhookInput, DeliverWebhookResult } from './types';
 import { buildWebhookBody, webhookHeaders } from './webhook-message';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/** The longest Retry-After honoured: a receiver cannot park a delivery for days. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
 /**
- * Sends one signed event to one target and records the attempt. A non-2xx answer or a network error
+ * What an answer means, as Standard Webhooks and Svix read it: 2xx delivered; 410 Gone disables the
+ * endpoint; any other 4xx but 408 and 429 is permanent; 408, 429, 5xx (and an unfollowed 3xx) are
+ * retried, after the answer's Retry-After when it gives one.
+ */
+export function answerMeaning(
+  status: number,
+  retryAfter: string | null,
+  now = Date.now(),
+): { kind: 'delivered' } | { kind: 'gone' } | { kind: 'rejected' } | { kind: 'retry'; afterMs: number | null } {
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  if (status === 410) return { kind: 'gone' };
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { kind: 'rejected' };
+  return { kind: 'retry', afterMs: retryAfterMs(retryAfter, now) };
+}
+
+/** Retry-After as seconds or an HTTP date, bounded; null when absent or unreadable. */
+function retryAfterMs(value: string | null, now: number): number | null {
+  if (!value) return null;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms)) return null;
+  return Math.min(Math.max(ms, 1000), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * Sends one signed event to one target and records the attempt. A retryable answer or a network error
  * throws, so Temporal retries with backoff; the webhook-id stays the same across retries so receivers
  * can drop duplicates. Redirects are not followed: a 3xx could point at a private address.
  */
@@ -67,16 +94,31 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   }
   // The answer's body is of no interest; release the connection.
   await response.body?.cancel().catch(() => undefined);
-  const ok = response.status >= 200 && response.status < 300;
+  const meaning = answerMeaning(response.status, response.headers.get('retry-after'));
+  const ok = meaning.kind === 'delivered';
   const error = ok ? null : `the endpoint answered HTTP ${response.status}`;
-  await record(deps, delivery, {
-    status: ok ? 'delivered' : 'failed',
-    statusCode: response.status,
-    error,
-    durationMs: since(started),
-  });
-  if (!ok) throw new Error(`Webhook to ${url} failed: ${error}`);
+  const status = { delivered: 'delivered', gone: 'gone', rejected: 'rejected', retry: 'failed' }[meaning.kind];
+  await record(deps, delivery, { status, statusCode: response.status, error, durationMs: since(started) });
+  if (meaning.kind === 'gone') {
+    if (endpointId) await disableEndpoint(deps, endpointId, `answered 410 Gone on ${new Date().toISOString()}`);
+    throw webhookRejected(`Webhook to ${url} refused for good: ${error} (endpoint disabled)`);
+  }
+  if (meaning.kind === 'rejected') throw webhookRejected(`Webhook to ${url} refused: ${error}`);
+  if (meaning.kind === 'retry') {
+    const message = `Webhook to ${url} failed: ${error}`;
+    if (meaning.afterMs !== null) throw webhookUnavailable(message, meaning.afterMs);
+    throw new Error(message);
+  }
   return { statusCode: response.status };
+}
+
+/** Stops all further deliveries to a registered endpoint, saying why; the first reason stays. */
+async function disableEndpoint(deps: ActivityDeps, endpointId: string, reason: string): Promise<void> {
+  await deps.db.webhookEndpoint.updateMany({
+    where: { id: endpointId, disabledAt: null },
+    data: { disabledAt: new Date(), disabledReason: reason },
+  });
+  deps.log?.warn({ endpointId, reason }, 'webhook endpoint disabled');
 }
 
 const since = (started: number) => Math.round(performance.now() - started);

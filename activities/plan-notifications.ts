@@ -2,12 +2,13 @@ import type { ActivityDeps } from './deps';
 import type { PlanNotificationsInput, WebhookTarget } from './types';
 
 /**
- * Who hears about an event: the tenant's active endpoints subscribed to it (no subscription list means
+ * Who hears about an event: the tenant's active (not deleted, not disabled) endpoints subscribed to it (no subscription list means
  * every event) and the upload's own callback URL, each URL once.
  */
 export async function planNotifications(deps: ActivityDeps, input: PlanNotificationsInput): Promise<WebhookTarget[]> {
   const endpoints = await deps.db.webhookEndpoint.findMany({
-    where: { tenantId: input.tenantId, deletedAt: null },
+    // An endpoint that answered 410 Gone is disabled: nothing more goes to it.
+    where: { tenantId: input.tenantId, deletedAt: null, disabledAt: null },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     select: { id: true, url: true, events: true },
   });

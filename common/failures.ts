@@ -20,8 +20,12 @@ export const FailureTypes = {
   FileRowMissing: 'FileRowMissing',
   /** A database error retrying cannot fix (constraint violation, bad data); classified in activities/. */
   DatabaseError: 'DatabaseError',
-  /** A webhook target that must never be called (private address, a 4xx that will not change). */
+  /** A webhook target that must never be called (a private address). */
   WebhookRefused: 'WebhookRefused',
+  /** The endpoint answered a permanent 4xx; 410 Gone also disables a registered endpoint. Not retried. */
+  WebhookRejected: 'WebhookRejected',
+  /** The endpoint asked to be tried later (408, 429 or 5xx with Retry-After); retried after that. */
+  WebhookUnavailable: 'WebhookUnavailable',
 } as const;
 
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
@@ -70,6 +74,16 @@ export function databaseError(message: string, cause: Error): ApplicationFailure
 
 export function webhookRefused(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: FailureTypes.WebhookRefused, nonRetryable: true, message });
+}
+
+/** The endpoint answered a permanent 4xx (410 Gone included): retrying would get the same answer. */
+export function webhookRejected(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureTypes.WebhookRejected, nonRetryable: true, message });
+}
+
+/** The endpoint asked to be tried again later (408, 429, 5xx with Retry-After): retried after that delay. */
+export function webhookUnavailable(message: string, retryAfterMs: number): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureTypes.WebhookUnavailable, message, nextRetryDelay: retryAfterMs });
 }
 
 /** Whether `failure` is an ApplicationFailure of the given type (as the workflow sees an activity's cause). */

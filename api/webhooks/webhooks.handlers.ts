@@ -11,12 +11,16 @@ interface EndpointRow {
   url: string;
   events: string[];
   createdAt: Date;
+  disabledAt?: Date | null;
+  disabledReason?: string | null;
 }
 const toWebhook = (row: EndpointRow) => ({
   id: row.id,
   url: row.url,
   events: row.events.filter((e): e is WebhookEvent => (WEBHOOK_EVENTS as readonly string[]).includes(e)),
   createdAt: row.createdAt.toISOString(),
+  disabledAt: row.disabledAt?.toISOString() ?? null,
+  disabledReason: row.disabledReason ?? null,
 });
 const webhookNotFound = (id: string) => new ApiError('webhook_not_found', `No webhook ${id}`);
 

@@ -11,6 +11,10 @@ const WebhookSchema = z
     url: z.string(),
     events: z.array(EventSchema).openapi({ description: 'Subscribed events; empty means every event' }),
     createdAt: z.string(),
+    disabledAt: z.string().nullable().openapi({
+      description: 'Set when the endpoint answered 410 Gone: nothing is sent to it any more (register it again)',
+    }),
+    disabledReason: z.string().nullable(),
   })
   .openapi('Webhook');
 const WebhookIdParam = z.object({

@@ -185,6 +185,17 @@ describe('planNotifications', () => {
     const ready = await endpoint('https://b.example.com/hook', ['file.ready']);
     await endpoint('https://c.example.com/hook', ['file.deleted']);
     await endpoint('https://d.example.com/hook', [], new Date());
+    // Disabled after answering 410 Gone: skipped like a deleted one.
+    await stack.db.webhookEndpoint.create({
+      data: {
+        id: randomUUID(),
+        tenantId,
+        url: 'https://e.example.com/hook',
+        events: [],
+        disabledAt: new Date(),
+        disabledReason: 'answered 410 Gone',
+      },
+    });
 
     const targets = await runActivity(stack.activities.planNotifications, {
       tenantId,

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/create-activities';
+import { answerMeaning } from '../../activities/deliver-webhook';
 import type { DeliverWebhookInput } from '../../activities/types';
 import type { FileState } from '../../common/domain';
 import type { Db } from '../../prisma/db';
@@ -33,13 +34,13 @@ const file: FileState = {
   deletionReason: null,
 };
 
-function input(url: string): DeliverWebhookInput {
+function input(url: string, endpointId: string | null = null): DeliverWebhookInput {
   return {
     messageId: 'msg_f_webhookunit_ready',
     tenantId: 'acme',
     fileId: file.fileId,
     event: 'file.ready',
-    target: { endpointId: null, url },
+    target: { endpointId, url },
     file,
   };
 }
@@ -61,7 +62,14 @@ function fakeWebhookTables() {
   type Key = { messageId_url: { messageId: string; url: string } };
   const find = (where: Key) =>
     deliveries.find((d) => d.messageId === where.messageId_url.messageId && d.url === where.messageId_url.url);
+  const disabled: { id: string; reason: string }[] = [];
   const db = {
+    webhookEndpoint: {
+      updateMany: async ({ where, data }: { where: { id: string }; data: { disabledReason: string } }) => {
+        disabled.push({ id: where.id, reason: data.disabledReason });
+        return { count: 1 };
+      },
+    },
     tenant: {
       findUnique: async () => ({
         id: 'acme',
@@ -90,7 +98,7 @@ function fakeWebhookTables() {
     },
     webhookAttempt: { create: async ({ data }: { data: (typeof attempts)[number] }) => void attempts.push(data) },
   } as unknown as Db;
-  return { db, deliveries, attempts };
+  return { db, deliveries, attempts, disabled };
 }
 
 /** A fetch that answers every request with `respond` and keeps what was requested. */
@@ -172,5 +180,59 @@ describe('deliverWebhook', () => {
     await activityEnvironment({ attempt: 2 }).run(deliverWebhook, input(PUBLIC_URL));
 
     expect(http.requests).toHaveLength(1);
+  });
+
+  it('410 Gone disables the registered endpoint, records why, and is not retried', async () => {
+    const tables = fakeWebhookTables();
+    const http = fakeFetch(() => new Response(null, { status: 410 }));
+    const { deliverWebhook } = createActivities(activityDeps({ db: tables.db, fetch: http.fetch }));
+
+    const error = await errorOf(activityEnvironment().run(deliverWebhook, input(PUBLIC_URL, 'wh_gone')));
+
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect((error as ApplicationFailure).type).toBe('WebhookRejected');
+    expect((error as ApplicationFailure).nonRetryable).toBe(true);
+    expect(tables.disabled).toEqual([{ id: 'wh_gone', reason: expect.stringMatching(/^answered 410 Gone on /) }]);
+    expect(tables.deliveries[0]).toMatchObject({ status: 'gone', lastStatusCode: 410 });
+  });
+
+  it('another permanent 4xx is not retried and disables nothing', async () => {
+    const tables = fakeWebhookTables();
+    const http = fakeFetch(() => new Response('no such hook', { status: 404 }));
+    const { deliverWebhook } = createActivities(activityDeps({ db: tables.db, fetch: http.fetch }));
+
+    const error = await errorOf(activityEnvironment().run(deliverWebhook, input(PUBLIC_URL, 'wh_404')));
+
+    expect((error as ApplicationFailure).type).toBe('WebhookRejected');
+    expect((error as ApplicationFailure).nonRetryable).toBe(true);
+    expect(tables.disabled).toEqual([]);
+    expect(tables.deliveries[0]).toMatchObject({ status: 'rejected', lastStatusCode: 404 });
+  });
+
+  it("429 and 503 are retried after the endpoint's Retry-After", async () => {
+    const tables = fakeWebhookTables();
+    const http = fakeFetch(() => new Response(null, { status: 429, headers: { 'retry-after': '7' } }));
+    const { deliverWebhook } = createActivities(activityDeps({ db: tables.db, fetch: http.fetch }));
+
+    const error = await errorOf(activityEnvironment().run(deliverWebhook, input(PUBLIC_URL)));
+
+    expect((error as ApplicationFailure).type).toBe('WebhookUnavailable');
+    expect((error as ApplicationFailure).nonRetryable).toBe(false);
+    expect((error as ApplicationFailure).nextRetryDelay).toBe(7000);
+    expect(tables.deliveries[0]).toMatchObject({ status: 'failed', lastStatusCode: 429 });
+  });
+
+  it('reads what each answer means', () => {
+    const now = Date.parse('2026-12-02T10:00:00Z');
+    expect(answerMeaning(204, null)).toEqual({ kind: 'delivered' });
+    expect(answerMeaning(410, null)).toEqual({ kind: 'gone' });
+    for (const status of [400, 401, 403, 404, 413, 422]) expect(answerMeaning(status, null).kind).toBe('rejected');
+    expect(answerMeaning(408, null)).toEqual({ kind: 'retry', afterMs: null });
+    expect(answerMeaning(503, 'Wed, 02 Dec 2026 10:00:30 GMT', now)).toEqual({ kind: 'retry', afterMs: 30_000 });
+    // Bounded: a receiver cannot park a delivery for a day, nor ask for a busy loop.
+    expect(answerMeaning(503, '86400', now)).toEqual({ kind: 'retry', afterMs: 3_600_000 });
+    expect(answerMeaning(503, '0', now)).toEqual({ kind: 'retry', afterMs: 1000 });
+    expect(answerMeaning(502, 'soon', now)).toEqual({ kind: 'retry', afterMs: null });
+    expect(answerMeaning(302, null).kind).toBe('retry');
   });
 });
