@@ -55,6 +55,11 @@ export interface UploadInput {
    */
   retentionMinMs?: number;
   retentionMaxMs?: number;
+  /**
+   * How long an INFECTED file's quarantined copy is kept (INTAKE_QUARANTINE_RETENTION), instead of
+   * `retentionMs`. Optional: inputs of workflows started before it keep `retentionMs`.
+   */
+  quarantineRetentionMs?: number;
   createdAt: string;
 }
 

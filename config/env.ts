@@ -110,6 +110,8 @@ const envSchema = z
     INTAKE_RETENTION: duration.default(7 * 86_400_000),
     INTAKE_RETENTION_MIN: duration.default(60_000),
     INTAKE_RETENTION_MAX: duration.default(365 * 86_400_000),
+    // Evidence: an infected file's quarantined copy is kept this long, whatever the upload's own retention.
+    INTAKE_QUARANTINE_RETENTION: duration.default(30 * 86_400_000),
     INTAKE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
@@ -196,6 +198,7 @@ function toConfig(env: z.output<typeof envSchema>) {
       defaultMs: env.INTAKE_RETENTION,
       minMs: env.INTAKE_RETENTION_MIN,
       maxMs: env.INTAKE_RETENTION_MAX,
+      quarantineMs: env.INTAKE_QUARANTINE_RETENTION,
     },
     webhooks: { allowPrivate: env.INTAKE_WEBHOOK_ALLOW_PRIVATE },
     worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },

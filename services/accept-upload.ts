@@ -55,6 +55,7 @@ export function buildUploadInput(config: Pick<Config, 'retention'>, upload: Acce
     retentionMs: upload.retentionMs,
     retentionMinMs: config.retention.minMs,
     retentionMaxMs: config.retention.maxMs,
+    quarantineRetentionMs: config.retention.quarantineMs,
     createdAt: upload.createdAt.toISOString(),
   };
 }

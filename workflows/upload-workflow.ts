@@ -225,7 +225,7 @@ async function processUpload(
     status: outcome,
     reason,
     completedAt: completedAt.toISOString(),
-    expiresAt: new Date(completedAt.getTime() + input.retentionMs).toISOString(),
+    expiresAt: new Date(completedAt.getTime() + retentionFor(input, outcome)).toISOString(),
   };
   try {
     await recordFile(snapshot(completed));
@@ -246,6 +246,15 @@ async function processUpload(
   Object.assign(state, completed);
   mirrorSearchAttributes(state);
   return outcome;
+}
+
+/**
+ * How long the file is kept after its outcome. An infected file's quarantined copy is evidence, kept
+ * for the quarantine retention rather than the upload's own (inputs from before carry none).
+ */
+function retentionFor(input: UploadInput, outcome: Outcome): number {
+  if (outcome !== 'INFECTED' || input.quarantineRetentionMs === undefined) return input.retentionMs;
+  return patched('quarantine-retention') ? input.quarantineRetentionMs : input.retentionMs;
 }
 
 /** Compensation: the renditions of a file that will never be served must not be left behind. */

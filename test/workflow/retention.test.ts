@@ -1,4 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
@@ -163,6 +164,46 @@ describe('retention', () => {
       expect((await deletedOf(upload)).deletionReason).toBe('expired');
     } finally {
       await upload.workers.stop();
+    }
+  });
+
+  it("an infected file's quarantined copy is kept for the quarantine retention, not the upload's own", async () => {
+    const fake = fakeActivities({
+      async scanFile(input) {
+        throw ApplicationFailure.create({
+          type: 'Infected',
+          nonRetryable: true,
+          message: 'malware found',
+          details: [
+            { signature: 'Eicar-Test-Signature', quarantineKey: `quarantine/${input.tenantId}/${input.fileId}` },
+          ],
+        });
+      },
+    });
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const input = uploadInput({ retentionMs: 7 * DAY, quarantineRetentionMs: 30 * DAY });
+      const handle = await env.client.workflow.start(uploadWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: workflowId(input),
+        args: [input],
+      });
+      const infected = await eventually(
+        () => handle.query(statusQuery),
+        (s) => s.status === 'INFECTED' && s.steps.notify.state === 'done',
+      );
+      expect(Date.parse(infected.expiresAt ?? '') - Date.parse(infected.completedAt ?? '')).toBe(30 * DAY);
+      await env.sleep(8 * DAY);
+      expect((await handle.query(statusQuery)).status).toBe('INFECTED');
+      expect(fake.calls.deleteArtifacts).toHaveLength(0);
+      await env.sleep(23 * DAY);
+      const deleted = await eventually(
+        () => handle.query(statusQuery),
+        (s) => s.status === 'DELETED',
+      );
+      expect(deleted.deletionReason).toBe('expired');
+    } finally {
+      await workers.stop();
     }
   });
 
