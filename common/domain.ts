@@ -82,6 +82,8 @@ export interface FileState {
   completedAt: string | null;
   expiresAt: string | null;
   hold: boolean;
+  /** A duty the workflow keeps failing at (deleting, recording), for an operator; absent or null when none. */
+  attention?: string | null;
   /** Delete requests the workflow refused because of the hold (absent in workflows started before). */
   refusedDeletes?: number;
   deletedAt: string | null;

@@ -21,6 +21,7 @@ import {
   type StepActivities,
 } from './activity-proxies';
 import { announceDeletion, announceOutcome } from './notifications';
+import { persistently } from './persistent-duty';
 import { applyRetentionChange, retentionBounds, retentionChangeRefusal } from './retention-change';
 import {
   failureMessage,
@@ -150,12 +151,18 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
 
   // The file is going away: an outcome announcement still retrying is stale now.
   outcomeDeliveries.cancel();
-  await deleteArtifacts({ fileId: state.fileId, tenantId: state.tenantId, reason });
+  // Deletion is the workflow's last duty: it never ends with artifacts left (persistent-duties patch).
+  const persistent = patched('persistent-duties');
+  const duty = <T>(name: string, attempt: () => Promise<T>): Promise<T> =>
+    persistent ? persistently(name, attempt, (trouble) => (state.attention = trouble)) : attempt();
+  await duty('deleting the artifacts', () =>
+    deleteArtifacts({ fileId: state.fileId, tenantId: state.tenantId, reason }),
+  );
   state.renditions = [];
   state.status = 'DELETED';
   state.deletedAt = new Date().toISOString();
   state.deletionReason = reason;
-  await activities.recordFile(snapshot(state));
+  await duty('recording the deletion', () => activities.recordFile(snapshot(state)));
   mirrorSearchAttributes(state);
   // Deletion is done; the workflow stays open only while file.deleted is delivered (bounded by the
   // delivery's 25-hour schedule-to-close timeout) so every endpoint hears about it.
@@ -238,6 +245,13 @@ async function processUpload(
       await discardRenditions(completed);
       await recordFile(snapshot(completed)).catch((again: unknown) =>
         log.error('recording the FAILED outcome failed too', { error: failureMessage(again) }),
+      );
+    } else if (patched('persistent-duties')) {
+      // A row left PROCESSING would never change again: keep trying, visibly.
+      await persistently(
+        'recording the outcome',
+        () => recordFile(snapshot(completed)),
+        (trouble) => (completed.attention = trouble),
       );
     } else {
       log.error('recording the outcome failed', { error: failureMessage(error) });

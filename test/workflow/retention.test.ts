@@ -207,6 +207,50 @@ describe('retention', () => {
     }
   });
 
+  it('a deletion that keeps failing is retried until it succeeds, never leaving the file to nobody', async () => {
+    let failures = 2;
+    const fake = fakeActivities({
+      async deleteArtifacts() {
+        if (failures > 0) {
+          failures--;
+          // Non-retryable: the activity's own retries end here, the workflow's do not.
+          throw ApplicationFailure.create({ type: 'DatabaseError', nonRetryable: true, message: 'permission denied' });
+        }
+      },
+    });
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const input = uploadInput({ retentionMs: DAY });
+      const handle = await env.client.workflow.start(uploadWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: workflowId(input),
+        args: [input],
+      });
+      await eventually(
+        () => handle.query(statusQuery),
+        (s) => s.status === 'READY' && s.steps.notify.state === 'done',
+      );
+      await env.sleep(DAY + MINUTE);
+      const troubled = await eventually(
+        () => handle.query(statusQuery),
+        (s) => typeof s.attention === 'string',
+      );
+      expect(troubled.attention).toMatch(/deleting the artifacts is failing \(permission denied\)/);
+      expect(troubled.status).toBe('READY');
+
+      await env.sleep(3 * MINUTE);
+      const deleted = await eventually(
+        () => handle.query(statusQuery),
+        (s) => s.status === 'DELETED',
+      );
+      expect(deleted.attention).toBeNull();
+      expect(fake.calls.deleteArtifacts).toHaveLength(1);
+      expect((await handle.result()).status).toBe('DELETED');
+    } finally {
+      await workers.stop();
+    }
+  });
+
   it('a delete request removes the file at once, long before its expiry', async () => {
     const upload = await readyUpload();
     try {
