@@ -1,34 +1,41 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'hono';
 import { callDependency, type Dependency } from '../dependencies';
-import { RETRY_AFTER_SECONDS } from '../errors';
+import { ApiError, RETRY_AFTER_SECONDS } from '../errors';
 import type { AppEnv, AppRouteHandler } from '../types';
 import type * as routes from './health.routes';
 
 /** Each readiness probe gets a short budget: a probe that hangs is a failing probe. */
 const CHECK_TIMEOUT_MS = 2_000;
 
-async function probe(dependency: Dependency, fn: (signal: AbortSignal) => Promise<unknown>) {
+/**
+ * /readyz answers anyone, so a failing check names the dependency and how it fails, never the raw
+ * error (which can carry internal host names, ports and credentials); the log keeps the detail.
+ */
+async function probe(c: Context<AppEnv>, dependency: Dependency, fn: (signal: AbortSignal) => Promise<unknown>) {
   const started = performance.now();
   try {
     await callDependency(dependency, fn, CHECK_TIMEOUT_MS);
     return { ok: true, ms: Math.round(performance.now() - started) };
   } catch (error) {
-    return { ok: false, ms: Math.round(performance.now() - started), error: (error as Error).message };
+    c.var.log.warn({ dependency, err: error }, 'readiness check failed');
+    // callDependency's own errors (unavailable, timed out) are written for clients; others are not.
+    const said = error instanceof ApiError ? error.message : `${dependency} answered with an error`;
+    return { ok: false, ms: Math.round(performance.now() - started), error: said };
   }
 }
 
 function readinessChecks(c: Context<AppEnv>) {
   const { temporal, s3, db, config, clamdPing } = c.var;
   return Promise.all([
-    probe('Temporal', (signal) =>
+    probe(c, 'Temporal', (signal) =>
       temporal.withAbortSignal(signal, () =>
         temporal.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
       ),
     ),
-    probe('S3', (signal) => s3.send(new HeadBucketCommand({ Bucket: config.s3.bucket }), { abortSignal: signal })),
-    probe('Postgres', () => db.$queryRawUnsafe('SELECT 1')),
-    probe('clamd', () => clamdPing()),
+    probe(c, 'S3', (signal) => s3.send(new HeadBucketCommand({ Bucket: config.s3.bucket }), { abortSignal: signal })),
+    probe(c, 'Postgres', () => db.$queryRawUnsafe('SELECT 1')),
+    probe(c, 'clamd', () => clamdPing()),
   ]);
 }
 

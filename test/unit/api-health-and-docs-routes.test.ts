@@ -38,6 +38,22 @@ describe('HTTP API routes', () => {
       expect(body.error.code).toBe('not_ready');
     });
 
+    it('tells anyone which dependency fails, but no internal address or credential', async () => {
+      t.db.fail = Object.assign(new Error('password authentication failed for user "intake" at db.internal:5432'), {
+        name: 'PrismaClientKnownRequestError',
+        code: 'P1000',
+      });
+      t.clamd.up = false;
+      const res = await t.app.request('/readyz');
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      const body = (await res.json()) as { failing: string[]; checks: Record<string, { error?: string }> };
+      expect(body.failing.sort()).toEqual(['clamd', 'postgres']);
+      const text = JSON.stringify(body);
+      expect(text).not.toMatch(/db\.internal|5432|intake"|password/);
+      expect(body.checks.postgres?.error).toBe('Postgres answered with an error');
+    });
+
     it('serves the OpenAPI document with the bearer scheme and every route', async () => {
       const res = await t.app.request('/openapi.json');
       expect(res.status).toBe(200);
