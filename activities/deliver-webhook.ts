@@ -3,6 +3,7 @@ import { webhookTargetRefusal } from '../lib/webhook-guard';
 import { getWebhookSecrets } from '../prisma/tenants';
 import type { ActivityDeps } from './deps';
 import { webhookRefused, webhookRejected, webhookUnavailable } from '../common/failures';
+import { redactUrl } from '../common/redact';
 import type { DeliverWebhookInput, DeliverWebhookResult } from './types';
 import { buildWebhookBody, webhookHeaders } from './webhook-message';
 
@@ -90,7 +91,7 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   } catch (error) {
     const message = describeNetworkError(error);
     await record(deps, delivery, { status: 'failed', statusCode: null, error: message, durationMs: since(started) });
-    throw new Error(`Webhook to ${url} failed: ${message}`);
+    throw new Error(`Webhook to ${redactUrl(url)} failed: ${message}`);
   }
   // The answer's body is of no interest; release the connection.
   await response.body?.cancel().catch(() => undefined);
@@ -101,11 +102,11 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   await record(deps, delivery, { status, statusCode: response.status, error, durationMs: since(started) });
   if (meaning.kind === 'gone') {
     if (endpointId) await disableEndpoint(deps, endpointId, `answered 410 Gone on ${new Date().toISOString()}`);
-    throw webhookRejected(`Webhook to ${url} refused for good: ${error} (endpoint disabled)`);
+    throw webhookRejected(`Webhook to ${redactUrl(url)} refused for good: ${error} (endpoint disabled)`);
   }
-  if (meaning.kind === 'rejected') throw webhookRejected(`Webhook to ${url} refused: ${error}`);
+  if (meaning.kind === 'rejected') throw webhookRejected(`Webhook to ${redactUrl(url)} refused: ${error}`);
   if (meaning.kind === 'retry') {
-    const message = `Webhook to ${url} failed: ${error}`;
+    const message = `Webhook to ${redactUrl(url)} failed: ${error}`;
     if (meaning.afterMs !== null) throw webhookUnavailable(message, meaning.afterMs);
     throw new Error(message);
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactUrl } from '../common/redact';
 import { parseDuration } from '../common/durations';
 import { isTenantId } from '../common/tenant-id';
 
@@ -233,20 +234,7 @@ function parseApiKeys(value: string | undefined): { tenant: string; key: string 
 export function shownValue(variable: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (/SECRET|PASSWORD|TOKEN|KEY/.test(variable)) return '[redacted]';
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    try {
-      const url = new URL(value);
-      if (url.username || url.password) {
-        url.username = url.username ? '***' : '';
-        url.password = url.password ? '***' : '';
-      }
-      const hadQuery = url.search !== '';
-      url.search = '';
-      return `${url.toString()}${hadQuery ? '?[redacted]' : ''}`;
-    } catch {
-      return '[not a URL]';
-    }
-  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return redactUrl(value);
   return value;
 }
 

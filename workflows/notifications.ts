@@ -3,6 +3,7 @@ import type { WebhookTarget } from '../activities/types';
 import type { FileState, WebhookEvent } from '../common/domain';
 import { deliverWebhook, type StepActivities } from './activity-proxies';
 import { failureMessage, markStep, snapshot, type Outcome } from './upload-state';
+import { redactUrl } from '../common/redact';
 
 /*
  * Webhook announcements. Each plans the targets for an event and delivers to each concurrently, all
@@ -67,7 +68,9 @@ async function deliver(
       ),
     );
     problems = results.flatMap((r, i) =>
-      r.status === 'rejected' ? [`${targets[i]?.url ?? 'target'}: ${failureMessage(r.reason)}`] : [],
+      r.status === 'rejected'
+        ? [`${targets[i] ? redactUrl(targets[i].url) : 'target'}: ${failureMessage(r.reason)}`]
+        : [],
     );
     cancelled = results.some((r) => r.status === 'rejected' && isCancellation(r.reason));
   } catch (error) {

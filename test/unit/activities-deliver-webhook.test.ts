@@ -196,6 +196,18 @@ describe('deliverWebhook', () => {
     expect(tables.deliveries[0]).toMatchObject({ status: 'gone', lastStatusCode: 410 });
   });
 
+  it("keeps the receiver's token in the URL's query out of errors (and so out of workflow histories)", async () => {
+    const tables = fakeWebhookTables();
+    const http = fakeFetch(() => new Response(null, { status: 500 }));
+    const { deliverWebhook } = createActivities(activityDeps({ db: tables.db, fetch: http.fetch }));
+
+    const error = await errorOf(activityEnvironment().run(deliverWebhook, input(`${PUBLIC_URL}?token=s3cr3t`)));
+
+    expect(error.message).toContain('http://93.184.216.34/hooks/intake?[redacted]');
+    expect(error.message).not.toContain('s3cr3t');
+    expect(http.requests[0]?.url).toBe(`${PUBLIC_URL}?token=s3cr3t`);
+  });
+
   it('another permanent 4xx is not retried and disables nothing', async () => {
     const tables = fakeWebhookTables();
     const http = fakeFetch(() => new Response('no such hook', { status: 404 }));
