@@ -1,6 +1,6 @@
 // Over 300 lines on purpose: the benchmark's script, one phase after another, each short; splitting it
 // would scatter the order the figures depend on.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
@@ -73,6 +73,8 @@ const log = (line: string) => console.log(`[bench ${new Date().toISOString().sli
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'intake-bench-'));
+  // mkdtemp makes it 0700; as root, PostgreSQL runs as `postgres`, whose cluster belongs inside it.
+  chmodSync(dataDir, 0o755);
   const logDir = join(dataDir, 'logs');
   log(`data folder ${dataDir} (logs in ${logDir})`);
   let stack: Stack | undefined;
