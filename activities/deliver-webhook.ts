@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { webhookTargetRefusal } from '../lib/webhook-guard';
+import { webhookFetch } from '../lib/webhook-http';
 import { getWebhookSecrets } from '../prisma/tenants';
 import type { ActivityDeps } from './deps';
 import { webhookRefused, webhookRejected, webhookUnavailable } from '../common/failures';
@@ -8,6 +9,14 @@ import type { DeliverWebhookInput, DeliverWebhookResult } from './types';
 import { buildWebhookBody, webhookHeaders } from './webhook-message';
 
 const REQUEST_TIMEOUT_MS = 10_000;
+
+const fetchers = new Map<boolean, typeof fetch>();
+/** One guarded fetch (and connection pool) per process and setting. */
+function defaultFetch(allowPrivate: boolean): typeof fetch {
+  let found = fetchers.get(allowPrivate);
+  if (!found) fetchers.set(allowPrivate, (found = webhookFetch(allowPrivate)));
+  return found;
+}
 
 /** The longest Retry-After honoured: a receiver cannot park a delivery for days. */
 const MAX_RETRY_AFTER_MS = 3_600_000;
@@ -50,8 +59,8 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   // Already delivered by an attempt whose completion never reached Temporal: do not send it twice.
   if (existing?.status === 'delivered') return { statusCode: existing.lastStatusCode ?? 200 };
 
-  // The name is resolved and checked just before the request. fetch cannot pin the checked address, so a
-  // name re-pointed in between (DNS rebinding) is not caught here; an egress proxy closes that gap.
+  // Checked before the attempt is counted, for a clear refusal; the connection checks again what it
+  // actually connects to (lib/webhook-http.ts), which closes the DNS-rebinding gap in between.
   const refusal = await webhookTargetRefusal(url, { allowPrivate: config.webhooks.allowPrivate });
   // Before the attempt is counted: a tenant without secrets is a set-up problem, not a delivery attempt.
   const secrets = refusal ? [] : await getWebhookSecrets(db, input.tenantId);
@@ -81,7 +90,7 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   const started = performance.now();
   let response: Response;
   try {
-    response = await (deps.fetch ?? fetch)(url, {
+    response = await (deps.fetch ?? defaultFetch(config.webhooks.allowPrivate))(url, {
       method: 'POST',
       headers: webhookHeaders(secrets, input.messageId, timestamp, body),
       body,
@@ -89,6 +98,13 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === 'EWEBHOOKREFUSED') {
+      // The name now points somewhere private (DNS rebinding): refused, as the pre-check would have.
+      const reason = cause.message ?? 'refused at connect time';
+      await record(deps, delivery, { status: 'refused', statusCode: null, error: reason, durationMs: since(started) });
+      throw webhookRefused(reason);
+    }
     const message = describeNetworkError(error);
     await record(deps, delivery, { status: 'failed', statusCode: null, error: message, durationMs: since(started) });
     throw new Error(`Webhook to ${redactUrl(url)} failed: ${message}`);

@@ -1,5 +1,6 @@
-import { BlockList, isIP } from 'node:net';
+import { lookup as lookupCallback, type LookupAddress, type LookupOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 
 /**
  * Server-side request forgery guard for webhook targets: a tenant must not be able to make Intake call
@@ -42,13 +43,18 @@ const lists = [
   return { list, why: range.why, family: range.family };
 });
 
-/** The IPv4 address an IPv6 address carries (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16). */
+/**
+ * The IPv4 address an IPv6 address carries: mapped ::ffff:a.b.c.d, the deprecated IPv4-compatible
+ * ::a.b.c.d, NAT64 64:ff9b::/96 and 6to4 2002::/16.
+ */
 function embeddedIpv4(ip: string): string | null {
   const groups = expandIpv6(ip);
   if (!groups) return null;
   const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
   const zeros = (from: number, to: number) => groups.slice(from, to).every((g) => g === 0);
   if (zeros(0, 5) && groups[5] === 0xffff) return v4(groups[6]!, groups[7]!);
+  // IPv4-compatible; :: and ::1 (the group 6 is 0) are IPv6's own unspecified and loopback addresses.
+  if (zeros(0, 6) && groups[6] !== 0) return v4(groups[6]!, groups[7]!);
   if (groups[0] === 0x64 && groups[1] === 0xff9b && zeros(2, 6)) return v4(groups[6]!, groups[7]!);
   if (groups[0] === 0x2002) return v4(groups[1]!, groups[2]!);
   return null;
@@ -127,4 +133,34 @@ export async function webhookTargetRefusal(
     }
   }
   return null;
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for the sockets that deliver webhooks: the name is resolved once, every address checked,
+ * and the socket connects to the addresses checked. The check before the request (webhookTargetRefusal)
+ * alone would let a name re-pointed in between (DNS rebinding) reach a private address.
+ */
+export function guardedLookup(resolve: typeof lookupCallback = lookupCallback) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    resolve(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, []);
+      const list = addresses as LookupAddress[];
+      for (const { address } of list) {
+        const why = blockedAddressReason(address);
+        if (why) {
+          const refused: NodeJS.ErrnoException = new Error(
+            `The webhook host ${hostname} resolves to ${address}, ${why}; refused at connect time.`,
+          );
+          refused.code = 'EWEBHOOKREFUSED';
+          return callback(refused, []);
+        }
+      }
+      if (options.all) return callback(null, list);
+      const first = list[0];
+      if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+      callback(null, first.address, first.family);
+    });
+  };
 }
