@@ -47,9 +47,15 @@ interface Upload {
   workers: RunningWorkers;
 }
 
-/** Starts an upload and returns once it is READY and announced, i.e. waiting on its retention timer. */
-async function readyUpload(overrides: Partial<UploadInput> = {}): Promise<Upload> {
-  const fake = fakeActivities();
+/**
+ * Starts an upload on `fake` activities and returns once it reached `outcome` and announced it, i.e.
+ * waits on its retention timer.
+ */
+async function settledUpload(
+  overrides: Partial<UploadInput> = {},
+  fake: FakeActivities = fakeActivities(),
+  outcome: FileState['status'] = 'READY',
+): Promise<Upload> {
   const workers = await startWorkers(env, fake.activities);
   const input = uploadInput(overrides);
   const handle = await env.client.workflow.start(uploadWorkflow, {
@@ -59,10 +65,12 @@ async function readyUpload(overrides: Partial<UploadInput> = {}): Promise<Upload
   });
   const ready = await eventually(
     () => handle.query(statusQuery),
-    (s) => s.status === 'READY' && s.steps.notify.state === 'done',
+    (s) => s.status === outcome && s.steps.notify.state === 'done',
   );
   return { handle, fake, ready, workers };
 }
+
+const readyUpload = (overrides: Partial<UploadInput> = {}) => settledUpload(overrides);
 
 const statusOf = (upload: Upload) => upload.handle.query(statusQuery);
 const deletedOf = (upload: Upload) =>
@@ -180,30 +188,17 @@ describe('retention', () => {
         });
       },
     });
-    const workers = await startWorkers(env, fake.activities);
+    const upload = await settledUpload({ retentionMs: 7 * DAY, quarantineRetentionMs: 30 * DAY }, fake, 'INFECTED');
     try {
-      const input = uploadInput({ retentionMs: 7 * DAY, quarantineRetentionMs: 30 * DAY });
-      const handle = await env.client.workflow.start(uploadWorkflow, {
-        taskQueue: GENERAL_TASK_QUEUE,
-        workflowId: workflowId(input),
-        args: [input],
-      });
-      const infected = await eventually(
-        () => handle.query(statusQuery),
-        (s) => s.status === 'INFECTED' && s.steps.notify.state === 'done',
-      );
+      const infected = upload.ready;
       expect(Date.parse(infected.expiresAt ?? '') - Date.parse(infected.completedAt ?? '')).toBe(30 * DAY);
       await env.sleep(8 * DAY);
-      expect((await handle.query(statusQuery)).status).toBe('INFECTED');
+      expect((await statusOf(upload)).status).toBe('INFECTED');
       expect(fake.calls.deleteArtifacts).toHaveLength(0);
       await env.sleep(23 * DAY);
-      const deleted = await eventually(
-        () => handle.query(statusQuery),
-        (s) => s.status === 'DELETED',
-      );
-      expect(deleted.deletionReason).toBe('expired');
+      expect((await deletedOf(upload)).deletionReason).toBe('expired');
     } finally {
-      await workers.stop();
+      await upload.workers.stop();
     }
   });
 
@@ -218,36 +213,23 @@ describe('retention', () => {
         }
       },
     });
-    const workers = await startWorkers(env, fake.activities);
+    const upload = await settledUpload({ retentionMs: DAY }, fake);
     try {
-      const input = uploadInput({ retentionMs: DAY });
-      const handle = await env.client.workflow.start(uploadWorkflow, {
-        taskQueue: GENERAL_TASK_QUEUE,
-        workflowId: workflowId(input),
-        args: [input],
-      });
-      await eventually(
-        () => handle.query(statusQuery),
-        (s) => s.status === 'READY' && s.steps.notify.state === 'done',
-      );
       await env.sleep(DAY + MINUTE);
       const troubled = await eventually(
-        () => handle.query(statusQuery),
+        () => statusOf(upload),
         (s) => typeof s.attention === 'string',
       );
       expect(troubled.attention).toMatch(/deleting the artifacts is failing \(permission denied\)/);
       expect(troubled.status).toBe('READY');
 
       await env.sleep(3 * MINUTE);
-      const deleted = await eventually(
-        () => handle.query(statusQuery),
-        (s) => s.status === 'DELETED',
-      );
+      const deleted = await deletedOf(upload);
       expect(deleted.attention).toBeNull();
       expect(fake.calls.deleteArtifacts).toHaveLength(1);
-      expect((await handle.result()).status).toBe('DELETED');
+      expect((await upload.handle.result()).status).toBe('DELETED');
     } finally {
-      await workers.stop();
+      await upload.workers.stop();
     }
   });
 
