@@ -22,7 +22,11 @@ let secret: string;
 let jpeg: Buffer;
 
 beforeAll(async () => {
-  intake = await startIntake({ tenants: { [TENANT]: API_KEY }, env: { INTAKE_RETENTION_MIN: '1s' } });
+  intake = await startIntake({
+    tenants: { [TENANT]: API_KEY },
+    // Quarantined copies are kept longer than the file's own retention, here 8 s against 5 s.
+    env: { INTAKE_RETENTION_MIN: '1s', INTAKE_QUARANTINE_RETENTION: '8s' },
+  });
   await intake.clients[TENANT].createWebhook({ url: intake.receiver.url('/tenant'), events: ['file.deleted'] });
   secret = (await intake.clients[TENANT].getWebhookSecret()).secret;
   jpeg = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#ff9900' } })
@@ -78,6 +82,8 @@ describe('retention on the real stack', () => {
     const [ready, quarantined] = await Promise.all([settled(photo.id), settled(infected.id)]);
     expect(ready.status).toBe('READY');
     expect(quarantined.status).toBe('INFECTED');
+    expect(Date.parse(ready.expiresAt!) - Date.parse(ready.completedAt!)).toBe(5_000);
+    expect(Date.parse(quarantined.expiresAt!) - Date.parse(quarantined.completedAt!)).toBe(8_000);
 
     // Before expiry: the bytes are there (so the checks below can fail) and the file is searchable.
     expect(Date.now()).toBeLessThan(Date.parse(ready.expiresAt!));
