@@ -23,7 +23,6 @@ export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput)
   const body = await getObjectStream(s3, bucket, input.key);
   // One decoder input shared by every rendition through clone(): the original is read from S3 once.
   const source = sharp({ limitInputPixels: config.limits.maxPixels, failOn: 'warning' }).autoOrient();
-  body.on('error', (error) => source.destroy(error));
 
   const outputs: Sharp[] = [];
   const jobs = config.renditions.map(async ({ name, maxEdge }) => {
@@ -53,11 +52,17 @@ export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput)
   // fails the unfinished renditions; uploads already under way are awaited and removed with the rest
   // below, so no rendition outlives the attempt.
   const cancelled = cancellationSignal();
-  const stop = () => {
+  const failRenditions = (error: Error) => {
     body.unpipe(source);
     body.destroy();
-    for (const output of outputs) output.destroy(cancelled.reason as Error);
+    for (const output of outputs) output.destroy(error);
   };
+  const stop = () => failRenditions(cancelled.reason as Error);
+  // S3 breaking off mid-read fails every rendition with its error, so the attempt fails (and is retried)
+  // at once. Destroying the shared decoder input instead left its 'error' unheard, an uncaught exception
+  // that took the whole worker down, and the renditions waiting for input that never came.
+  body.on('error', failRenditions);
+  source.on('error', failRenditions);
   body.pipe(source);
   cancelled.addEventListener('abort', stop, { once: true });
   if (cancelled.aborted) stop();

@@ -96,6 +96,22 @@ describe('makeRenditions', () => {
     expect(s3.keys()).toEqual([INCOMING]);
   });
 
+  it('fails the attempt (for a retry) when S3 breaks off mid-read, without crashing the worker', async () => {
+    const s3 = new FakeS3();
+    const png = await image();
+    const original = new PassThrough();
+    original.write(png.subarray(0, 1024));
+    s3.bodyOf = (key) => (key === INCOMING ? original : undefined);
+    const { makeRenditions } = createActivities(activityDeps({ s3 }));
+
+    const done = activityEnvironment().run(makeRenditions, input);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    original.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+
+    await expect(done).rejects.toThrow(/ECONNRESET|Input buffer|unsupported image format/);
+    expect(s3.keys()).toEqual([]);
+  });
+
   it('stops reading the original when cancelled mid-read and fails the attempt as cancelled', async () => {
     const s3 = new FakeS3();
     const png = await image();
