@@ -8,7 +8,6 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type pino from 'pino';
 import type { Config } from '../config/env';
 import { deleteKeys, isNotFound, objectExists } from '../lib/s3-objects';
-import { storageKeys } from '../lib/storage-keys';
 import type { Db } from '../prisma/db';
 import { failIfProcessing } from '../prisma/files';
 import { acceptedUploadOf, startAcceptedUpload, workflowExists } from '../services/accept-upload';
@@ -134,13 +133,10 @@ export async function recoverStalledUploads(
   for (const row of rows) {
     const workflowId = workflowIdFor(row.id);
     if (await workflowExists(temporal, workflowId)) continue;
-    const incomingKey = row.storageKey?.startsWith(INCOMING_PREFIX)
-      ? row.storageKey
-      : storageKeys.incoming(row.tenantId, row.id);
+    const upload = acceptedUploadOf(row, config);
     const rowLog = log?.child({ fileId: row.id, workflowId });
 
-    if (await objectExists(s3, config.s3.bucket, incomingKey)) {
-      const upload = acceptedUploadOf(row, incomingKey, config);
+    if (await objectExists(s3, config.s3.bucket, upload.incomingKey)) {
       try {
         await startAcceptedUpload(temporal, config, upload);
         restarted++;

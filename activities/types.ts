@@ -6,7 +6,6 @@ import type { DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } 
  */
 
 // Failure types and their details live in common/failures.ts, which the workflow may import.
-export type { InfectedDetails } from '../common/failures';
 
 export interface ScanInput {
   fileId: string;

@@ -2,7 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Db } from '../prisma/db';
 import type { AppEnv } from './types';
-import { ApiError, isDependencyUnavailable } from './errors';
+import { isDependencyOutage } from '../lib/dependency-outage';
+import { ApiError } from './errors';
 
 export type Dependency = 'Temporal' | 'Postgres' | 'S3' | 'clamd';
 
@@ -31,7 +32,7 @@ export async function callDependency<T>(
     return await Promise.race([fn(controller.signal), timeout]);
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    if (isDependencyUnavailable(error) || controller.signal.aborted) {
+    if (isDependencyOutage(error) || controller.signal.aborted) {
       throw new ApiError('dependency_unavailable', `${dependency} is unavailable; retry later`);
     }
     throw error;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { BEARER_SECURITY } from './errors';
 import type { AppEnv } from './types';
 
 export const API_DESCRIPTION = `Intake stores uploads, scans them for malware, validates them, makes image renditions, indexes
@@ -35,7 +36,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>, version: string): void {
         openapi: '3.1.0',
         info: { title: 'Intake API', version, description: API_DESCRIPTION },
         servers: [{ url: c.var.config.publicUrl }],
-        security: [{ bearerAuth: [] }],
+        security: BEARER_SECURITY,
       }),
     ),
   );

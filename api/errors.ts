@@ -76,6 +76,9 @@ const ERROR_DESCRIPTIONS = {
 } as const;
 type DocumentedError = keyof typeof ERROR_DESCRIPTIONS;
 
+/** The security requirement of every route that needs an API key (the scheme is registered in docs.ts). */
+export const BEARER_SECURITY = [{ bearerAuth: [] }];
+
 /** Every 503 says when to retry. */
 export const RETRY_AFTER_HEADER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } },
@@ -140,9 +143,6 @@ export const validationHook = (
   return answerError(c, 'invalid_request', zodIssuesSentence(result.error));
 };
 
-/** Errors that mean a dependency is down or unreachable, not that the request was wrong. */
-export const isDependencyUnavailable = isDependencyOutage;
-
 /** The code of each refusal the accept-upload service raises (it knows nothing of HTTP). */
 const UPLOAD_REFUSALS: Record<UploadRefusalReason, ErrorCode> = {
   empty_file: 'empty_file',
@@ -163,7 +163,7 @@ export const onError: ErrorHandler<AppEnv> = (thrown, c) => {
     const code = HTTP_EXCEPTION_CODES[status] ?? (status >= 500 ? 'internal_error' : 'http_error');
     return errorJson(c, status, code, err.message || code);
   }
-  if (isDependencyUnavailable(err)) {
+  if (isDependencyOutage(err)) {
     c.get('log')?.warn({ err }, 'dependency unavailable');
     return answerError(c, 'dependency_unavailable', 'A dependency is unavailable; retry later');
   }

@@ -55,9 +55,6 @@ const RETRYABLE_PRISMA_CODES = new Set([...UNREACHABLE_DATABASE_CODES, 'P1011', 
 // 57P01..57P03 server shutting down / restarting.
 const RETRYABLE_SQLSTATE = /^(08...|40001|40P01|53...|55P03|57014|57P0[123])$/;
 
-// Node socket errors raised by pg before Postgres could answer.
-const RETRYABLE_SOCKET_CODES = UNREACHABLE_SOCKET_CODES;
-
 // Driver adapter error kinds (from @prisma/adapter-pg): a failed connection, or a transaction contention
 // a retry may win.
 const RETRYABLE_ADAPTER_KINDS = new Set([
@@ -86,7 +83,7 @@ export function isRetryableDbError(err: unknown): boolean {
     // Initialisation failures are connection set-up failures (server down, DNS, timeouts).
     if (name === 'PrismaClientInitializationError') return true;
     if (typeof code === 'string') {
-      if (RETRYABLE_PRISMA_CODES.has(code) || RETRYABLE_SOCKET_CODES.has(code) || RETRYABLE_SQLSTATE.test(code)) {
+      if (RETRYABLE_PRISMA_CODES.has(code) || UNREACHABLE_SOCKET_CODES.has(code) || RETRYABLE_SQLSTATE.test(code)) {
         return true;
       }
     }

@@ -21,7 +21,6 @@ export async function findByIdempotencyKey(
 }
 
 // Writes to the File table live in its repository; the API's names for them are kept here.
-export { insertProcessing as insertProcessingFile, deleteRow as deleteFileRow, type NewFile } from './files';
 
 /** Prisma's unique-constraint violation: the idempotency race was lost to a concurrent request. */
 export function isUniqueViolation(error: unknown): boolean {

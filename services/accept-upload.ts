@@ -14,13 +14,8 @@ import { newFileId } from '../lib/ids';
 import { discardObject, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import type { Db } from '../prisma/db';
-import {
-  deleteFileRow,
-  findByIdempotencyKey,
-  insertProcessingFile,
-  isUniqueViolation,
-  type FileRecord,
-} from '../prisma/file-records';
+import { findByIdempotencyKey, isUniqueViolation, type FileRecord } from '../prisma/file-records';
+import { deleteRow, insertProcessing } from '../prisma/files';
 import type { uploadWorkflow } from '../workflows';
 
 /*
@@ -86,18 +81,15 @@ export function startAcceptedUpload(
 
 /** Where the bytes of one upload go, and how many may come. */
 /** The accepted upload a PROCESSING File row describes, to start its workflow again. */
-export function acceptedUploadOf(
-  row: FileRecord,
-  incomingKey: string,
-  config: Pick<Config, 'retention'>,
-): AcceptedUpload {
+export function acceptedUploadOf(row: FileRecord, config: Pick<Config, 'retention'>): AcceptedUpload {
   return {
     fileId: row.id,
     tenantId: row.tenantId,
     filename: row.filename,
     declaredContentType: row.declaredContentType,
     size: Number(row.size),
-    incomingKey,
+    // Deterministic from the ids: where the API put the bytes, whatever the row's storageKey says now.
+    incomingKey: storageKeys.incoming(row.tenantId, row.id),
     tags: row.tags,
     callbackUrl: row.callbackUrl,
     // Kept with the row since it existed; older rows get the default (the tenant can still change it).
@@ -264,7 +256,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
     log.error({ err: error }, 'could not start the upload workflow');
     if (started === false || !idempotencyKey) {
       // Without a workflow nothing would ever process or delete the upload: undo it; the client retries.
-      await Promise.allSettled([deps.withDb((db) => deleteFileRow(db, fileId)), discardObject(target)]);
+      await Promise.allSettled([deps.withDb((db) => deleteRow(db, fileId)), discardObject(target)]);
     } else {
       // Temporal cannot say. The row and bytes stay: the client's retry with this Idempotency-Key starts
       // the workflow if it is missing (replayUpload), and so would the sweeper.
@@ -340,12 +332,10 @@ async function replayUpload(
 async function restartIfLost(deps: AcceptUploadDeps, row: FileRecord): Promise<void> {
   const { config } = deps;
   if (await deps.withTemporal((client) => workflowExists(client, row.workflowId))) return;
-  const incomingKey = row.storageKey ?? storageKeys.incoming(row.tenantId, row.id);
-  if (!(await objectExists(deps.s3, config.s3.bucket, incomingKey))) return;
+  const upload = acceptedUploadOf(row, config);
+  if (!(await objectExists(deps.s3, config.s3.bucket, upload.incomingKey))) return;
   try {
-    await deps.withTemporal((client) =>
-      startAcceptedUpload(client, config, acceptedUploadOf(row, incomingKey, config)),
-    );
+    await deps.withTemporal((client) => startAcceptedUpload(client, config, upload));
     deps.log.warn({ fileId: row.id }, 'started the lost workflow of a retried upload');
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -354,7 +344,7 @@ async function restartIfLost(deps: AcceptUploadDeps, row: FileRecord): Promise<v
 
 /** The one write of an upload's File row: PROCESSING, pointing at its bytes in the incoming area. */
 function insertUploadRow(db: Db, upload: AcceptedUpload, workflowId: string, idempotencyKey: string | null) {
-  return insertProcessingFile(db, {
+  return insertProcessing(db, {
     id: upload.fileId,
     tenantId: upload.tenantId,
     workflowId,

@@ -1,13 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { FILE_STATUSES } from '../../common/domain';
-import { errorResponses } from '../errors';
+import { BEARER_SECURITY, errorResponses } from '../errors';
 import { FileSchema, UploadAcceptedSchema } from '../file-view';
 import { ID_PARAM_PATTERN } from '../upload-fields';
 import { DURATION_PATTERN, DURATION_WITH_UNIT_PATTERN } from '../../common/durations';
 
 /* The /v1/files routes as OpenAPI definitions: paths, parameters, bodies and every documented answer. */
 
-const security = [{ bearerAuth: [] }];
+const security = BEARER_SECURITY;
 const FileIdParam = z.object({
   id: z
     .string()

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses } from '../errors';
+import { BEARER_SECURITY, errorResponses } from '../errors';
 
-const security = [{ bearerAuth: [] }];
+const security = BEARER_SECURITY;
 
 export const readSigningSecret = createRoute({
   method: 'get',

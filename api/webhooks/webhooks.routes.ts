@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../../common/domain';
-import { errorResponses } from '../errors';
+import { BEARER_SECURITY, errorResponses } from '../errors';
 import { ID_PARAM_PATTERN } from '../upload-fields';
 
-const security = [{ bearerAuth: [] }];
+const security = BEARER_SECURITY;
 const EventSchema = z.enum(WEBHOOK_EVENTS as [WebhookEvent, ...WebhookEvent[]]);
 const WebhookSchema = z
   .object({

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/create-activities';
-import type { InfectedDetails } from '../../activities/types';
+import type { InfectedDetails } from '../../common/failures';
 import { createClamdScanner } from '../../lib/clamd-scanner';
 import { storageKeys } from '../../lib/storage-keys';
 import {

@@ -7,7 +7,7 @@ import {
 import { Client, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertProcessingFile } from '../../prisma/file-records';
+import { insertProcessing } from '../../prisma/files';
 import {
   abortStaleMultipartUploads,
   createSweeperActivities,
@@ -93,7 +93,7 @@ function sweep(graceMs?: number): Promise<SweepResult> {
 
 /** A File row as the API writes it just before starting the workflow (here: a start that never happened). */
 async function acceptedRow(fileId: string, filename: string, retentionMs = 7 * 86_400_000) {
-  await insertProcessingFile(stack.db, {
+  await insertProcessing(stack.db, {
     id: fileId,
     tenantId: TENANT,
     workflowId: workflowIdFor(fileId),

@@ -3,36 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/create-activities';
 import { answerMeaning } from '../../activities/deliver-webhook';
 import type { DeliverWebhookInput } from '../../activities/types';
-import type { FileState } from '../../common/domain';
 import type { Db } from '../../prisma/db';
+import { readyFileState } from '../support/file-state';
 import { activityDeps, activityEnvironment } from '../support/fake-activity-deps';
 
 const SECRET = `whsec_${Buffer.from('a-webhook-secret-of-32-bytes-ok!').toString('base64')}`;
 // A public address literal: the target check needs no DNS lookup.
 const PUBLIC_URL = 'http://93.184.216.34/hooks/intake';
 
-const step = { state: 'done' as const, attempts: 1, startedAt: null, finishedAt: null, error: null };
-const file: FileState = {
+const file = readyFileState({
   fileId: 'f_webhookunit',
   tenantId: 'acme',
   filename: 'report.pdf',
-  status: 'READY',
-  reason: null,
   contentType: 'application/pdf',
   size: 10,
-  sha256: 'ab'.repeat(32),
   width: null,
   height: null,
-  renditions: [],
-  tags: [],
-  steps: { scan: step, validate: step, resize: step, store: step, index: step, notify: step },
-  createdAt: '2026-01-01T00:00:00.000Z',
-  completedAt: '2026-01-01T00:00:05.000Z',
-  expiresAt: '2026-01-08T00:00:05.000Z',
-  hold: false,
-  deletedAt: null,
-  deletionReason: null,
-};
+});
 
 function input(url: string, endpointId: string | null = null): DeliverWebhookInput {
   return {

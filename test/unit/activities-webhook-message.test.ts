@@ -1,35 +1,17 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { buildWebhookBody, signatureHeader, webhookHeaders } from '../../activities/webhook-message';
-import type { FileState } from '../../common/domain';
+import { readyFileState } from '../support/file-state';
 
 const secretA = `whsec_${Buffer.from('first-secret-of-32-bytes-length!').toString('base64')}`;
 const secretB = `whsec_${Buffer.from('second-secret-of-32-bytes-long!!').toString('base64')}`;
 
-const step = { state: 'done' as const, attempts: 1, startedAt: null, finishedAt: null, error: null };
-const file: FileState = {
-  fileId: 'f1',
-  tenantId: 't1',
-  filename: 'cat.jpg',
-  status: 'READY',
-  reason: null,
-  contentType: 'image/jpeg',
-  size: 1234,
-  sha256: 'ab'.repeat(32),
-  width: 640,
-  height: 480,
+const file = readyFileState({
   renditions: [
     { name: 'thumb', key: 'files/t1/f1/renditions/thumb.webp', format: 'webp', width: 256, height: 192, size: 999 },
   ],
   tags: ['pets'],
-  steps: { scan: step, validate: step, resize: step, store: step, index: step, notify: step },
-  createdAt: '2026-01-01T00:00:00.000Z',
-  completedAt: '2026-01-01T00:00:05.000Z',
-  expiresAt: '2026-01-08T00:00:05.000Z',
-  hold: false,
-  deletedAt: null,
-  deletionReason: null,
-};
+});
 
 describe('webhook messages', () => {
   it('sign once per secret so either secret verifies during a rotation', () => {
