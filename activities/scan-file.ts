@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { cancellationSignal } from '@temporalio/activity';
 import { ScanSizeLimitError } from '../lib/clamd-scanner';
 import { copyObject, deleteKeys, getObjectStream, isNotFound, objectMetadata } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
@@ -37,18 +38,33 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
   const hashing = new HashingStream(config.clamd.maxStreamBytes);
   body.on('error', (error) => hashing.destroy(error));
   body.pipe(hashing);
-  const verdict = await scanner.scanStream(hashing).catch((error: unknown) => {
-    // Release the S3 connection; the activity is retried from the start.
-    body.destroy();
-    // Fail closed, but at once: a file the scanner will never take is not accepted unscanned, and
-    // retrying it for a day would only keep it PROCESSING.
-    if (hashing.overLimit || error instanceof ScanSizeLimitError) {
-      throw rejected(
-        'The file is larger than the virus scanner accepts (clamd StreamMaxLength), so it cannot be scanned and is not accepted.',
-      );
-    }
-    throw error;
+  // A delete cancels the scan (the workflow waits for the attempt to end before removing the file): stop
+  // feeding clamd at once rather than wait out a hung daemon's timeout.
+  const cancelled = cancellationSignal();
+  const stop = () => hashing.destroy(cancelled.reason as Error);
+  cancelled.addEventListener('abort', stop, { once: true });
+  const scanning = scanner.scanStream(hashing);
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(cancelled.reason as Error);
+    if (cancelled.aborted) fail();
+    else cancelled.addEventListener('abort', fail, { once: true });
   });
+  // The scanner's own promise may still settle after an abort; nobody waits for it then.
+  scanning.catch(() => undefined);
+  const verdict = await Promise.race([scanning, aborted])
+    .catch((error: unknown) => {
+      // Release the S3 connection; the activity is retried from the start.
+      body.destroy();
+      // Fail closed, but at once: a file the scanner will never take is not accepted unscanned, and
+      // retrying it for a day would only keep it PROCESSING.
+      if (hashing.overLimit || error instanceof ScanSizeLimitError) {
+        throw rejected(
+          'The file is larger than the virus scanner accepts (clamd StreamMaxLength), so it cannot be scanned and is not accepted.',
+        );
+      }
+      throw error;
+    })
+    .finally(() => cancelled.removeEventListener('abort', stop));
   const result: ScanResult = { sha256: hashing.digest(), size: hashing.size };
   if (!verdict.infected) return result;
 

@@ -32,6 +32,7 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, meaning: 'Unsupported Content-Type' },
   empty_file: { status: 422, meaning: 'The uploaded file is empty' },
   idempotency_key_reused: { status: 422, meaning: 'The Idempotency-Key was first used for a different upload' },
+  rate_limited: { status: 429, meaning: 'Too many changes to this file in a short time (see Retry-After)' },
   internal_error: { status: 500, meaning: 'Unexpected server error' },
   dependency_unavailable: { status: 503, meaning: 'Temporal, Postgres, S3 or clamd is unavailable' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; meaning: string }>;
@@ -71,6 +72,7 @@ const ERROR_DESCRIPTIONS = {
   413: 'The upload (or JSON body) exceeds its size limit',
   415: 'Unsupported Content-Type',
   422: 'The request is well-formed but cannot be processed (e.g. an empty file)',
+  429: 'Too many requests for this resource; retry after the Retry-After header',
   500: 'Unexpected server error',
   503: 'A dependency (Temporal, Postgres, S3, clamd) is unavailable',
 } as const;
@@ -79,7 +81,7 @@ type DocumentedError = keyof typeof ERROR_DESCRIPTIONS;
 /** The security requirement of every route that needs an API key (the scheme is registered in docs.ts). */
 export const BEARER_SECURITY = [{ bearerAuth: [] }];
 
-/** Every 503 says when to retry. */
+/** Every 503 and 429 says when to retry. */
 export const RETRY_AFTER_HEADER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } },
 };
@@ -91,7 +93,7 @@ export function errorResponses<const S extends DocumentedError>(...statuses: S[]
       status,
       {
         description: ERROR_DESCRIPTIONS[status],
-        ...(status === 503 ? { headers: RETRY_AFTER_HEADER } : {}),
+        ...(status === 503 || status === 429 ? { headers: RETRY_AFTER_HEADER } : {}),
         content: { 'application/json': { schema: ErrorSchema } },
       },
     ]),

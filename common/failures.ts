@@ -26,6 +26,8 @@ export const FailureTypes = {
   WebhookRejected: 'WebhookRejected',
   /** The endpoint asked to be tried later (408, 429 or 5xx with Retry-After); retried after that. */
   WebhookUnavailable: 'WebhookUnavailable',
+  /** A workflow refused a change because too many came in a short time. Details: [{ retryAfterMs }]. */
+  RateLimited: 'RateLimited',
 } as const;
 
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
@@ -84,6 +86,27 @@ export function webhookRejected(message: string): ApplicationFailure {
 /** The endpoint asked to be tried again later (408, 429, 5xx with Retry-After): retried after that delay. */
 export function webhookUnavailable(message: string, retryAfterMs: number): ApplicationFailure {
   return ApplicationFailure.create({ type: FailureTypes.WebhookUnavailable, message, nextRetryDelay: retryAfterMs });
+}
+
+/**
+ * A change refused because the workflow took its budget of changes for now: each accepted change is
+ * history, and a workflow's history has a hard limit. `retryAfterMs` says when the next one is taken.
+ */
+export function rateLimited(message: string, retryAfterMs: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureTypes.RateLimited,
+    nonRetryable: true,
+    message,
+    details: [{ retryAfterMs }],
+  });
+}
+
+/** The wait a RateLimited failure asks for, read defensively (it crossed a serialization boundary). */
+export function retryAfterMsOf(failure: ApplicationFailure): number | null {
+  const details = failure.details?.[0];
+  if (typeof details !== 'object' || details === null) return null;
+  const { retryAfterMs } = details as { retryAfterMs?: unknown };
+  return typeof retryAfterMs === 'number' && retryAfterMs >= 0 ? retryAfterMs : null;
 }
 
 /** Whether `failure` is an ApplicationFailure of the given type (as the workflow sees an activity's cause). */

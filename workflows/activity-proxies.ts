@@ -1,5 +1,5 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { RetryPolicy } from '@temporalio/common';
+import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 import type { IntakeActivities } from '../activities/types';
 import type { UploadInput } from '../common/domain';
 import { FailureTypes } from '../common/failures';
@@ -70,16 +70,26 @@ const { recordFile, planNotifications } = proxyActivities<IntakeActivities>({
 
 // Standard Webhooks delivery: exponential backoff for at least 24 hours (plus a margin for the last
 // attempt); a refused target (private address, 4xx that will not change) is not retried.
-export const { deliverWebhook } = proxyActivities<IntakeActivities>({
+export const WEBHOOK_DELIVERY_WINDOW_MS = 25 * 3_600_000;
+const WEBHOOK_DELIVERY: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '25 hours',
+  scheduleToCloseTimeout: WEBHOOK_DELIVERY_WINDOW_MS,
   retry: {
     initialInterval: '5 seconds',
     backoffCoefficient: 2,
     maximumInterval: '1 hour',
     nonRetryableErrorTypes: [FailureTypes.WebhookRefused],
   },
-});
+};
+export const { deliverWebhook } = proxyActivities<IntakeActivities>(WEBHOOK_DELIVERY);
+
+/**
+ * The same delivery with what is left of its window: a delivery resumed after continue-as-new keeps
+ * the deadline it started with instead of another 25 hours.
+ */
+export function deliverWebhookWithin(windowMs: number) {
+  return proxyActivities<IntakeActivities>({ ...WEBHOOK_DELIVERY, scheduleToCloseTimeout: windowMs }).deliverWebhook;
+}
 
 // Deletion and compensation must complete: retried without limit, backing off to 5 minutes.
 export const { removeRenditions, deleteArtifacts } = proxyActivities<IntakeActivities>({

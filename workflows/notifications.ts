@@ -1,7 +1,12 @@
 import { isCancellation, log, patched } from '@temporalio/workflow';
 import type { WebhookTarget } from '../activities/types';
 import type { FileState, WebhookEvent } from '../common/domain';
-import { deliverWebhook, type StepActivities } from './activity-proxies';
+import {
+  deliverWebhook,
+  deliverWebhookWithin,
+  WEBHOOK_DELIVERY_WINDOW_MS,
+  type StepActivities,
+} from './activity-proxies';
 import { failureMessage, markStep, snapshot, type Outcome } from './upload-state';
 import { redactUrl } from '../common/redact';
 
@@ -19,15 +24,39 @@ const OUTCOME_EVENT: Record<Outcome, WebhookEvent> = {
   FAILED: 'file.failed',
 };
 
+/**
+ * An outcome announcement and what it still owes. The workflow can hand it to its next run
+ * (continue-as-new) while deliveries still retry, so a webhook retrying for a day never keeps the
+ * history growing: the next run delivers to the targets left, within the window that began here.
+ */
+export interface PendingAnnouncement {
+  outcome: Outcome;
+  /** The targets that have not heard of the outcome yet; null until they are planned. */
+  targets: WebhookTarget[] | null;
+  /** Why targets that are done failed, for the notify step. */
+  problems: string[];
+  /** When the announcement began (ISO): its deliveries keep the 25-hour window from then. */
+  startedAt: string;
+  /** Set when this run cancels the deliveries to hand them over; the notify step stays `running`. */
+  handedOver?: boolean;
+}
+
+export function newAnnouncement(outcome: Outcome): PendingAnnouncement {
+  return { outcome, targets: null, problems: [], startedAt: new Date().toISOString() };
+}
+
 /** Announces how processing ended, tracked on the notify step the status query and the file row show. */
 export async function announceOutcome(
   activities: StepActivities,
   state: FileState,
-  outcome: Outcome,
+  announcement: PendingAnnouncement,
   callbackUrl: string | null,
 ) {
   markStep(state, 'notify', 'running', null);
-  const { problems, cancelled } = await deliver(activities, state, OUTCOME_EVENT[outcome], callbackUrl);
+  const event = OUTCOME_EVENT[announcement.outcome];
+  const { cancelled } = await deliver(activities, state, event, callbackUrl, announcement);
+  if (announcement.handedOver) return;
+  const { problems } = announcement;
   if (cancelled) markStep(state, 'notify', 'failed', 'cancelled: the file was deleted before delivery finished');
   else if (problems.length > 0) markStep(state, 'notify', 'failed', problems.join('; '));
   else markStep(state, 'notify', 'done', null);
@@ -42,41 +71,61 @@ export async function announceOutcome(
 
 /** Announces the deletion; the notify step keeps the outcome's delivery, which is what it reports. */
 export async function announceDeletion(activities: StepActivities, state: FileState, callbackUrl: string | null) {
-  await deliver(activities, state, 'file.deleted', callbackUrl);
+  const announcement: PendingAnnouncement = { ...newAnnouncement('READY'), targets: null };
+  await deliver(activities, state, 'file.deleted', callbackUrl, announcement);
 }
 
+/**
+ * Plans (unless the announcement already has its targets) and delivers `event`, taking each target off
+ * `announcement.targets` once it settled, so a cancelled announcement knows who is still owed.
+ */
 async function deliver(
   activities: StepActivities,
   state: FileState,
   event: WebhookEvent,
   callbackUrl: string | null,
-): Promise<{ problems: string[]; cancelled: boolean }> {
+  announcement: PendingAnnouncement,
+): Promise<{ cancelled: boolean }> {
   const messageId = `msg_${state.fileId}_${event}`;
-  let problems: string[];
+  const before = announcement.problems.length;
   let cancelled = false;
+  // Chosen before planning, while workflow time still equals a fresh announcement's start: a first run
+  // issues exactly the delivery it always did.
+  const send = deliveryFor(announcement);
   try {
-    const targets: WebhookTarget[] = await activities.planNotifications({
+    announcement.targets ??= await activities.planNotifications({
       tenantId: state.tenantId,
       fileId: state.fileId,
       event,
       callbackUrl,
     });
     const file = snapshot(state);
-    const results = await Promise.allSettled(
-      targets.map((target) =>
-        deliverWebhook({ messageId, tenantId: state.tenantId, fileId: state.fileId, event, target, file }),
-      ),
+    await Promise.all(
+      [...announcement.targets].map(async (target) => {
+        try {
+          await send({ messageId, tenantId: state.tenantId, fileId: state.fileId, event, target, file });
+        } catch (error) {
+          if (isCancellation(error)) {
+            cancelled = true;
+            return;
+          }
+          announcement.problems.push(`${redactUrl(target.url)}: ${failureMessage(error)}`);
+        }
+        announcement.targets = (announcement.targets ?? []).filter((t) => t !== target);
+      }),
     );
-    problems = results.flatMap((r, i) =>
-      r.status === 'rejected'
-        ? [`${targets[i] ? redactUrl(targets[i].url) : 'target'}: ${failureMessage(r.reason)}`]
-        : [],
-    );
-    cancelled = results.some((r) => r.status === 'rejected' && isCancellation(r.reason));
   } catch (error) {
-    problems = [failureMessage(error)];
     cancelled = isCancellation(error);
+    if (!cancelled) announcement.problems.push(failureMessage(error));
   }
+  const problems = announcement.problems.slice(before);
   if (problems.length > 0) log.warn('webhook delivery failed', { event, problems });
-  return { problems, cancelled };
+  return { cancelled };
+}
+
+/** The delivery proxy: the usual one, or one bounded by what is left of a resumed announcement's window. */
+function deliveryFor(announcement: PendingAnnouncement) {
+  const leftMs = Date.parse(announcement.startedAt) + WEBHOOK_DELIVERY_WINDOW_MS - Date.now();
+  if (leftMs >= WEBHOOK_DELIVERY_WINDOW_MS) return deliverWebhook;
+  return deliverWebhookWithin(Math.max(leftMs, 60_000));
 }

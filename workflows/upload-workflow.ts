@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  isCancellation,
   log,
   patched,
   setHandler,
@@ -11,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { ValidateResult } from '../activities/types';
 import type { DeletionReason, FileState, UploadInput } from '../common/domain';
-import { FailureTypes, infectedDetailsOf, isFailureOfType } from '../common/failures';
+import { FailureTypes, infectedDetailsOf, isFailureOfType, rateLimited } from '../common/failures';
 import { activityAttemptSignal, deleteSignal, retentionUpdate, statusQuery } from '../common/messages';
 import {
   deleteArtifacts,
@@ -20,7 +21,8 @@ import {
   stepActivitiesFor,
   type StepActivities,
 } from './activity-proxies';
-import { announceDeletion, announceOutcome } from './notifications';
+import { ChangeBudget } from './change-budget';
+import { announceDeletion, announceOutcome, newAnnouncement, type PendingAnnouncement } from './notifications';
 import { persistently } from './persistent-duty';
 import { applyRetentionChange, retentionBounds, retentionChangeRefusal } from './retention-change';
 import {
@@ -46,19 +48,44 @@ import {
 const MAX_HISTORY_EVENTS = 2_000;
 
 /**
+ * Retention changes a run accepts per minute (bounded-history patch). Each costs about eight events,
+ * so a client looping on PATCH adds at most ~80 events a minute, which continue-as-new trims.
+ */
+export const RETENTION_CHANGES_PER_MINUTE = 10;
+
+/** What a run hands the next one besides the file's state. */
+export interface CarriedWork {
+  /** An outcome announcement whose deliveries were still retrying. */
+  announcement?: PendingAnnouncement;
+  /** When the retention changes still inside the budget's window were accepted (epoch ms). */
+  recentChanges?: number[];
+}
+
+/**
  * One workflow per uploaded file: scan → validate → resize (images) → store → index → record, then
  * notify, then wait on the retention timer and delete every artifact. `carried` is the state handed
- * over by continue-as-new; when present, processing is already done and only retention remains.
+ * over by continue-as-new; when present, processing is already done and only retention remains, with
+ * any outcome deliveries still owed in `carriedWork`.
  */
-export async function uploadWorkflow(input: UploadInput, carried?: FileState): Promise<FileState> {
+export async function uploadWorkflow(
+  input: UploadInput,
+  carried?: FileState,
+  carriedWork?: CarriedWork,
+): Promise<FileState> {
   const state: FileState = carried ?? newFileState(input);
   // Chosen once per run: histories recorded before this change carry no `local-steps` marker, so on
   // replay they keep every remote activity and every search-attribute upsert they issued.
   const localSteps = patched('local-steps');
+  // Retention changes are budgeted, their upserts coalesced, and continue-as-new no longer waits for
+  // outcome deliveries (they move to the next run); a delete cancels processing in flight.
+  const boundedHistory = patched('bounded-history');
   const activities = stepActivitiesFor(input, localSteps);
   let deleteRequested: DeletionReason | null = null;
   let retentionChanged = false;
   const bounds = retentionBounds(input);
+  const changeBudget = new ChangeBudget(RETENTION_CHANGES_PER_MINUTE, 60_000, carriedWork?.recentChanges);
+  // The processing steps run in this scope, so a delete can stop them where they are.
+  const processing = new CancellationScope();
 
   // Handlers first, so a query, signal or update that arrives with the first task is never lost.
   setHandler(statusQuery, () => state);
@@ -72,6 +99,7 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
       return;
     }
     deleteRequested = reason ?? 'requested';
+    if (boundedHistory && state.status === 'PROCESSING') processing.cancel();
   });
   setHandler(activityAttemptSignal, (report) => recordAttempt(state, report));
   setHandler(
@@ -79,7 +107,9 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
     (change) => {
       Object.assign(state, applyRetentionChange(state, change));
       retentionChanged = true;
-      mirrorSearchAttributes(state);
+      if (boundedHistory) changeBudget.spend(Date.now());
+      // Coalesced: the retention loop mirrors once per wake, however many changes arrived.
+      else mirrorSearchAttributes(state);
       return { expiresAt: state.expiresAt, hold: state.hold };
     },
     {
@@ -91,6 +121,14 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
           now: Date.now(),
         });
         if (refusal !== null) throw new Error(refusal);
+        // A refused update leaves no event in the history; an accepted one does, so they are budgeted.
+        const waitMs = boundedHistory ? changeBudget.waitBefore(Date.now()) : null;
+        if (waitMs !== null) {
+          throw rateLimited(
+            `too many retention changes for this file: at most ${RETENTION_CHANGES_PER_MINUTE} a minute; retry in ${Math.ceil(waitMs / 1000)} s`,
+            waitMs,
+          );
+        }
       },
     },
   );
@@ -101,19 +139,41 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
 
   // Outcome deliveries run beside the retention wait: a webhook retrying for a day must never hold
   // up expiry or a delete.
-  const outcomeDeliveries = new CancellationScope();
+  let outcomeDeliveries = new CancellationScope();
   let pendingDeliveries = 0;
+  let announcement: PendingAnnouncement | undefined = carriedWork?.announcement;
+  const announce = (pending: PendingAnnouncement) => {
+    announcement = pending;
+    pendingDeliveries++;
+    void outcomeDeliveries
+      .run(() => announceOutcome(activities, state, pending, input.callbackUrl))
+      .finally(() => {
+        pendingDeliveries--;
+        if (!pending.handedOver) announcement = undefined;
+      });
+  };
 
   if (carried === undefined) {
-    const outcome = await processUpload(input, state, activities, localSteps);
-    if (deleteRequested === null) {
-      pendingDeliveries++;
-      void outcomeDeliveries
-        .run(() => announceOutcome(activities, state, outcome, input.callbackUrl))
-        .finally(() => pendingDeliveries--);
+    let outcome: Outcome | null;
+    try {
+      outcome = boundedHistory
+        ? await processing.run(() => processUpload(input, state, activities, localSteps, boundedHistory))
+        : await processUpload(input, state, activities, localSteps, boundedHistory);
+    } catch (error) {
+      // Only a delete cancels processing; the steps were stopped, and the deletion below removes what
+      // they wrote.
+      if (!(isCancellation(error) && deleteRequested !== null)) throw error;
+      outcome = null;
+      markRemainingSkipped(state);
+      log.info('processing cancelled: the file was deleted');
+    }
+    if (deleteRequested === null && outcome !== null) {
+      announce(newAnnouncement(outcome));
     } else {
       markStep(state, 'notify', 'skipped', 'the file was deleted before its outcome was announced');
     }
+  } else if (announcement !== undefined) {
+    announce(announcement);
   }
 
   // Retention: a durable timer that signals, updates and holds can move.
@@ -121,6 +181,7 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
   for (;;) {
     if (retentionChanged) {
       retentionChanged = false;
+      if (boundedHistory) mirrorSearchAttributes(state);
       // The workflow's state is what governs expiry; a row that could not be updated must not end the
       // workflow (and with it every future expiry). The next change or the deletion writes it again.
       await activities
@@ -136,15 +197,35 @@ export async function uploadWorkflow(input: UploadInput, carried?: FileState): P
       reason = 'expired';
       break;
     }
-    if (historyTooLong() && pendingDeliveries === 0) {
-      // Bounded history: start a fresh run carrying the state; the timer is re-armed from expiresAt.
+    if (historyTooLong() && (boundedHistory || pendingDeliveries === 0)) {
+      // Bounded history: start a fresh run carrying the state; the timer is re-armed from expiresAt,
+      // and deliveries still retrying are handed over with the targets they still owe.
+      let handover: PendingAnnouncement | undefined;
+      if (announcement !== undefined) {
+        handover = announcement;
+        handover.handedOver = true;
+        outcomeDeliveries.cancel();
+        await condition(() => pendingDeliveries === 0);
+      }
       await condition(allHandlersFinished);
       if (!retentionChanged && deleteRequested === null) {
-        return await continueAsNew<typeof uploadWorkflow>(input, snapshot(state));
+        const work: CarriedWork = { recentChanges: changeBudget.recent(Date.now()) };
+        if (handover !== undefined) work.announcement = { ...handover, handedOver: false };
+        return await continueAsNew<typeof uploadWorkflow>(input, snapshot(state), work);
+      }
+      // A change or a delete came in meanwhile and is handled in this run first.
+      if (handover !== undefined) {
+        if (deleteRequested === null) {
+          outcomeDeliveries = new CancellationScope();
+          announce({ ...handover, handedOver: false });
+        } else {
+          markStep(state, 'notify', 'failed', 'cancelled: the file was deleted before delivery finished');
+        }
       }
       continue;
     }
-    const wake = () => deleteRequested !== null || retentionChanged || (historyTooLong() && pendingDeliveries === 0);
+    const wake = () =>
+      deleteRequested !== null || retentionChanged || (historyTooLong() && (boundedHistory || pendingDeliveries === 0));
     if (state.hold) await condition(wake);
     else await condition(wake, msLeft);
   }
@@ -177,6 +258,7 @@ async function processUpload(
   state: FileState,
   activities: StepActivities,
   localSteps: boolean,
+  cancellable: boolean,
 ): Promise<Outcome> {
   const { fileId, tenantId } = input;
   const { scanFile, validateFile, storeFile, indexFile, recordFile } = activities;
@@ -208,6 +290,8 @@ async function processUpload(
     await runStep(state, 'index', () => indexFile({ fileId, tenantId }));
     outcome = 'READY';
   } catch (error) {
+    // A delete stopped the steps: there is no outcome to record (bounded-history patch).
+    if (cancellable && isCancellation(error)) throw error;
     const failure = error instanceof ActivityFailure ? error.cause : error;
     if (isFailureOfType(failure, FailureTypes.Infected)) {
       outcome = 'INFECTED';

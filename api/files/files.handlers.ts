@@ -2,6 +2,7 @@ import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '
 import type { Context } from 'hono';
 import { parseDuration } from '../../common/durations';
 import type { FileStatus, RetentionChange } from '../../common/domain';
+import { FailureTypes, isFailureOfType, retryAfterMsOf } from '../../common/failures';
 import { deleteSignal, retentionUpdate } from '../../common/messages';
 import { storageKeys } from '../../lib/storage-keys';
 import { listTenantFiles, type FileRecord } from '../../prisma/file-records';
@@ -185,7 +186,12 @@ export const changeRetention: AppRouteHandler<routes.ChangeRetentionRoute> = asy
     return c.json(result, 200);
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {
-      throw new ApiError('invalid_retention', error.cause?.message ?? error.message);
+      const { cause } = error;
+      if (isFailureOfType(cause, FailureTypes.RateLimited)) {
+        const seconds = Math.max(1, Math.ceil((retryAfterMsOf(cause) ?? 60_000) / 1000));
+        throw new ApiError('rate_limited', cause.message, { 'Retry-After': String(seconds) });
+      }
+      throw new ApiError('invalid_retention', cause?.message ?? error.message);
     }
     if (error instanceof WorkflowNotFoundError) throw new ApiError('file_deleted', `File ${id} is deleted`);
     if (

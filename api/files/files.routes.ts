@@ -254,7 +254,7 @@ export const changeRetention = createRoute({
         },
       },
     },
-    ...errorResponses(400, 401, 404, 410, 413, 415),
+    ...errorResponses(400, 401, 404, 410, 413, 415, 429),
   },
 });
 export type ChangeRetentionRoute = typeof changeRetention;

@@ -41,8 +41,12 @@ describe('workflow replay', () => {
     const committed = readHistories();
     // remote-steps-*: recorded before the short steps became local activities (the `local-steps` patch).
     // split-modules-*: recorded after the workflow was split into modules beside it (same commands).
+    // bounded-history-*: with the bounded-history patch (budgeted changes, coalesced upserts, a delete
+    // cancelling processing).
     expect(committed.map((h) => h.name)).toEqual(
       expect.arrayContaining([
+        'bounded-history-deleted-while-scanning',
+        'bounded-history-image-ready-deleted',
         'image-ready-deleted',
         'pdf-failed-expired',
         'remote-steps-image-ready-deleted',

@@ -1,3 +1,4 @@
+import { cancellationSignal } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
 import { GENERAL_TASK_QUEUE } from '../../../common/task-queues';
@@ -85,6 +86,35 @@ export async function runReplayScenarios(env: TestWorkflowEnvironment): Promise<
       });
       await handle.result();
       out.push({ name: 'pdf-failed-expired', workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    } finally {
+      await workers.stop();
+    }
+  }
+
+  // An upload deleted while its scan hangs: the delete cancels the scan (bounded-history patch).
+  {
+    const fake = fakeActivities({
+      scanFile: () =>
+        new Promise<never>((_, reject) => {
+          const signal = cancellationSignal();
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+        }),
+    });
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const input = uploadInput({ fileId: 'replay-deleted-while-scanning' });
+      const handle = await env.client.workflow.start(uploadWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: workflowId(input),
+        args: [input],
+      });
+      await eventually(
+        () => handle.query(statusQuery),
+        (s) => s.steps.scan.state === 'running',
+      );
+      await handle.signal(deleteSignal, { reason: 'requested' });
+      await handle.result();
+      out.push({ name: 'deleted-while-scanning', workflowId: handle.workflowId, history: await handle.fetchHistory() });
     } finally {
       await workers.stop();
     }
