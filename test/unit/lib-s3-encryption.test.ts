@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env';
 import { isDependencyOutage } from '../../lib/dependency-outage';
 import { createS3Client } from '../../lib/s3-client';
-import { S3EncryptionRefused } from '../../lib/s3-encryption';
+import { isEncryptionRefusal, S3EncryptionRefused } from '../../lib/s3-encryption';
+import { isNotFound } from '../../lib/s3-objects';
 
 /** A real client whose requests stop after the initialize step: what each command would have sent. */
 function capturingClient(env: Record<string, string>, answer?: () => never) {
@@ -81,7 +82,14 @@ describe('encryption at rest in the S3 client', () => {
       }),
       // AWS S3 with a disabled key.
       Object.assign(new Error('arn:aws:kms:… is disabled'), { name: 'KMS.DisabledException', $fault: 'client' }),
+      // AWS S3 when the role may not use the key.
+      Object.assign(
+        new Error('User: arn:aws:iam::1:role/intake is not authorized to perform: kms:GenerateDataKey on resource: …'),
+        { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } },
+      ),
     ];
+    // A plain AccessDenied (the bucket policy, not the key) stays what it is.
+    expect(isEncryptionRefusal(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }))).toBe(false);
     for (const refusal of refusals) {
       const { client } = capturingClient({ S3_SSE: 'aws:kms', S3_SSE_KMS_KEY_ID: 'intake-key' }, () => {
         throw refusal;
@@ -91,9 +99,27 @@ describe('encryption at rest in the S3 client', () => {
         (thrown: unknown) => thrown,
       );
       expect(error).toBeInstanceOf(S3EncryptionRefused);
-      expect((error as Error).message).toMatch(/server-side encryption aws:kms \(S3_SSE\)/);
+      expect((error as Error).message).toMatch(/server-side encryption aws:kms \(S3_SSE\) to PutObjectCommand/);
       expect(isDependencyOutage(error)).toBe(true);
-      expect((error as { $metadata?: unknown }).$metadata).toBeUndefined();
+      expect(isNotFound(error)).toBe(false);
     }
+  });
+
+  it('reports an object whose key the KMS lost as an outage, not as a missing object', async () => {
+    const lostKey = Object.assign(new Error('failed to decrypt ciphertext'), {
+      name: 'kms:InvalidCiphertextException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const { client } = capturingClient({}, () => {
+      throw lostKey;
+    });
+    const error = await client.send(new HeadObjectCommand({ Bucket: 'intake', Key: 'k' })).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(S3EncryptionRefused);
+    expect(isNotFound(error)).toBe(false);
+    expect(isDependencyOutage(error)).toBe(true);
   });
 });
