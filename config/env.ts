@@ -76,6 +76,12 @@ const envSchema = z
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
       .default('intake'),
     S3_FORCE_PATH_STYLE: bool.optional(),
+    // Server-side encryption of every object Intake writes: SSE-S3 unless told otherwise. `none` is for
+    // an S3-compatible store without a KMS, which refuses the header; it is never the default.
+    S3_SSE: z.enum(['AES256', 'aws:kms', 'none']).default('AES256'),
+    // Only read with S3_SSE=aws:kms; the embedded stack sets it to its MinIO's key (infra/stack.ts), so
+    // S3_SSE=aws:kms alone switches dev and tests to SSE-KMS.
+    S3_SSE_KMS_KEY_ID: z.string().trim().min(1).optional(),
 
     CLAMD_HOST: z.string().min(1).default('127.0.0.1'),
     CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
@@ -137,6 +143,14 @@ const envSchema = z
         message: `must not exceed CLAMD_MAX_STREAM_BYTES (${env.CLAMD_MAX_STREAM_BYTES}), the most clamd reads of a file; raise both together`,
       });
     }
+    if (env.S3_SSE === 'aws:kms' && !env.S3_SSE_KMS_KEY_ID) {
+      // Without a key id S3 would use the account's AWS-managed key, which is not what was asked for.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['S3_SSE_KMS_KEY_ID'],
+        message: 'is required when S3_SSE is aws:kms (the KMS key id or ARN objects are encrypted with)',
+      });
+    }
     if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({
         code: 'custom',
@@ -182,6 +196,7 @@ function toConfig(env: z.output<typeof envSchema>) {
       secretAccessKey: env.S3_SECRET_ACCESS_KEY,
       bucket: env.S3_BUCKET,
       forcePathStyle: env.S3_FORCE_PATH_STYLE ?? !/amazonaws\.com/.test(s3Endpoint),
+      encryption: objectEncryption(env),
     },
     clamd: {
       host: env.CLAMD_HOST,
@@ -207,6 +222,17 @@ function toConfig(env: z.output<typeof envSchema>) {
 }
 
 export type Config = ReturnType<typeof toConfig>;
+
+/** How S3 encrypts what Intake writes; lib/s3-encryption.ts turns it into request parameters. */
+export type ObjectEncryption = { mode: 'AES256' } | { mode: 'aws:kms'; keyId: string } | { mode: 'none' };
+
+function objectEncryption(env: z.output<typeof envSchema>): ObjectEncryption {
+  if (env.S3_SSE === 'aws:kms') {
+    // The schema refuses aws:kms without a key id.
+    return { mode: 'aws:kms', keyId: env.S3_SSE_KMS_KEY_ID! };
+  }
+  return { mode: env.S3_SSE };
+}
 
 function parseApiKeys(value: string | undefined): { tenant: string; key: string }[] {
   if (!value) return [];

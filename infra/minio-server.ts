@@ -1,8 +1,31 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startProcess, waitUntilReady, type ServiceProcess } from './service-process';
 import { toolPath } from './tools';
+
+/** The one key the embedded MinIO's KMS holds: SSE-S3 objects use it, and SSE-KMS names it. */
+export const EMBEDDED_KMS_KEY_NAME = 'intake-key';
+
+/**
+ * MinIO's static KMS key (MINIO_KMS_SECRET_KEY, `<name>:<base64 of 32 bytes>`), made once per data dir
+ * and kept beside its objects: an encrypted object outlives a restart only if its key does, so the key
+ * is never regenerated while the file exists. A data dir is a dev/test store; production S3 uses a
+ * real KMS (AWS KMS, or KES in front of MinIO).
+ */
+export function embeddedKmsSecretKey(dataDir: string): string {
+  const file = join(dataDir, 'minio-kms.key');
+  try {
+    writeFileSync(file, `${EMBEDDED_KMS_KEY_NAME}:${randomBytes(32).toString('base64')}\n`, {
+      flag: 'wx',
+      mode: 0o600,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return readFileSync(file, 'utf8').trim();
+}
 
 export interface MinioServerOptions {
   /** Objects live in <dataDir>/minio, so uploads survive a restart. */
@@ -47,6 +70,9 @@ export async function startMinioServer(options: MinioServerOptions): Promise<Min
       MINIO_ROOT_USER: options.accessKeyId,
       MINIO_ROOT_PASSWORD: options.secretAccessKey,
       MINIO_REGION: options.region ?? 'us-east-1',
+      // SSE-S3 and SSE-KMS need a KMS. Auto-encryption stays off on purpose: Intake asks for encryption
+      // on every write (lib/s3-encryption.ts), and the tests check that it does.
+      MINIO_KMS_SECRET_KEY: embeddedKmsSecretKey(options.dataDir),
       // No phoning home for updates or telemetry: this machine has no internet.
       MINIO_UPDATE: 'off',
       MINIO_CALLHOME_ENABLE: 'off',

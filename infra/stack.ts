@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config/env';
 import { startClamdServer } from './clamd-server';
 import { freePorts, isPortFree } from './free-port';
-import { startMinioServer } from './minio-server';
+import { EMBEDDED_KMS_KEY_NAME, startMinioServer } from './minio-server';
 import { startPostgresServer } from './postgres-server';
 import type { ExitInfo } from './service-process';
 import { startTemporalDevServer } from './temporal-dev-server';
@@ -54,6 +54,8 @@ export interface StackEnv {
   S3_SECRET_ACCESS_KEY: string;
   S3_BUCKET: string;
   S3_FORCE_PATH_STYLE: string;
+  /** The embedded MinIO's KMS key, so S3_SSE=aws:kms alone switches to SSE-KMS. */
+  S3_SSE_KMS_KEY_ID: string;
   CLAMD_HOST: string;
   CLAMD_PORT: string;
 }
@@ -268,6 +270,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     S3_BUCKET: s3.bucket,
     S3_FORCE_PATH_STYLE: 'true',
+    S3_SSE_KMS_KEY_ID: EMBEDDED_KMS_KEY_NAME,
     CLAMD_HOST: c.host,
     CLAMD_PORT: String(c.port),
   };

@@ -1,12 +1,14 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config/env';
+import { encryptEveryWrite } from './s3-encryption';
 
 /**
  * One S3 client for MinIO (dev, tests) or any S3-compatible store. Path-style addressing comes from
- * config because MinIO and most self-hosted stores do not serve virtual-host buckets.
+ * config because MinIO and most self-hosted stores do not serve virtual-host buckets. Every object it
+ * writes is encrypted at rest as configured (lib/s3-encryption.ts).
  */
 export function createS3Client(s3: Config['s3']): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     endpoint: s3.endpoint,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
@@ -16,4 +18,6 @@ export function createS3Client(s3: Config['s3']): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  encryptEveryWrite(client, s3.encryption);
+  return client;
 }

@@ -1,5 +1,6 @@
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'hono';
+import { S3EncryptionRefused } from '../../lib/s3-encryption';
 import { callDependency, type Dependency } from '../dependencies';
 import { ApiError, RETRY_AFTER_SECONDS } from '../errors';
 import type { AppEnv, AppRouteHandler } from '../types';
@@ -25,15 +26,40 @@ async function probe(c: Context<AppEnv>, dependency: Dependency, fn: (signal: Ab
   }
 }
 
+/** Where /readyz writes its probe object; no sweep or retention step looks under it. */
+export const READINESS_PROBE_KEY = 'readyz/encryption-probe';
+
+/**
+ * The bucket answers, and takes an object with the configured encryption: a store without a KMS, or a
+ * KMS without the key, accepts HeadBucket and every read but refuses each upload, so only a write tells.
+ */
+async function checkS3(c: Context<AppEnv>, signal: AbortSignal): Promise<void> {
+  const { s3, config } = c.var;
+  await s3.send(new HeadBucketCommand({ Bucket: config.s3.bucket }), { abortSignal: signal });
+  if (config.s3.encryption.mode === 'none') return;
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: config.s3.bucket, Key: READINESS_PROBE_KEY, Body: 'ok' }), {
+      abortSignal: signal,
+    });
+  } catch (error) {
+    if (!(error instanceof S3EncryptionRefused)) throw error;
+    c.var.log.error({ err: error }, 'S3 refuses to encrypt objects as configured');
+    throw new ApiError(
+      'dependency_unavailable',
+      `S3 refuses server-side encryption ${error.mode} (S3_SSE): the store needs a KMS with the configured key`,
+    );
+  }
+}
+
 function readinessChecks(c: Context<AppEnv>) {
-  const { temporal, s3, db, config, clamdPing } = c.var;
+  const { temporal, db, config, clamdPing } = c.var;
   return Promise.all([
     probe(c, 'Temporal', (signal) =>
       temporal.withAbortSignal(signal, () =>
         temporal.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
       ),
     ),
-    probe(c, 'S3', (signal) => s3.send(new HeadBucketCommand({ Bucket: config.s3.bucket }), { abortSignal: signal })),
+    probe(c, 'S3', (signal) => checkS3(c, signal)),
     probe(c, 'Postgres', () => db.$queryRawUnsafe('SELECT 1')),
     probe(c, 'clamd', () => clamdPing()),
   ]);

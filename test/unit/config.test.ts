@@ -16,6 +16,20 @@ describe('configuration', () => {
     expect(config.retention.defaultMs).toBe(7 * 86_400_000);
     expect(config.renditions.map((r) => `${r.name}:${r.maxEdge}`)).toEqual(['thumb:256', 'medium:1024', 'large:2048']);
     expect(config.webhooks.allowPrivate).toBe(false);
+    expect(config.s3.encryption).toEqual({ mode: 'AES256' });
+  });
+
+  it('encrypts objects with SSE-S3 by default, SSE-KMS with a key id, or not at all only when told', () => {
+    expect(loadConfig({ S3_SSE: 'AES256' }).s3.encryption).toEqual({ mode: 'AES256' });
+    expect(loadConfig({ S3_SSE: 'aws:kms', S3_SSE_KMS_KEY_ID: 'alias/intake' }).s3.encryption).toEqual({
+      mode: 'aws:kms',
+      keyId: 'alias/intake',
+    });
+    expect(loadConfig({ S3_SSE: 'none' }).s3.encryption).toEqual({ mode: 'none' });
+    // The embedded stack always sets the key id; it only counts with aws:kms.
+    expect(loadConfig({ S3_SSE_KMS_KEY_ID: 'intake-key' }).s3.encryption).toEqual({ mode: 'AES256' });
+    expect(() => loadConfig({ S3_SSE: 'aws:kms' })).toThrow(/S3_SSE_KMS_KEY_ID: is required when S3_SSE is aws:kms/);
+    expect(() => loadConfig({ S3_SSE: 'aes256' })).toThrow(/S3_SSE: .*\(got "aes256"\)/);
   });
 
   it('switches to external services when their variables are set', () => {

@@ -143,7 +143,13 @@ describe('docker-compose.yml', () => {
   });
 
   it('reads every password and the first API key from .env, refusing to start without them', () => {
-    for (const variable of ['POSTGRES_PASSWORD', 'TEMPORAL_DB_PASSWORD', 'S3_SECRET_ACCESS_KEY', 'INTAKE_API_KEYS']) {
+    for (const variable of [
+      'POSTGRES_PASSWORD',
+      'TEMPORAL_DB_PASSWORD',
+      'S3_SECRET_ACCESS_KEY',
+      'MINIO_KMS_SECRET_KEY',
+      'INTAKE_API_KEYS',
+    ]) {
       expect(envExample[variable], `.env.example documents ${variable}`).toBeTruthy();
       expect(composeText).toContain(`\${${variable}:?`);
       expect(() => interpolate(`\${${variable}:?missing}`, {})).toThrow(/compose would stop/);
@@ -156,5 +162,26 @@ describe('docker-compose.yml', () => {
     }
     expect(services.api?.environment?.DATABASE_URL).toContain('${POSTGRES_PASSWORD:?');
     expect(readFileSync('infra/compose/postgres-init.sh', 'utf8')).toContain('$TEMPORAL_DB_PASSWORD');
+  });
+
+  it('gives MinIO a KMS key from .env and has the apps encrypt every object with it', () => {
+    const kms = interpolate(services.minio?.environment?.MINIO_KMS_SECRET_KEY ?? '');
+    const match = /^([a-z0-9_-]+):([A-Za-z0-9+/=]+)$/.exec(kms);
+    expect(match, 'MINIO_KMS_SECRET_KEY is name:base64').not.toBeNull();
+    expect(Buffer.from(match![2]!, 'base64')).toHaveLength(32);
+    for (const [settings, expected] of [
+      [{}, { mode: 'AES256' }],
+      [{ S3_SSE: 'aws:kms' }, { mode: 'aws:kms', keyId: match![1] }],
+    ] as const) {
+      for (const name of ['api', 'worker', 'media-worker']) {
+        const resolved = Object.fromEntries(
+          Object.entries(services[name]?.environment ?? {}).map(([k, v]) => [
+            k,
+            interpolate(String(v), { ...envExample, ...settings }),
+          ]),
+        );
+        expect(loadConfig(resolved).s3.encryption, name).toEqual(expected);
+      }
+    }
   });
 });
