@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleWorkflows } from '../../workers/create-worker';
 import { readHistories } from './support/history-files';
 import { runReplayScenarios } from './support/replay-scenarios';
-import { startDevServerEnv } from './support/workflow-env';
+import { startDevServerEnv, testDataConverter } from './support/workflow-env';
 
 /*
  * Upload workflows wait for days, so the code that picks them up after a deploy must replay their
@@ -27,7 +27,7 @@ describe('workflow replay', () => {
     const captured = await runReplayScenarios(env);
     expect(captured.length).toBeGreaterThanOrEqual(2);
     const replays = Worker.runReplayHistories(
-      { workflowBundle: await bundleWorkflows() },
+      { workflowBundle: await bundleWorkflows(), dataConverter: testDataConverter },
       captured.map(({ workflowId, history }) => ({ workflowId, history })),
     );
     const results = [];
@@ -41,6 +41,8 @@ describe('workflow replay', () => {
     const committed = readHistories();
     // remote-steps-*: recorded before the short steps became local activities (the `local-steps` patch).
     // split-modules-*: recorded after the workflow was split into modules beside it (same commands).
+    // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
+    // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
       expect.arrayContaining([
         'image-ready-deleted',
@@ -49,12 +51,53 @@ describe('workflow replay', () => {
         'remote-steps-pdf-failed-expired',
         'split-modules-image-ready-deleted',
         'split-modules-pdf-failed-expired',
+        'encrypted-image-ready-deleted',
+        'encrypted-pdf-failed-expired',
       ]),
     );
     for (const { history } of committed) {
       await expect(
-        Worker.runReplayHistory({ workflowBundle: await bundleWorkflows() }, history),
+        Worker.runReplayHistory({ workflowBundle: await bundleWorkflows(), dataConverter: testDataConverter }, history),
       ).resolves.toBeUndefined();
     }
   });
+
+  it('a history recorded with the codec on carries only encrypted payloads, and replays only with the keys', async () => {
+    const encrypted = readHistories().filter((h) => h.name.startsWith('encrypted-'));
+    expect(encrypted).toHaveLength(2);
+    for (const { name, history } of encrypted) {
+      const encodings = payloadEncodings(history);
+      // Workflow inputs, activity inputs and results, signals, updates, failures: all encrypted. What
+      // stays plain is the SDK's own bookkeeping (patch and local-activity markers) and search
+      // attributes, which no codec sees.
+      expect(Object.keys(encodings.user), name).toEqual(['binary/encrypted']);
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: await bundleWorkflows() }, history),
+        `${name} without the keys`,
+      ).rejects.toThrow();
+    }
+  });
 });
+
+/** The encodings of a history's payloads, apart from the SDK's marker bookkeeping and search attributes. */
+function payloadEncodings(history: object): { user: Record<string, number> } {
+  const user: Record<string, number> = {};
+  const walk = (node: unknown, key: string): void => {
+    if (Array.isArray(node)) return node.forEach((item) => walk(item, key));
+    if (!node || typeof node !== 'object' || ArrayBuffer.isView(node)) return;
+    // A local-activity marker's `data` (seq, attempt, timing) and a patch marker's id are the SDK's; the
+    // marker's `result` is the activity's and is checked.
+    const sdkMarkerDetail = (key === 'data' || key === 'patch-data') && 'payloads' in node;
+    if (sdkMarkerDetail || key === 'searchAttributes' || key === 'upsertWorkflowSearchAttributesEventAttributes')
+      return;
+    const metadata = (node as { metadata?: Record<string, unknown> }).metadata;
+    if (metadata && 'encoding' in metadata) {
+      const raw = metadata.encoding;
+      const encoding = Buffer.from(raw as Uint8Array).toString('utf8');
+      user[encoding] = (user[encoding] ?? 0) + 1;
+    }
+    for (const [child, value] of Object.entries(node)) walk(value, child);
+  };
+  walk(history, '');
+  return { user };
+}
