@@ -46,7 +46,8 @@ describe('codec endpoint', () => {
   });
 
   it('decodes and encodes for the CLI with the token as a bearer header', async () => {
-    const auth = { Authorization: `Bearer ${TOKEN}` };
+    // As `temporal workflow show --codec-endpoint … --codec-auth "Bearer …"` sends it.
+    const auth = { Authorization: `Bearer ${TOKEN}`, 'X-Namespace': '' };
     const plain = { metadata: { encoding: b64(Buffer.from('json/plain')) }, data: b64(Buffer.from('"x"')) };
     const encoded = (await (await post('/encode', { payloads: [plain] }, auth)).json()) as { payloads: unknown[] };
     expect(JSON.stringify(encoded)).toContain(b64(Buffer.from('binary/encrypted')));
