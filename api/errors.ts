@@ -15,6 +15,7 @@ export const ERRORS = {
   invalid_request: { status: 400, meaning: 'The request is malformed; the message names the field' },
   invalid_retention: { status: 400, meaning: "The file's workflow refused the retention change" },
   unauthorized: { status: 401, meaning: 'Missing, malformed or unknown API key' },
+  codec_forbidden: { status: 403, meaning: 'The codec endpoint refuses this browser origin or namespace' },
   not_found: { status: 404, meaning: 'No route for this method and path' },
   file_not_found: { status: 404, meaning: 'No such file for this tenant' },
   rendition_not_found: { status: 404, meaning: 'The file has no rendition of that name' },

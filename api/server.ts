@@ -6,11 +6,15 @@ import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../config/env';
 import { createClamdScanner } from '../lib/clamd-scanner';
 import { createS3Client } from '../lib/s3-client';
+import { codecSecrets } from '../lib/codec-secrets';
+import { dataConverterFor } from '../lib/data-converter';
+import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
 import { createApp } from './app';
+import { startCodecEndpoint } from './codec-endpoint';
 import type { ApiServices } from './types';
 
 /** Uploads of hundreds of MiB over slow links must not hit Node's default 5-minute request timeout. */
@@ -18,9 +22,9 @@ const REQUEST_TIMEOUT_MS = 60 * 60_000;
 const SHUTDOWN_GRACE_MS = 15_000;
 
 /** The Temporal client, connected lazily so the API starts (and /readyz reports) while Temporal is down. */
-export function createTemporalClient(temporal: Config['temporal']): Client {
-  const connection = Connection.lazy(temporalConnectionOptions(temporal));
-  return new Client({ connection, namespace: temporal.namespace });
+export function createTemporalClient(config: Pick<Config, 'temporal' | 'codec' | 'dataDir'>): Client {
+  const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config) });
 }
 
 export function createApiServices(config: Config, log: Logger): ApiServices {
@@ -30,7 +34,7 @@ export function createApiServices(config: Config, log: Logger): ApiServices {
     log,
     db: createDb(config.databaseUrl, { connectTimeoutMs: 5_000 }),
     s3: createS3Client(config.s3),
-    temporal: createTemporalClient(config.temporal),
+    temporal: createTemporalClient(config),
     clamdPing: async () => {
       if (!(await scanner.ping()))
         throw new Error(`clamd at ${config.clamd.host}:${config.clamd.port} did not answer PING`);
@@ -42,6 +46,11 @@ export interface RunningApi {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   url: string;
   port: number;
+  /**
+   * The codec endpoint for the Temporal Web UI and CLI (its own listener, INTAKE_CODEC_HOST:PORT);
+   * calls need the codec token (api/codec-endpoint.ts).
+   */
+  codecUrl: string;
   services: ApiServices;
   close(): Promise<void>;
 }
@@ -60,6 +69,20 @@ export async function startApi(
   await applyMigrations(config.databaseUrl);
   if (config.apiKeys.length > 0) await seedApiKeys(services.db, config.apiKeys);
   const app = createApp(services);
+  const secrets = codecSecrets(config);
+  const codecEndpoint = await startCodecEndpoint({
+    codec: new AesGcmPayloadCodec(secrets.keys),
+    token: secrets.token,
+    allowedOrigins: config.codec.allowedOrigins,
+    namespace: config.temporal.namespace,
+    log,
+    host: config.codec.host,
+    port: config.codec.port,
+  });
+  log.info(
+    { codecUrl: codecEndpoint.url, allowedOrigins: config.codec.allowedOrigins },
+    'codec endpoint listening (token required)',
+  );
 
   const server = await new Promise<ServerType>((resolve) => {
     const listening: ServerType = serve(
@@ -95,13 +118,14 @@ export async function startApi(
         });
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
+      await codecEndpoint.close();
       if (!options.services) {
         await Promise.allSettled([services.db.$disconnect(), services.temporal.connection.close()]);
         services.s3.destroy();
       }
       log.info('api stopped');
     })());
-  return { url, port, services, close };
+  return { url, port, codecUrl: codecEndpoint.url, services, close };
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 // Over 300 lines on purpose: the benchmark's script, one phase after another, each short; splitting it
 // would scatter the order the figures depend on.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { startStack, type Stack } from '../infra/stack';
 import { REPO_ROOT } from '../infra/tools';
 import { createIntakeClient } from '../api/client';
 import { createClamdScanner } from '../lib/clamd-scanner';
+import { dataConverterFor } from '../lib/data-converter';
 import { createS3Client } from '../lib/s3-client';
 import { createDb } from '../prisma/db';
 import type { WorkerKind } from '../workers/create-worker';
@@ -92,6 +94,10 @@ async function main(): Promise<void> {
       // clamd's; no worker runs while it is measured, so nothing scans it.
       INTAKE_MAX_UPLOAD_BYTES: String(2 * 1024 * 1024 * 1024),
       CLAMD_MAX_STREAM_BYTES: String(2 * 1024 * 1024 * 1024),
+      // Production mode needs its own payload key and codec token; the bench measures with encryption on.
+      INTAKE_PAYLOAD_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+      INTAKE_CODEC_TOKEN: randomBytes(24).toString('base64url'),
+      INTAKE_CODEC_PORT: '0',
     };
     const config = loadConfig(childEnv);
 
@@ -107,7 +113,11 @@ async function main(): Promise<void> {
     // The stack stops Postgres under an idle pooled connection at the end; that is expected.
     pool.on('error', () => undefined);
     const connection = await Connection.connect({ address: config.temporal.address });
-    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+    const temporal = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverterFor(config),
+    });
 
     const results: BenchResults = {
       startedAt: new Date().toISOString(),

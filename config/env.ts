@@ -16,6 +16,56 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+/**
+ * `id:base64,id2:base64…`: AES-256 keys for the Temporal payload codec. The first encrypts; every one
+ * decrypts, so a key is rotated by putting the new one first and keeping the old ones until no running
+ * workflow's history needs them. A bad entry is named by its id only: the key itself is a secret.
+ */
+const payloadKeyList = z.string().transform((value, ctx) => {
+  const out: { id: string; key: Uint8Array }[] = [];
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const colon = part.indexOf(':');
+    const id = colon > 0 ? part.slice(0, colon) : '';
+    const key = Buffer.from(part.slice(colon + 1), 'base64');
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id) || key.length !== 32) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${id || '[redacted]'}:[redacted]" must be id:key with id of letters, digits, . _ - and key 32 bytes in base64 (openssl rand -base64 32)`,
+      });
+      return z.NEVER;
+    }
+    if (out.some((k) => k.id === id)) {
+      ctx.addIssue({ code: 'custom', message: `key id "${id}" appears twice` });
+      return z.NEVER;
+    }
+    out.push({ id, key });
+  }
+  if (out.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'names no key' });
+    return z.NEVER;
+  }
+  return out;
+});
+
+const originList = z.string().transform((value, ctx) => {
+  const out: string[] = [];
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const parsed = z.url().safeParse(part);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not an origin such as https://temporal.example.com` });
+      return z.NEVER;
+    }
+    out.push(new URL(part).origin);
+  }
+  return out;
+});
+
 const renditionList = z.string().transform((value, ctx) => {
   const out: { name: string; maxEdge: number }[] = [];
   for (const part of value
@@ -122,6 +172,14 @@ const envSchema = z
     INTAKE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
+
+    INTAKE_PAYLOAD_KEYS: payloadKeyList.optional(),
+    // The codec endpoint decrypts for whoever holds the token, so it gets its own listener, on loopback
+    // unless an operator deliberately exposes it, instead of sharing the public API's port.
+    INTAKE_CODEC_PORT: z.coerce.number().int().min(0).max(65535).default(8234),
+    INTAKE_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
+    INTAKE_CODEC_TOKEN: z.string().min(24, 'must be at least 24 characters (openssl rand -hex 24)').optional(),
+    INTAKE_CODEC_ORIGINS: originList.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.INTAKE_RETENTION_MIN > env.INTAKE_RETENTION_MAX) {
@@ -150,6 +208,19 @@ const envSchema = z
         path: ['S3_SSE_KMS_KEY_ID'],
         message: 'is required when S3_SSE is aws:kms (the KMS key id or ARN objects are encrypted with)',
       });
+      }
+    if (env.NODE_ENV === 'production') {
+      // The embedded defaults generate these under the data folder; a production deployment whose
+      // processes each made their own would encrypt histories the others cannot read.
+      for (const variable of ['INTAKE_PAYLOAD_KEYS', 'INTAKE_CODEC_TOKEN'] as const) {
+        if (env[variable] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [variable],
+            message: 'must be set when NODE_ENV=production (the generated development value is per data folder)',
+          });
+        }
+      }
     }
     if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({
@@ -218,6 +289,16 @@ function toConfig(env: z.output<typeof envSchema>) {
     },
     webhooks: { allowPrivate: env.INTAKE_WEBHOOK_ALLOW_PRIVATE },
     worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },
+    codec: {
+      /** Undefined: the development key generated under dataDir (lib/codec-secrets.ts). */
+      keys: env.INTAKE_PAYLOAD_KEYS,
+      port: env.INTAKE_CODEC_PORT,
+      host: env.INTAKE_CODEC_HOST,
+      /** Undefined: the development token generated under dataDir. */
+      token: env.INTAKE_CODEC_TOKEN,
+      /** Browser origins allowed to call the codec endpoint: the Web UI's, unless listed. */
+      allowedOrigins: env.INTAKE_CODEC_ORIGINS ?? loopbackTwins(new URL(env.TEMPORAL_UI_URL).origin),
+    },
   };
 }
 
@@ -232,6 +313,13 @@ function objectEncryption(env: z.output<typeof envSchema>): ObjectEncryption {
     return { mode: 'aws:kms', keyId: env.S3_SSE_KMS_KEY_ID! };
   }
   return { mode: env.S3_SSE };
+}
+
+/** A UI on loopback is opened as localhost or 127.0.0.1 alike; the browser's Origin says which. */
+function loopbackTwins(origin: string): string[] {
+  const url = new URL(origin);
+  if (url.hostname !== 'localhost' && url.hostname !== '127.0.0.1') return [origin];
+  return ['localhost', '127.0.0.1'].map((host) => `${url.protocol}//${host}${url.port ? `:${url.port}` : ''}`);
 }
 
 function parseApiKeys(value: string | undefined): { tenant: string; key: string }[] {

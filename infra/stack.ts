@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/env';
+import { codecSecrets } from '../lib/codec-secrets';
 import { startClamdServer } from './clamd-server';
 import { freePorts, isPortFree } from './free-port';
 import { EMBEDDED_KMS_KEY_NAME, startMinioServer } from './minio-server';
@@ -39,6 +40,8 @@ export interface StackOptions {
   s3?: { accessKeyId: string; secretAccessKey: string; bucket: string; region: string };
   postgres?: { user: string; password: string; database: string };
   namespace?: string;
+  /** Where the Web UI finds the API's codec endpoint (with its token), so it shows decrypted payloads. */
+  uiCodecEndpoint?: string;
 }
 
 /** The variables config/env.ts reads, pointing at this stack. */
@@ -218,7 +221,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const starters = {
-    temporal: () => startTemporalDevServer({ dataDir, port: ports.temporal, uiPort: ports.temporalUi, namespace }),
+    temporal: () =>
+      startTemporalDevServer({
+        dataDir,
+        port: ports.temporal,
+        uiPort: ports.temporalUi,
+        namespace,
+        uiCodecEndpoint: options.uiCodecEndpoint,
+      }),
     minio: () =>
       startMinioServer({
         dataDir,
@@ -375,7 +385,17 @@ export function stackOptionsFromConfig(config: Config): Omit<StackOptions, 'data
       database: db.pathname.replace(/^\//, '') || 'intake',
     },
     namespace: config.temporal.namespace,
+    uiCodecEndpoint: uiCodecEndpoint(config),
   };
+}
+
+/**
+ * The codec endpoint as the Web UI must be given it: the API's codec listener with the token as the
+ * first path segment, since the UI cannot send a header of its own (api/codec-endpoint.ts).
+ */
+export function uiCodecEndpoint(config: Config): string {
+  const host = config.codec.host === '0.0.0.0' || config.codec.host === '::' ? '127.0.0.1' : config.codec.host;
+  return `http://${host}:${config.codec.port}/${codecSecrets(config).token}`;
 }
 
 export function describeExit(info: ExitInfo): string {

@@ -12,6 +12,11 @@ export interface TemporalDevServerOptions {
   uiPort: number;
   namespace?: string;
   timeoutMs?: number;
+  /**
+   * The codec endpoint the Web UI calls to show decrypted payloads (`--ui-codec-endpoint`), token
+   * included (api/codec-endpoint.ts); without it the UI shows the encrypted bytes.
+   */
+  uiCodecEndpoint?: string;
 }
 
 export interface TemporalDevServer {
@@ -56,6 +61,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
     ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
   const child = startProcess({ name: 'temporal', command: toolPath('temporal'), args, logFile });
   const address = `127.0.0.1:${options.port}`;

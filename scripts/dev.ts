@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/env';
+import { devSecretsFile } from '../lib/codec-secrets';
 import { trackChild } from '../infra/service-process';
 import {
   describeExit,
@@ -146,6 +147,10 @@ async function main(): Promise<void> {
   // The three lines a developer needs, last so they are on screen.
   console.log(`  API            ${api}   (ready check: ${api}/readyz, docs: ${api}/docs)`);
   console.log(`  Temporal UI    ${stack.urls.temporalUi}   (every upload is a workflow named upload-<id>)`);
+  // The UI's codec endpoint carries the token in its path; print where it is kept, not the token.
+  const codecUrl = `http://${config.codec.host === '0.0.0.0' ? '127.0.0.1' : config.codec.host}:${config.codec.port}`;
+  const tokenSource = config.codec.token ? 'INTAKE_CODEC_TOKEN' : `"token" in ${devSecretsFile(config.dataDir)}`;
+  console.log(`  Codec endpoint ${codecUrl}   (the UI decrypts payloads through it; token: ${tokenSource})`);
   console.log(
     `  API key        ${key.key}   (tenant ${key.tenant}${generatedKey ? ', generated for this run; set INTAKE_API_KEYS=tenant=key to choose one' : ''})`,
   );

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import type { Duration } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
+import { failureConverterPath } from '../lib/data-converter';
 import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { IntakeActivities, SweeperActivities } from '../activities/types';
 import { reportAttempts } from './report-attempts';
@@ -19,13 +20,16 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
  * this ESM package). Workers and replayers share the bundle instead of each paying a few seconds.
  */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  // The failure converter runs inside the sandbox too, so it is bundled with the workflows.
+  bundle ??= bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietBundlerLogger });
   return bundle;
 }
 
 export interface CreateWorkersOptions {
   connection: NativeConnection;
   namespace: string;
+  /** intakeDataConverter: payload encryption and encoded failure messages (lib/data-converter.ts). */
+  dataConverter: DataConverter;
   activities: IntakeActivities;
   /** The orphan sweeper's activities, run by the general worker next to sweepOrphansWorkflow. */
   sweeperActivities?: SweeperActivities;
@@ -47,6 +51,7 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
   const shared = {
     connection,
     namespace,
+    dataConverter: options.dataConverter,
     interceptors: { activity: [reportAttempts] },
     shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
   };

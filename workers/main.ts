@@ -10,6 +10,7 @@ import { loadConfig } from '../config/env';
 import type { Config } from '../config/env';
 import { createClamdScanner } from '../lib/clamd-scanner';
 import { createS3Client } from '../lib/s3-client';
+import { dataConverterFor } from '../lib/data-converter';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { createDb } from '../prisma/db';
 import { createWorkers, runWorkers } from './create-worker';
@@ -69,11 +70,13 @@ export async function startWorkers(
     log: log.child({ component: 'activities' }),
   });
   // The worker's own connection also serves the client the sweeper uses to describe and start workflows.
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const dataConverter = dataConverterFor(config);
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const runsGeneral = kind === 'general' || kind === 'all';
   const workers = await createWorkers({
     connection,
     namespace: config.temporal.namespace,
+    dataConverter,
     activities,
     sweeperActivities: createSweeperActivities({
       config,

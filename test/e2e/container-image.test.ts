@@ -104,6 +104,10 @@ function containerEnv(service: string, port: number): NodeJS.ProcessEnv {
     INTAKE_HOST: '127.0.0.1',
     INTAKE_API_KEYS: 'image=image-test-key-0001',
     INTAKE_LOG_LEVEL: 'info',
+    // The image runs with NODE_ENV=production, which needs its own payload keys and codec token.
+    INTAKE_PAYLOAD_KEYS: `image:${Buffer.alloc(32, 5).toString('base64')}`,
+    INTAKE_CODEC_TOKEN: 'image-test-codec-token-0123456789',
+    INTAKE_CODEC_PORT: '0',
   };
 }
 

@@ -14,6 +14,7 @@ import {
   INTERRUPTED_REASON,
 } from '../../activities/sweep-orphans';
 import type { SweepPageResult } from '../../activities/types';
+import { dataConverterFor } from '../../lib/data-converter';
 import { storageKeys } from '../../lib/storage-keys';
 import { createWorkers } from '../../workers/create-worker';
 import { ensureSweeperSchedule, SWEEPER_SCHEDULE_ID } from '../../workers/sweeper-schedule';
@@ -48,10 +49,12 @@ beforeAll(async () => {
   stack = await openActivityStack();
   await createTenant(stack.db, TENANT);
   connection = await NativeConnection.connect({ address: stack.config.temporal.address });
-  client = new Client({ connection, namespace: stack.config.temporal.namespace });
+  const dataConverter = dataConverterFor(stack.config);
+  client = new Client({ connection, namespace: stack.config.temporal.namespace, dataConverter });
   workers = await createWorkers({
     connection,
     namespace: stack.config.temporal.namespace,
+    dataConverter,
     kind: 'all',
     activities: stack.activities,
     sweeperActivities: createSweeperActivities({

@@ -65,6 +65,7 @@ export async function startIntake<Tenant extends string>(
     ...process.env,
     INTAKE_PORT: '0',
     INTAKE_HOST: '127.0.0.1',
+    INTAKE_CODEC_PORT: '0',
     INTAKE_LOG_LEVEL: 'warn',
     INTAKE_WEBHOOK_ALLOW_PRIVATE: 'true',
     INTAKE_API_KEYS: Object.entries<string>(options.tenants)

@@ -107,6 +107,58 @@ describe('configuration', () => {
     expect(() => loadConfig({ INTAKE_API_KEYS: 'acme' })).toThrow(/INTAKE_API_KEYS/);
   });
 
+  it('parses payload keys by id, the first encrypting, and never echoes a key in its error', () => {
+    const k1 = Buffer.alloc(32, 1).toString('base64');
+    const k2 = Buffer.alloc(32, 2).toString('base64');
+    const config = loadConfig({ INTAKE_PAYLOAD_KEYS: `2026-12:${k2}, 2026-01:${k1}` });
+    expect(config.codec.keys?.map((k) => k.id)).toEqual(['2026-12', '2026-01']);
+    expect(Buffer.from(config.codec.keys![0]!.key).equals(Buffer.alloc(32, 2))).toBe(true);
+    // Unset: the development key generated under the data folder (lib/codec-secrets.ts) is used.
+    expect(loadConfig({}).codec.keys).toBeUndefined();
+    const short = Buffer.alloc(16, 3).toString('base64');
+    const error = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env);
+      } catch (thrown) {
+        return (thrown as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    const bad = error({ INTAKE_PAYLOAD_KEYS: `k1:${short}` });
+    expect(bad).toMatch(/INTAKE_PAYLOAD_KEYS: "k1:\[redacted\]" must be id:key .*32 bytes/);
+    expect(bad).not.toContain(short);
+    expect(error({ INTAKE_PAYLOAD_KEYS: k1 })).not.toContain(k1);
+    expect(error({ INTAKE_PAYLOAD_KEYS: `a:${k1},a:${k2}` })).toMatch(/key id "a" appears twice/);
+    expect(error({ INTAKE_CODEC_TOKEN: 'short-token' })).not.toContain('short-token');
+  });
+
+  it('serves the codec endpoint on loopback for the Web UI origin unless told otherwise', () => {
+    const config = loadConfig({ TEMPORAL_UI_URL: 'http://127.0.0.1:8233/' });
+    expect(config.codec).toMatchObject({
+      port: 8234,
+      host: '127.0.0.1',
+      allowedOrigins: ['http://localhost:8233', 'http://127.0.0.1:8233'],
+    });
+    expect(loadConfig({ TEMPORAL_UI_URL: 'https://temporal.acme.example' }).codec.allowedOrigins).toEqual([
+      'https://temporal.acme.example',
+    ]);
+    const listed = loadConfig({ INTAKE_CODEC_ORIGINS: 'https://temporal.acme.example, http://localhost:8080/' });
+    expect(listed.codec.allowedOrigins).toEqual(['https://temporal.acme.example', 'http://localhost:8080']);
+    expect(() => loadConfig({ INTAKE_CODEC_ORIGINS: 'temporal.acme.example' })).toThrow(/INTAKE_CODEC_ORIGINS/);
+  });
+
+  it('refuses production without its own payload keys and codec token', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /INTAKE_PAYLOAD_KEYS: must be set when NODE_ENV=production[\s\S]*INTAKE_CODEC_TOKEN: must be set/,
+    );
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      INTAKE_PAYLOAD_KEYS: `prod-1:${Buffer.alloc(32, 9).toString('base64')}`,
+      INTAKE_CODEC_TOKEN: 'a-codec-token-of-24-chars-or-more',
+    });
+    expect(config.codec.token).toBe('a-codec-token-of-24-chars-or-more');
+  });
+
   it('parses durations', () => {
     expect(parseDuration('7d')).toBe(604_800_000);
     expect(parseDuration('30s')).toBe(30_000);

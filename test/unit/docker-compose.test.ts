@@ -142,6 +142,25 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('points the Web UI at the API codec endpoint, published on loopback only, with keys and token from .env', () => {
+    const ui = services['temporal-ui']?.environment ?? {};
+    expect(interpolate(String(ui.TEMPORAL_CODEC_ENDPOINT))).toBe(
+      `http://localhost:8234/${envExample.INTAKE_CODEC_TOKEN}`,
+    );
+    expect(services.api?.ports).toContain('127.0.0.1:8234:8234');
+    expect(services.api?.environment?.INTAKE_CODEC_HOST).toBe('0.0.0.0');
+    for (const variable of ['INTAKE_PAYLOAD_KEYS', 'INTAKE_CODEC_TOKEN']) {
+      expect(envExample[variable], `.env.example documents ${variable}`).toBeTruthy();
+      expect(composeText).toContain(`\${${variable}:?`);
+    }
+    const api = Object.fromEntries(
+      Object.entries(services.api?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v))]),
+    );
+    const config = loadConfig(api);
+    expect(config.codec.allowedOrigins).toContain('http://localhost:8233');
+    expect(config.codec.port).toBe(8234);
+  });
+
   it('reads every password and the first API key from .env, refusing to start without them', () => {
     for (const variable of [
       'POSTGRES_PASSWORD',

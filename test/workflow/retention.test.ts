@@ -12,6 +12,7 @@ import {
   registerSearchAttributes,
   requireTool,
   startWorkers,
+  testDataConverter,
   timeSkippingServerPath,
   uploadInput,
   workflowId,
@@ -32,6 +33,7 @@ let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: requireTool(timeSkippingServerPath) } },
+    client: { dataConverter: testDataConverter },
   });
   await registerSearchAttributes(env);
 });

@@ -6,7 +6,7 @@ import type { SweepPageInput, SweepPageResult, SweeperActivities } from '../../a
 import { createWorkers } from '../../workers/create-worker';
 import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
 import { sweepOrphansWorkflow } from '../../workflows/index';
-import { eventually, fakeActivities, startDevServerEnv } from './support/workflow-env';
+import { eventually, fakeActivities, startDevServerEnv, testDataConverter } from './support/workflow-env';
 
 /*
  * The sweep workflow's own logic with scripted activities: the order of the phases, paging by cursor,
@@ -48,6 +48,7 @@ async function withSweeper<T>(activities: SweeperActivities, body: () => Promise
   const workers: Worker[] = await createWorkers({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
+    dataConverter: testDataConverter,
     activities: fakeActivities().activities,
     sweeperActivities: activities,
     kind: 'general',

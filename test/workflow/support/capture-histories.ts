@@ -9,7 +9,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { writeHistory } from './history-files';
 import { runReplayScenarios } from './replay-scenarios';
-import { requireTool, searchAttributeArgs, temporalCliPath } from './workflow-env';
+import { requireTool, searchAttributeArgs, temporalCliPath, testDataConverter } from './workflow-env';
 
 const prefixAt = process.argv.indexOf('--prefix');
 const prefixName = prefixAt === -1 ? '' : process.argv[prefixAt + 1];
@@ -18,6 +18,7 @@ const prefix = prefixName === '' ? '' : `${prefixName}-`;
 
 const env = await TestWorkflowEnvironment.createLocal({
   server: { executable: { type: 'existing-path', path: requireTool(temporalCliPath) }, extraArgs: searchAttributeArgs },
+  client: { dataConverter: testDataConverter },
 });
 try {
   for (const { name, history } of await runReplayScenarios(env)) {

@@ -15,6 +15,8 @@ import type {
   ValidateResult,
   WebhookTarget,
 } from '../../../activities/types';
+import { intakeDataConverter } from '../../../lib/data-converter';
+import type { PayloadKey } from '../../../lib/payload-codec';
 import { storageKeys } from '../../../lib/storage-keys';
 import { createWorkers } from '../../../workers/create-worker';
 import { workflowIdFor } from '../../../common/task-queues';
@@ -50,6 +52,19 @@ export const searchAttributeArgs = Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMa
  * The Java time-skipping server takes no `--search-attribute` flags; it registers them through the
  * operator API instead, as a production cluster would (`temporal operator search-attribute create`).
  */
+/**
+ * The payload keys of the workflow tests: fixed, so a history recorded with encryption on
+ * (test/workflow/histories/encrypted-*) replays with the same keys. `test-old` encrypts nothing any
+ * more but stays listed, as a rotated-out key would.
+ */
+export const TEST_PAYLOAD_KEYS: PayloadKey[] = [
+  { id: 'test-2026-12', key: Buffer.alloc(32, 0x2c) },
+  { id: 'test-old', key: Buffer.alloc(32, 0x0b) },
+];
+
+/** What production's clients and workers use (lib/data-converter.ts), with the test keys. */
+export const testDataConverter = intakeDataConverter(TEST_PAYLOAD_KEYS);
+
 /** The real Temporal dev server binary, with Intake's search attributes registered. */
 export function startDevServerEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
@@ -57,6 +72,7 @@ export function startDevServerEnv(): Promise<TestWorkflowEnvironment> {
       executable: { type: 'existing-path', path: requireTool(temporalCliPath) },
       extraArgs: searchAttributeArgs,
     },
+    client: { dataConverter: testDataConverter },
   });
 }
 
@@ -210,6 +226,7 @@ export async function startWorkers(
   const workers: Worker[] = await createWorkers({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
+    dataConverter: testDataConverter,
     activities,
     kind: 'all',
     resizeConcurrency: 2,
