@@ -163,7 +163,10 @@ describe('deliverWebhook', () => {
   });
 
   it('refuses private targets non-retryably unless private targets are allowed', async () => {
-    const strict = createActivities({ ...stack, config: { ...stack.config, webhooks: { allowPrivate: false } } });
+    const strict = createActivities({
+      ...stack,
+      config: { ...stack.config, webhooks: { ...stack.config.webhooks, allowPrivate: false } },
+    });
     const input = delivery('/ok');
     const error = await runActivity(strict.deliverWebhook, input).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplicationFailure);

@@ -16,6 +16,32 @@ describe('configuration', () => {
     expect(config.retention.defaultMs).toBe(7 * 86_400_000);
     expect(config.renditions.map((r) => `${r.name}:${r.maxEdge}`)).toEqual(['thumb:256', 'medium:1024', 'large:2048']);
     expect(config.webhooks.allowPrivate).toBe(false);
+    expect(config.webhooks.allowTargets).toEqual([]);
+    expect(config.webhooks.disableAfterMs).toBe(5 * 86_400_000);
+  });
+
+  it('reads the webhook allow-list and the disable-after period', () => {
+    const config = loadConfig({
+      INTAKE_WEBHOOK_ALLOW_TARGETS: '127.0.0.1:4555, [::1]:4555,10.1.0.0/16:443',
+      INTAKE_WEBHOOK_DISABLE_AFTER: '36h',
+    });
+    expect(config.webhooks.allowTargets.map((t) => [t.entry, t.port])).toEqual([
+      ['127.0.0.1:4555', 4555],
+      ['[::1]:4555', 4555],
+      ['10.1.0.0/16:443', 443],
+    ]);
+    expect(config.webhooks.disableAfterMs).toBe(36 * 3_600_000);
+    for (const bad of ['localhost:4555', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', '10.0.0.0/33:80', '::1:80']) {
+      expect(() => loadConfig({ INTAKE_WEBHOOK_ALLOW_TARGETS: bad })).toThrow(
+        /INTAKE_WEBHOOK_ALLOW_TARGETS: .*ip:port/,
+      );
+    }
+    expect(() => loadConfig({ INTAKE_WEBHOOK_DISABLE_AFTER: '0d' })).toThrow(
+      /INTAKE_WEBHOOK_DISABLE_AFTER: must be longer/,
+    );
+    expect(() => loadConfig({ INTAKE_WEBHOOK_DISABLE_AFTER: 'soon' })).toThrow(
+      /INTAKE_WEBHOOK_DISABLE_AFTER: .*duration/,
+    );
   });
 
   it('switches to external services when their variables are set', () => {
