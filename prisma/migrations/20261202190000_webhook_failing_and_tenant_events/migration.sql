@@ -1,5 +1,5 @@
 -- Since when an endpoint's attempts have all failed: one that keeps failing for INTAKE_WEBHOOK_DISABLE_AFTER
--- is disabled (as Svix does). NULL while it is healthy; any delivered attempt clears it.
+-- is disabled (as Svix does). NULL while it is healthy, and any delivered attempt clears it.
 ALTER TABLE "WebhookEndpoint" ADD COLUMN "failingSince" TIMESTAMP(3);
 
 -- What the tenant should hear about that no webhook can tell it (e.g. its endpoint was disabled), listed by
