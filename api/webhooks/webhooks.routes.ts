@@ -51,7 +51,12 @@ const DeliverySchema = z
     fileId: z.string(),
     event: z.string(),
     url: z.string(),
-    status: z.string().openapi({ example: 'delivered' }),
+    status: z.string().openapi({
+      example: 'delivered',
+      description:
+        'pending, delivered, failed (retried), rejected (a permanent 4xx), gone (410: endpoint disabled), refused ' +
+        '(a private target), or abandoned (its endpoint was disabled or removed before a retry)',
+    }),
     attempts: z.number().int(),
     lastStatusCode: z.number().int().nullable(),
     lastError: z.string().nullable(),
