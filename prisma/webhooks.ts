@@ -41,6 +41,8 @@ export async function disableEndpoint(
       where: {
         id: input.endpointId,
         disabledAt: null,
+        // A removed endpoint gets nothing anyway: an event about it would only be noise.
+        deletedAt: null,
         ...(input.failingSinceAtOrBefore ? { failingSince: { lte: input.failingSinceAtOrBefore } } : {}),
       },
       data: { disabledAt: input.now, disabledReason: input.reason },
