@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { webhookTargetRefusal } from '../lib/webhook-guard';
+import { formatDuration } from '../common/durations';
+import { webhookTargetRefusal, type WebhookGuardPolicy } from '../lib/webhook-guard';
 import { webhookFetch } from '../lib/webhook-http';
 import { getWebhookSecrets } from '../prisma/tenants';
+import { disableEndpoint, endpointStopped, markEndpointDelivered, markEndpointFailing } from '../prisma/webhooks';
 import type { ActivityDeps } from './deps';
 import { webhookRefused, webhookRejected, webhookUnavailable } from '../common/failures';
 import { redactUrl } from '../common/redact';
@@ -10,11 +12,11 @@ import { buildWebhookBody, webhookHeaders } from './webhook-message';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
-const fetchers = new Map<boolean, typeof fetch>();
+const fetchers = new WeakMap<WebhookGuardPolicy, typeof fetch>();
 /** One guarded fetch (and connection pool) per process and setting. */
-function defaultFetch(allowPrivate: boolean): typeof fetch {
-  let found = fetchers.get(allowPrivate);
-  if (!found) fetchers.set(allowPrivate, (found = webhookFetch(allowPrivate)));
+function defaultFetch(policy: WebhookGuardPolicy): typeof fetch {
+  let found = fetchers.get(policy);
+  if (!found) fetchers.set(policy, (found = webhookFetch(policy)));
   return found;
 }
 
@@ -59,9 +61,20 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   // Already delivered by an attempt whose completion never reached Temporal: do not send it twice.
   if (existing?.status === 'delivered') return { statusCode: existing.lastStatusCode ?? 200 };
 
+  // A retry of a delivery planned before its endpoint was disabled (or removed) ends here, for good:
+  // retrying for the rest of its schedule would only add failures nobody will read.
+  const stopped = endpointId ? await endpointStopped(db, endpointId) : null;
+  if (stopped) {
+    await db.webhookDelivery.updateMany({
+      where: key.messageId_url,
+      data: { status: 'abandoned', lastError: stopped },
+    });
+    throw webhookRejected(`Webhook to ${redactUrl(url)} not sent: ${stopped}`);
+  }
+
   // Checked before the attempt is counted, for a clear refusal; the connection checks again what it
   // actually connects to (lib/webhook-http.ts), which closes the DNS-rebinding gap in between.
-  const refusal = await webhookTargetRefusal(url, { allowPrivate: config.webhooks.allowPrivate });
+  const refusal = await webhookTargetRefusal(url, config.webhooks);
   // Before the attempt is counted: a tenant without secrets is a set-up problem, not a delivery attempt.
   const secrets = refusal ? [] : await getWebhookSecrets(db, input.tenantId);
   const delivery = await db.webhookDelivery.upsert({
@@ -82,6 +95,7 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
 
   if (refusal) {
     await record(deps, delivery, { status: 'refused', statusCode: null, error: refusal, durationMs: 0 });
+    await endpointFailed(deps, endpointId);
     throw webhookRefused(refusal);
   }
 
@@ -90,7 +104,7 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   const started = performance.now();
   let response: Response;
   try {
-    response = await (deps.fetch ?? defaultFetch(config.webhooks.allowPrivate))(url, {
+    response = await (deps.fetch ?? defaultFetch(config.webhooks))(url, {
       method: 'POST',
       headers: webhookHeaders(secrets, input.messageId, timestamp, body),
       body,
@@ -103,11 +117,14 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
       // The name now points somewhere private (DNS rebinding): refused, as the pre-check would have.
       const reason = cause.message ?? 'refused at connect time';
       await record(deps, delivery, { status: 'refused', statusCode: null, error: reason, durationMs: since(started) });
+      await endpointFailed(deps, endpointId);
       throw webhookRefused(reason);
     }
     const message = describeNetworkError(error);
     await record(deps, delivery, { status: 'failed', statusCode: null, error: message, durationMs: since(started) });
-    throw new Error(`Webhook to ${redactUrl(url)} failed: ${message}`);
+    const failure = `Webhook to ${redactUrl(url)} failed: ${message}`;
+    if (await endpointFailed(deps, endpointId)) throw webhookRejected(`${failure} (endpoint disabled)`);
+    throw new Error(failure);
   }
   // The answer's body is of no interest; release the connection.
   await response.body?.cancel().catch(() => undefined);
@@ -116,26 +133,49 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   const error = ok ? null : `the endpoint answered HTTP ${response.status}`;
   const status = { delivered: 'delivered', gone: 'gone', rejected: 'rejected', retry: 'failed' }[meaning.kind];
   await record(deps, delivery, { status, statusCode: response.status, error, durationMs: since(started) });
+  if (ok) {
+    if (endpointId) await markEndpointDelivered(db, endpointId);
+    return { statusCode: response.status };
+  }
   if (meaning.kind === 'gone') {
-    if (endpointId) await disableEndpoint(deps, endpointId, `answered 410 Gone on ${new Date().toISOString()}`);
+    if (endpointId) await disable(deps, endpointId, `answered 410 Gone on ${new Date().toISOString()}`);
     throw webhookRejected(`Webhook to ${redactUrl(url)} refused for good: ${error} (endpoint disabled)`);
   }
+  const nowDisabled = await endpointFailed(deps, endpointId);
   if (meaning.kind === 'rejected') throw webhookRejected(`Webhook to ${redactUrl(url)} refused: ${error}`);
   if (meaning.kind === 'retry') {
     const message = `Webhook to ${redactUrl(url)} failed: ${error}`;
+    // This failure disabled the endpoint: no retry is to follow.
+    if (nowDisabled) throw webhookRejected(`${message} (endpoint disabled)`);
     if (meaning.afterMs !== null) throw webhookUnavailable(message, meaning.afterMs);
     throw new Error(message);
   }
   return { statusCode: response.status };
 }
 
+/**
+ * A failed attempt to a registered endpoint (any answer but 2xx, no answer, a refused target): the
+ * endpoint is failing from now unless it already was, and one failing for INTAKE_WEBHOOK_DISABLE_AFTER
+ * is disabled, as Svix does. Both are conditional single-row updates (prisma/webhooks.ts), so the many
+ * deliveries that fail at once agree on one failingSince and disable the endpoint once.
+ */
+async function endpointFailed(deps: ActivityDeps, endpointId: string | null): Promise<boolean> {
+  if (!endpointId) return false;
+  const now = new Date();
+  await markEndpointFailing(deps.db, endpointId, now);
+  const disableAfterMs = deps.config.webhooks.disableAfterMs;
+  const cutoff = new Date(now.getTime() - disableAfterMs);
+  const reason = `failed continuously for ${formatDuration(disableAfterMs)} (until ${now.toISOString()})`;
+  const disabled = await disableEndpoint(deps.db, { endpointId, reason, now, failingSinceAtOrBefore: cutoff });
+  if (disabled) deps.log?.warn({ endpointId, reason }, 'webhook endpoint disabled');
+  return disabled;
+}
+
 /** Stops all further deliveries to a registered endpoint, saying why; the first reason stays. */
-async function disableEndpoint(deps: ActivityDeps, endpointId: string, reason: string): Promise<void> {
-  await deps.db.webhookEndpoint.updateMany({
-    where: { id: endpointId, disabledAt: null },
-    data: { disabledAt: new Date(), disabledReason: reason },
-  });
-  deps.log?.warn({ endpointId, reason }, 'webhook endpoint disabled');
+async function disable(deps: ActivityDeps, endpointId: string, reason: string): Promise<void> {
+  if (await disableEndpoint(deps.db, { endpointId, reason, now: new Date() })) {
+    deps.log?.warn({ endpointId, reason }, 'webhook endpoint disabled');
+  }
 }
 
 const since = (started: number) => Math.round(performance.now() - started);

@@ -7,7 +7,7 @@ import type { PlanNotificationsInput, WebhookTarget } from './types';
  */
 export async function planNotifications(deps: ActivityDeps, input: PlanNotificationsInput): Promise<WebhookTarget[]> {
   const endpoints = await deps.db.webhookEndpoint.findMany({
-    // An endpoint that answered 410 Gone is disabled: nothing more goes to it.
+    // A disabled endpoint (410 Gone, or failing for INTAKE_WEBHOOK_DISABLE_AFTER) gets nothing until re-enabled.
     where: { tenantId: input.tenantId, deletedAt: null, disabledAt: null },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     select: { id: true, url: true, events: true },

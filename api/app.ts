@@ -1,5 +1,6 @@
 import { createBaseApp } from './create-app';
 import { mountDocs } from './docs';
+import { events } from './events';
 import { files } from './files';
 import { health } from './health';
 import type { ApiServices } from './types';
@@ -16,7 +17,8 @@ export function createApp(services: ApiServices) {
     .route('/', health)
     .route('/v1/files', files)
     .route('/v1/webhooks', webhooks)
-    .route('/v1/webhook-secret', webhookSecret);
+    .route('/v1/webhook-secret', webhookSecret)
+    .route('/v1/events', events);
 }
 
 export type App = ReturnType<typeof createApp>;

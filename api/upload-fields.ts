@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Config } from '../config/env';
 import { formatDuration, parseDuration } from '../common/durations';
-import { blockedAddressReason } from '../lib/webhook-guard';
+import { addressRefusal, urlPort, type WebhookGuardPolicy } from '../lib/webhook-guard';
 import { ApiError } from './errors';
 
 /**
@@ -66,7 +66,11 @@ export function parseRetention(value: string | undefined, retention: Config['ret
  * loopback targets are refused here already (unless allowed); names are resolved and checked again on
  * every delivery, since DNS can change.
  */
-export function parseHttpUrl(value: string | undefined, field: string, allowPrivate = false): string | null {
+export function parseHttpUrl(
+  value: string | undefined,
+  field: string,
+  guard: WebhookGuardPolicy = { allowPrivate: false, allowTargets: [] },
+): string | null {
   if (value === undefined || value.trim() === '') return null;
   let url: URL;
   try {
@@ -79,18 +83,18 @@ export function parseHttpUrl(value: string | undefined, field: string, allowPriv
   }
   if (url.href.length > 2048) throw new ApiError('invalid_request', `${field}: at most 2048 characters`);
   if (url.username || url.password) throw new ApiError('invalid_request', `${field}: must not contain credentials`);
-  if (!allowPrivate) {
+  if (!guard.allowPrivate) {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const why =
       host === 'localhost' || host.endsWith('.localhost')
         ? 'a loopback name'
         : isIP(host)
-          ? blockedAddressReason(host)
+          ? addressRefusal(host, urlPort(url), guard)
           : null;
     if (why) {
       throw new ApiError(
         'invalid_request',
-        `${field}: ${host} is ${why}; private targets are refused unless INTAKE_WEBHOOK_ALLOW_PRIVATE=true`,
+        `${field}: ${host} is ${why}; private targets are refused unless listed in INTAKE_WEBHOOK_ALLOW_TARGETS`,
       );
     }
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { redactUrl } from '../common/redact';
 import { parseDuration } from '../common/durations';
 import { isTenantId } from '../common/tenant-id';
+import { parseAllowedTarget, type AllowedTarget } from '../lib/webhook-guard';
 
 const duration = z.string().transform((value, ctx) => {
   try {
@@ -78,6 +79,22 @@ const renditionList = z.string().transform((value, ctx) => {
       return z.NEVER;
     }
     out.push({ name: match[1]!, maxEdge: Number(match[2]) });
+  }
+  return out;
+});
+
+const allowedTargets = z.string().transform((value, ctx) => {
+  const out: AllowedTarget[] = [];
+  for (const entry of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    try {
+      out.push(parseAllowedTarget(entry));
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
   }
   return out;
 });
@@ -170,6 +187,11 @@ const envSchema = z
     // Evidence: an infected file's quarantined copy is kept this long, whatever the upload's own retention.
     INTAKE_QUARANTINE_RETENTION: duration.default(30 * 86_400_000),
     INTAKE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+    // Exceptions to the private-address guard, one port each (e.g. a test receiver on loopback); the
+    // guard stays on for everything else, unlike INTAKE_WEBHOOK_ALLOW_PRIVATE.
+    INTAKE_WEBHOOK_ALLOW_TARGETS: allowedTargets.default([]),
+    // Svix's rule: an endpoint whose every attempt has failed for this long is disabled.
+    INTAKE_WEBHOOK_DISABLE_AFTER: duration.pipe(z.number().positive('must be longer than 0')).default(5 * 86_400_000),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
 
@@ -287,7 +309,11 @@ function toConfig(env: z.output<typeof envSchema>) {
       maxMs: env.INTAKE_RETENTION_MAX,
       quarantineMs: env.INTAKE_QUARANTINE_RETENTION,
     },
-    webhooks: { allowPrivate: env.INTAKE_WEBHOOK_ALLOW_PRIVATE },
+    webhooks: {
+      allowPrivate: env.INTAKE_WEBHOOK_ALLOW_PRIVATE,
+      allowTargets: env.INTAKE_WEBHOOK_ALLOW_TARGETS,
+      disableAfterMs: env.INTAKE_WEBHOOK_DISABLE_AFTER,
+    },
     worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },
     codec: {
       /** Undefined: the development key generated under dataDir (lib/codec-secrets.ts). */

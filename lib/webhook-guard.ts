@@ -98,6 +98,73 @@ export function blockedAddressReason(ip: string): string | null {
   return null;
 }
 
+/**
+ * An exception to the guard (INTAKE_WEBHOOK_ALLOW_TARGETS): one port on an address or network that
+ * would otherwise be refused, e.g. the test receiver on 127.0.0.1:4555. Only addresses, never names:
+ * a name is what DNS rebinding changes, an address is what the socket connects to.
+ */
+export interface AllowedTarget {
+  /** The entry as written, for messages. */
+  entry: string;
+  list: BlockList;
+  port: number;
+}
+
+/** What the guard lets through: every private address (development only), or just the allowed targets. */
+export interface WebhookGuardPolicy {
+  allowPrivate: boolean;
+  allowTargets: readonly AllowedTarget[];
+}
+
+/**
+ * Reads one allow-list entry: `ip:port`, `cidr:port`, IPv6 in brackets (`[::1]:8080`, `[fd00::/8]:443`).
+ * Throws a sentence saying what is wrong.
+ */
+export function parseAllowedTarget(entry: string): AllowedTarget {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(entry.trim());
+  const expected = `"${entry}" is not ip:port or cidr:port (IPv6 in brackets, e.g. 127.0.0.1:4555, [::1]:4555, 10.0.0.0/8:443)`;
+  if (!match) throw new Error(expected);
+  const parts = (match[1] ?? match[2]!).split('/');
+  if (parts.length > 2) throw new Error(expected);
+  const [address, prefixText] = parts;
+  const port = Number(match[3]);
+  const family = isIP(address ?? '');
+  if (family === 0 || port < 1 || port > 65535) throw new Error(expected);
+  const bits = family === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText ?? '0') || prefix > bits) throw new Error(expected);
+  const list = new BlockList();
+  list.addSubnet(address!, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  return { entry: entry.trim(), list, port };
+}
+
+/** Whether an allow-list entry covers this address and port (an IPv4-mapped IPv6 address counts as its IPv4). */
+export function isAllowedTarget(address: string, port: number, allowed: readonly AllowedTarget[]): boolean {
+  if (allowed.length === 0) return false;
+  const plain = address.replace(/%.*$/, '');
+  const family = isIP(plain);
+  if (family === 0) return false;
+  const inner = family === 6 ? embeddedIpv4(plain) : null;
+  const [ip, type] = inner ? [inner, 'ipv4' as const] : [plain, family === 4 ? ('ipv4' as const) : ('ipv6' as const)];
+  return allowed.some((target) => target.port === port && target.list.check(ip, type));
+}
+
+/** The port a URL connects to: its own, or its scheme's. */
+export function urlPort(url: URL): number {
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+}
+
+/**
+ * Why the guard refuses to connect to this address and port, or null: a public address, an allowed
+ * target, or any address when private targets are allowed.
+ */
+export function addressRefusal(address: string, port: number, policy: WebhookGuardPolicy): string | null {
+  if (policy.allowPrivate) return null;
+  const why = blockedAddressReason(address);
+  if (!why || isAllowedTarget(address, port, policy.allowTargets)) return null;
+  return why;
+}
+
 export type ResolveHost = (hostname: string) => Promise<string[]>;
 
 const resolveWithDns: ResolveHost = async (hostname) =>
@@ -105,12 +172,12 @@ const resolveWithDns: ResolveHost = async (hostname) =>
 
 /**
  * Checks a webhook URL before it is called. Returns null when it may be called, or a sentence saying
- * why not. Every address the name resolves to must be public, so a name with one public and one
- * private record cannot be used to reach the private one.
+ * why not. Every address the name resolves to must be public (or an allowed target on this port), so a
+ * name with one public and one private record cannot be used to reach the private one.
  */
 export async function webhookTargetRefusal(
   url: string,
-  options: { allowPrivate: boolean; resolve?: ResolveHost },
+  options: { allowPrivate: boolean; allowTargets?: readonly AllowedTarget[]; resolve?: ResolveHost },
 ): Promise<string | null> {
   let parsed: URL;
   try {
@@ -123,13 +190,15 @@ export async function webhookTargetRefusal(
   }
   if (parsed.username || parsed.password) return 'The webhook URL must not contain credentials.';
   if (options.allowPrivate) return null;
+  const policy = { allowPrivate: false, allowTargets: options.allowTargets ?? [] };
+  const port = urlPort(parsed);
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   const addresses = isIP(host) ? [host] : await (options.resolve ?? resolveWithDns)(host);
   if (addresses.length === 0) return `The webhook host ${host} does not resolve to any address.`;
   for (const address of addresses) {
-    const why = blockedAddressReason(address);
+    const why = addressRefusal(address, port, policy);
     if (why) {
-      return `The webhook host ${host} resolves to ${address}, ${why}; private targets are refused unless INTAKE_WEBHOOK_ALLOW_PRIVATE=true.`;
+      return `The webhook host ${host} resolves to ${address}, ${why}; private targets are refused unless listed in INTAKE_WEBHOOK_ALLOW_TARGETS.`;
     }
   }
   return null;
@@ -140,15 +209,20 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 /**
  * A `lookup` for the sockets that deliver webhooks: the name is resolved once, every address checked,
  * and the socket connects to the addresses checked. The check before the request (webhookTargetRefusal)
- * alone would let a name re-pointed in between (DNS rebinding) reach a private address.
+ * alone would let a name re-pointed in between (DNS rebinding) reach a private address. `port` is the
+ * port the socket connects to, for the allow-list (a lookup is not told it).
  */
-export function guardedLookup(resolve: typeof lookupCallback = lookupCallback) {
+export function guardedLookup(
+  resolve: typeof lookupCallback = lookupCallback,
+  allowed: { port: number; allowTargets: readonly AllowedTarget[] } = { port: 0, allowTargets: [] },
+) {
+  const policy = { allowPrivate: false, allowTargets: allowed.allowTargets };
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     resolve(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
       const list = addresses as LookupAddress[];
       for (const { address } of list) {
-        const why = blockedAddressReason(address);
+        const why = addressRefusal(address, allowed.port, policy);
         if (why) {
           const refused: NodeJS.ErrnoException = new Error(
             `The webhook host ${hostname} resolves to ${address}, ${why}; refused at connect time.`,

@@ -13,6 +13,7 @@ export type {
   ApiKey,
   File,
   Tenant,
+  TenantEvent,
   WebhookAttempt,
   WebhookDelivery,
   WebhookEndpoint,

@@ -48,11 +48,7 @@ export const uploadFile: AppRouteHandler<routes.UploadFileRoute> = async (c) => 
 
   // Options in the query are validated before any byte is stored; multipart fields after the body.
   const readOptions = (fields: Record<string, string[]>): UploadOptions => ({
-    callbackUrl: parseHttpUrl(
-      firstValue(fields.callbackUrl) ?? query.callbackUrl,
-      'callbackUrl',
-      config.webhooks.allowPrivate,
-    ),
+    callbackUrl: parseHttpUrl(firstValue(fields.callbackUrl) ?? query.callbackUrl, 'callbackUrl', config.webhooks),
     retentionMs: parseRetention(firstValue(fields.retention) ?? query.retention, config.retention),
     tags: parseTags([...(fields.tags ?? []), ...asList(query.tags)]),
   });

@@ -1,5 +1,6 @@
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../../common/domain';
 import { newId } from '../../lib/ids';
+import { enableEndpoint } from '../../prisma/webhooks';
 import { withDb } from '../dependencies';
 import { ApiError } from '../errors';
 import type { AppRouteHandler } from '../types';
@@ -13,6 +14,7 @@ interface EndpointRow {
   createdAt: Date;
   disabledAt?: Date | null;
   disabledReason?: string | null;
+  failingSince?: Date | null;
 }
 const toWebhook = (row: EndpointRow) => ({
   id: row.id,
@@ -21,12 +23,13 @@ const toWebhook = (row: EndpointRow) => ({
   createdAt: row.createdAt.toISOString(),
   disabledAt: row.disabledAt?.toISOString() ?? null,
   disabledReason: row.disabledReason ?? null,
+  failingSince: row.failingSince?.toISOString() ?? null,
 });
 const webhookNotFound = (id: string) => new ApiError('webhook_not_found', `No webhook ${id}`);
 
 export const createWebhook: AppRouteHandler<routes.CreateWebhookRoute> = async (c) => {
   const body = c.req.valid('json');
-  const url = parseHttpUrl(body.url, 'url', c.var.config.webhooks.allowPrivate);
+  const url = parseHttpUrl(body.url, 'url', c.var.config.webhooks);
   if (!url) throw new ApiError('invalid_request', 'url: required');
   const row = await withDb(c, (db) =>
     db.webhookEndpoint.create({
@@ -58,6 +61,18 @@ export const deleteWebhook: AppRouteHandler<routes.DeleteWebhookRoute> = async (
   );
   if (count === 0) throw webhookNotFound(id);
   return c.body(null, 204);
+};
+
+export const enableWebhook: AppRouteHandler<routes.EnableWebhookRoute> = async (c) => {
+  const { id } = c.req.valid('param');
+  const tenantId = c.var.tenantId;
+  const row = await withDb(c, async (db) =>
+    (await enableEndpoint(db, tenantId, id))
+      ? db.webhookEndpoint.findFirst({ where: { id, tenantId, deletedAt: null } })
+      : null,
+  );
+  if (!row) throw webhookNotFound(id);
+  return c.json(toWebhook(row), 200);
 };
 
 export const listDeliveries: AppRouteHandler<routes.ListDeliveriesRoute> = async (c) => {

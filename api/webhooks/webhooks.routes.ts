@@ -11,10 +11,22 @@ const WebhookSchema = z
     url: z.string(),
     events: z.array(EventSchema).openapi({ description: 'Subscribed events; empty means every event' }),
     createdAt: z.string(),
-    disabledAt: z.string().nullable().openapi({
-      description: 'Set when the endpoint answered 410 Gone: nothing is sent to it any more (register it again)',
+    disabledAt: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          'Set when the endpoint answered 410 Gone or kept failing for INTAKE_WEBHOOK_DISABLE_AFTER (5 days by ' +
+          'default): nothing is sent to it until POST /v1/webhooks/{id}/enable. A webhook.disabled event in ' +
+          'GET /v1/events says so too.',
+      }),
+    disabledReason: z
+      .string()
+      .nullable()
+      .openapi({ example: 'failed continuously for 5d (until 2026-12-07T10:00:00.000Z)' }),
+    failingSince: z.string().nullable().openapi({
+      description: 'When its current run of failed attempts began; null while deliveries succeed',
     }),
-    disabledReason: z.string().nullable(),
   })
   .openapi('Webhook');
 const WebhookIdParam = z.object({
@@ -39,7 +51,12 @@ const DeliverySchema = z
     fileId: z.string(),
     event: z.string(),
     url: z.string(),
-    status: z.string().openapi({ example: 'delivered' }),
+    status: z.string().openapi({
+      example: 'delivered',
+      description:
+        'pending, delivered, failed (retried), rejected (a permanent 4xx), gone (410: endpoint disabled), refused ' +
+        '(a private target), or abandoned (its endpoint was disabled or removed before a retry)',
+    }),
     attempts: z.number().int(),
     lastStatusCode: z.number().int().nullable(),
     lastError: z.string().nullable(),
@@ -125,3 +142,20 @@ export const listDeliveries = createRoute({
   },
 });
 export type ListDeliveriesRoute = typeof listDeliveries;
+
+export const enableWebhook = createRoute({
+  method: 'post',
+  path: '/{id}/enable',
+  summary: 'Enable a disabled webhook endpoint again',
+  description:
+    'Clears disabledAt, disabledReason and failingSince: new events are delivered to it again (deliveries ' +
+    'that ended while it was disabled are not resent), and a new failure starts a new failing period. ' +
+    'Enabling an endpoint that is not disabled changes nothing.',
+  security,
+  request: { params: WebhookIdParam },
+  responses: {
+    200: { description: 'Enabled', content: { 'application/json': { schema: WebhookSchema } } },
+    ...errorResponses(400, 401, 404),
+  },
+});
+export type EnableWebhookRoute = typeof enableWebhook;

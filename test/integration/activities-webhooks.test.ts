@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/create-activities';
 import type { DeliverWebhookInput } from '../../activities/types';
 import type { FileState, StepName, StepStatus } from '../../common/domain';
+import { listTenantEvents } from '../../prisma/events';
+import { disableEndpoint, enableEndpoint, markEndpointDelivered, markEndpointFailing } from '../../prisma/webhooks';
 import { createTenant, newFileId, openActivityStack, runActivity, type ActivityStack } from './activities-stack';
 
 const TENANT = 'acme-hooks';
@@ -163,7 +165,10 @@ describe('deliverWebhook', () => {
   });
 
   it('refuses private targets non-retryably unless private targets are allowed', async () => {
-    const strict = createActivities({ ...stack, config: { ...stack.config, webhooks: { allowPrivate: false } } });
+    const strict = createActivities({
+      ...stack,
+      config: { ...stack.config, webhooks: { ...stack.config.webhooks, allowPrivate: false } },
+    });
     const input = delivery('/ok');
     const error = await runActivity(strict.deliverWebhook, input).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplicationFailure);
@@ -219,5 +224,121 @@ describe('planNotifications', () => {
       'https://c.example.com/hook',
       'https://callback.example.com/x',
     ]);
+  });
+});
+
+describe('endpoint health on Postgres', () => {
+  const DAY = 86_400_000;
+  async function endpoint(failingSince: Date | null = null, path = '/down?token=s3cr3t') {
+    return stack.db.webhookEndpoint.create({
+      data: { id: `wh_${randomUUID()}`, tenantId: TENANT, url: `${baseUrl}${path}`, failingSince },
+    });
+  }
+  const row = (id: string) => stack.db.webhookEndpoint.findUniqueOrThrow({ where: { id } });
+  const eventsOf = async (id: string) =>
+    (await stack.db.tenantEvent.findMany({ where: { tenantId: TENANT } })).filter(
+      (e) => (e.data as { webhookId?: string }).webhookId === id,
+    );
+
+  it('many failures at once start one failing period, and only one of many concurrent disables wins', async () => {
+    const hook = await endpoint();
+    const times = Array.from({ length: 20 }, (_, i) => new Date(Date.parse('2026-12-01T00:00:00Z') + i * 1000));
+    await Promise.all(times.map((now) => markEndpointFailing(stack.db, hook.id, now)));
+    const started = (await row(hook.id)).failingSince;
+    expect(times.map((t) => t.getTime())).toContain(started?.getTime());
+    // Later failures do not move it.
+    await markEndpointFailing(stack.db, hook.id, new Date());
+    expect((await row(hook.id)).failingSince).toEqual(started);
+
+    const now = new Date(started!.getTime() + 5 * DAY);
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        disableEndpoint(stack.db, {
+          endpointId: hook.id,
+          reason: 'failed continuously for 5d',
+          now,
+          failingSinceAtOrBefore: now,
+        }),
+      ),
+    );
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    expect(await row(hook.id)).toMatchObject({ disabledAt: now, disabledReason: 'failed continuously for 5d' });
+    const events = await eventsOf(hook.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'webhook.disabled',
+      data: { webhookId: hook.id, url: `${baseUrl}/down?[redacted]`, reason: 'failed continuously for 5d' },
+    });
+  });
+
+  it('a success that commits before the disabling failure keeps the endpoint enabled', async () => {
+    const hook = await endpoint(new Date(Date.now() - 6 * DAY));
+    await markEndpointDelivered(stack.db, hook.id);
+    const now = new Date();
+    const cutoff = new Date(now.getTime() - 5 * DAY);
+    expect(
+      await disableEndpoint(stack.db, { endpointId: hook.id, reason: 'x', now, failingSinceAtOrBefore: cutoff }),
+    ).toBe(false);
+    expect(await row(hook.id)).toMatchObject({ failingSince: null, disabledAt: null });
+    expect(await eventsOf(hook.id)).toEqual([]);
+  });
+
+  it('a delivery failing on day 5 disables its endpoint and ends for good; planning skips it until re-enabled', async () => {
+    answers['/day5?token=s3cr3t'] = { status: 503 };
+    const hook = await endpoint(new Date(Date.now() - 5 * DAY - 60_000), '/day5?token=s3cr3t');
+    const input = { ...delivery('/day5?token=s3cr3t'), target: { endpointId: hook.id, url: hook.url } };
+
+    const error = await runActivity(stack.activities.deliverWebhook, input).catch((e: unknown) => e);
+    expect((error as ApplicationFailure).type).toBe('WebhookRejected');
+    expect((error as ApplicationFailure).nonRetryable).toBe(true);
+    expect((await row(hook.id)).disabledReason).toMatch(/^failed continuously for 5d \(until /);
+    expect(await eventsOf(hook.id)).toHaveLength(1);
+
+    // A retry of it (or of any delivery planned before) sends nothing more.
+    const sent = received.length;
+    const retry = await runActivity(stack.activities.deliverWebhook, input).catch((e: unknown) => e);
+    expect((retry as ApplicationFailure).message).toMatch(/not sent: the endpoint is disabled/);
+    expect(received.length).toBe(sent);
+    expect(await deliveryRow(input)).toMatchObject({ status: 'abandoned', attempts: 1 });
+    const plan = () =>
+      runActivity(stack.activities.planNotifications, {
+        tenantId: TENANT,
+        fileId: newFileId(),
+        event: 'file.ready',
+        callbackUrl: null,
+      });
+    expect((await plan()).map((t) => t.endpointId)).not.toContain(hook.id);
+
+    expect(await enableEndpoint(stack.db, 'someone-else', hook.id)).toBe(false);
+    expect(await enableEndpoint(stack.db, TENANT, hook.id)).toBe(true);
+    expect(await row(hook.id)).toMatchObject({ disabledAt: null, disabledReason: null, failingSince: null });
+    expect((await plan()).map((t) => t.endpointId)).toContain(hook.id);
+    await stack.db.webhookEndpoint.update({ where: { id: hook.id }, data: { deletedAt: new Date() } });
+  });
+
+  it('lists a tenant’s events newest first, a page at a time', async () => {
+    const tenantId = `events-${randomUUID().slice(0, 8)}`;
+    await createTenant(stack.db, tenantId);
+    const at = new Date('2026-12-02T12:00:00.000Z');
+    // Two share a timestamp: the id breaks the tie, so no event is skipped or repeated across pages.
+    for (const [id, ms] of [
+      ['evt_a', 0],
+      ['evt_b', 1000],
+      ['evt_c', 1000],
+      ['evt_d', 2000],
+    ] as const) {
+      await stack.db.tenantEvent.create({
+        data: { id, tenantId, type: 'webhook.disabled', createdAt: new Date(at.getTime() + ms), data: {} },
+      });
+    }
+    const first = await listTenantEvents(stack.db, tenantId, { limit: 2 });
+    expect(first.items.map((e) => e.id)).toEqual(['evt_d', 'evt_c']);
+    expect(first.more).toBe(true);
+    const second = await listTenantEvents(stack.db, tenantId, { limit: 2, after: first.items[1] });
+    expect(second.items.map((e) => e.id)).toEqual(['evt_b', 'evt_a']);
+    expect(second.more).toBe(false);
+    expect((await listTenantEvents(stack.db, TENANT, { limit: 100 })).items.every((e) => e.tenantId === TENANT)).toBe(
+      true,
+    );
   });
 });

@@ -19,11 +19,13 @@ export type Row = Record<string, unknown> & { id: string; tenantId: string; crea
 export function fakeDb() {
   const files = new Map<string, Row>();
   const endpoints = new Map<string, Row>();
+  const events: Row[] = [];
   const matches = (row: Row, where: Record<string, unknown>) =>
     Object.entries(where).every(([k, v]) => (row[k] ?? null) === v);
   const db = {
     files,
     endpoints,
+    events,
     /** Set to make every call hang (a silent dependency) or throw. */
     hang: false,
     fail: null as Error | null,
@@ -88,6 +90,25 @@ export function fakeDb() {
         const hit = [...endpoints.values()].filter((r) => matches(r, where));
         for (const row of hit) Object.assign(row, data);
         return { count: hit.length };
+      },
+    },
+    tenantEvent: {
+      /** The keyset page prisma/events.ts asks for: newest first, below (createdAt, id). */
+      findMany: async ({
+        where,
+        take,
+      }: {
+        where: { tenantId: string; OR?: [{ createdAt: { lt: Date } }, { createdAt: Date; id: { lt: string } }] };
+        take: number;
+      }) => {
+        await db.guard(where);
+        const after = where.OR?.[1];
+        const key = (r: Row) => `${r.createdAt.toISOString()}|${r.id}`;
+        return events
+          .filter((r) => r.tenantId === where.tenantId)
+          .filter((r) => !after || key(r) < `${after.createdAt.toISOString()}|${after.id.lt}`)
+          .sort((a, b) => (key(a) < key(b) ? 1 : -1))
+          .slice(0, take);
       },
     },
     webhookDelivery: {

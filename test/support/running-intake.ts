@@ -61,13 +61,17 @@ export async function startIntake<Tenant extends string>(
   options: StartIntakeOptions<Tenant>,
 ): Promise<RunningIntake<Tenant>> {
   quietTemporalLogs();
+  const receiver = await startWebhookReceiver();
   const config = loadConfig({
     ...process.env,
     INTAKE_PORT: '0',
     INTAKE_HOST: '127.0.0.1',
     INTAKE_CODEC_PORT: '0',
     INTAKE_LOG_LEVEL: 'warn',
-    INTAKE_WEBHOOK_ALLOW_PRIVATE: 'true',
+    // The SSRF guard stays on, as in production: only the test receiver's address and port are let
+    // through (global-setup's INTAKE_WEBHOOK_ALLOW_PRIVATE is for the activity tests' own receivers).
+    INTAKE_WEBHOOK_ALLOW_PRIVATE: 'false',
+    INTAKE_WEBHOOK_ALLOW_TARGETS: new URL(receiver.url('/')).host,
     INTAKE_API_KEYS: Object.entries<string>(options.tenants)
       .map(([tenant, key]) => `${tenant}=${key}`)
       .join(','),
@@ -77,7 +81,6 @@ export async function startIntake<Tenant extends string>(
   await applyMigrations(config.databaseUrl);
   const db = createDb(config.databaseUrl, { poolSize: 4 });
   const s3 = createS3Client(config.s3);
-  const receiver = await startWebhookReceiver();
 
   let workers: RunningWorkers | undefined = await startWorkers(config, log, 'all');
   const api = await startApi(config, { log });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockedAddressReason, webhookTargetRefusal } from '../../lib/webhook-guard';
+import { blockedAddressReason, parseAllowedTarget, webhookTargetRefusal } from '../../lib/webhook-guard';
 
 describe('webhook address classification', () => {
   it.each([
@@ -64,5 +64,33 @@ describe('webhook target refusal', () => {
   it('refuses schemes other than http and https, and embedded credentials', async () => {
     expect(await webhookTargetRefusal('file:///etc/passwd', { allowPrivate: true })).toMatch(/http or https/);
     expect(await webhookTargetRefusal('https://u:p@example.com/', { allowPrivate: true })).toMatch(/credentials/);
+  });
+});
+
+describe('webhook allow-list (INTAKE_WEBHOOK_ALLOW_TARGETS)', () => {
+  const allowTargets = ['127.0.0.1:4555', '10.20.0.0/16:443', '[fd00::/8]:8443'].map(parseAllowedTarget);
+  const check = (url: string, addresses?: string[]) =>
+    webhookTargetRefusal(url, {
+      allowPrivate: false,
+      allowTargets,
+      resolve: async () => addresses ?? [],
+    });
+
+  it('lets through exactly the listed address (or network) and port', async () => {
+    expect(await check('http://127.0.0.1:4555/hook')).toBeNull();
+    expect(await check('http://[::ffff:127.0.0.1]:4555/hook')).toBeNull();
+    expect(await check('https://10.20.3.4/hook')).toBeNull();
+    expect(await check('https://[fd12::1]:8443/hook')).toBeNull();
+    expect(await check('http://receiver.test:4555/hook', ['127.0.0.1'])).toBeNull();
+  });
+
+  it('refuses every other port, address and the rest of the guard as before', async () => {
+    expect(await check('http://127.0.0.1:4556/hook')).toMatch(/loopback address; .*INTAKE_WEBHOOK_ALLOW_TARGETS/);
+    expect(await check('http://127.0.0.1/hook')).toMatch(/loopback/);
+    expect(await check('http://127.0.0.2:4555/hook')).toMatch(/loopback/);
+    expect(await check('http://10.20.3.4/hook')).toMatch(/private/);
+    expect(await check('http://169.254.169.254:4555/latest')).toMatch(/metadata/);
+    // One record outside the list is enough to refuse the name.
+    expect(await check('http://receiver.test:4555/hook', ['127.0.0.1', '10.0.0.5'])).toMatch(/10\.0\.0\.5/);
   });
 });

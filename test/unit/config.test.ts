@@ -17,6 +17,8 @@ describe('configuration', () => {
     expect(config.renditions.map((r) => `${r.name}:${r.maxEdge}`)).toEqual(['thumb:256', 'medium:1024', 'large:2048']);
     expect(config.webhooks.allowPrivate).toBe(false);
     expect(config.s3.encryption).toEqual({ mode: 'AES256' });
+    expect(config.webhooks.allowTargets).toEqual([]);
+    expect(config.webhooks.disableAfterMs).toBe(5 * 86_400_000);
   });
 
   it('encrypts objects with SSE-S3 by default, SSE-KMS with a key id, or not at all only when told', () => {
@@ -30,6 +32,30 @@ describe('configuration', () => {
     expect(loadConfig({ S3_SSE_KMS_KEY_ID: 'intake-key' }).s3.encryption).toEqual({ mode: 'AES256' });
     expect(() => loadConfig({ S3_SSE: 'aws:kms' })).toThrow(/S3_SSE_KMS_KEY_ID: is required when S3_SSE is aws:kms/);
     expect(() => loadConfig({ S3_SSE: 'aes256' })).toThrow(/S3_SSE: .*\(got "aes256"\)/);
+  });
+
+  it('reads the webhook allow-list and the disable-after period', () => {
+    const config = loadConfig({
+      INTAKE_WEBHOOK_ALLOW_TARGETS: '127.0.0.1:4555, [::1]:4555,10.1.0.0/16:443',
+      INTAKE_WEBHOOK_DISABLE_AFTER: '36h',
+    });
+    expect(config.webhooks.allowTargets.map((t) => [t.entry, t.port])).toEqual([
+      ['127.0.0.1:4555', 4555],
+      ['[::1]:4555', 4555],
+      ['10.1.0.0/16:443', 443],
+    ]);
+    expect(config.webhooks.disableAfterMs).toBe(36 * 3_600_000);
+    for (const bad of ['localhost:4555', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', '10.0.0.0/33:80', '::1:80']) {
+      expect(() => loadConfig({ INTAKE_WEBHOOK_ALLOW_TARGETS: bad })).toThrow(
+        /INTAKE_WEBHOOK_ALLOW_TARGETS: .*ip:port/,
+      );
+    }
+    expect(() => loadConfig({ INTAKE_WEBHOOK_DISABLE_AFTER: '0d' })).toThrow(
+      /INTAKE_WEBHOOK_DISABLE_AFTER: must be longer/,
+    );
+    expect(() => loadConfig({ INTAKE_WEBHOOK_DISABLE_AFTER: 'soon' })).toThrow(
+      /INTAKE_WEBHOOK_DISABLE_AFTER: .*duration/,
+    );
   });
 
   it('switches to external services when their variables are set', () => {

@@ -1,30 +1,41 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockedAddressReason, guardedLookup } from '../../lib/webhook-guard';
+import { blockedAddressReason, guardedLookup, parseAllowedTarget } from '../../lib/webhook-guard';
 import { webhookFetch } from '../../lib/webhook-http';
 
+const GUARD_ON = { allowPrivate: false, allowTargets: [] };
 let server: Server;
 let port: number;
 let received = 0;
+/** A second loopback service, on another port, that the allow-list does not name. */
+let other: Server;
+let otherPort: number;
+let otherReceived = 0;
 
-beforeAll(async () => {
-  server = createServer((_req, res) => {
-    received++;
+async function listen(onRequest: () => void): Promise<[Server, number]> {
+  const started = createServer((_req, res) => {
+    onRequest();
     res.writeHead(204).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => started.listen(0, '127.0.0.1', resolve));
+  return [started, (started.address() as AddressInfo).port];
+}
+
+beforeAll(async () => {
+  [server, port] = await listen(() => received++);
+  [other, otherPort] = await listen(() => otherReceived++);
 });
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => other.close(resolve));
 });
 
 describe('webhook connections', () => {
   it('refuse at connect time a name that resolves to a private address, sending nothing', async () => {
     const before = received;
-    const error = (await webhookFetch(false)(`http://localhost:${port}/hook`, { method: 'POST', body: '{}' }).catch(
+    const error = (await webhookFetch(GUARD_ON)(`http://localhost:${port}/hook`, { method: 'POST', body: '{}' }).catch(
       (e: unknown) => e,
     )) as Error & { cause?: { code?: string; message?: string } };
     expect(error).toBeInstanceOf(Error);
@@ -34,8 +45,26 @@ describe('webhook connections', () => {
   });
 
   it('connect where private targets are allowed (development)', async () => {
-    const response = await webhookFetch(true)(`http://localhost:${port}/hook`, { method: 'POST', body: '{}' });
+    const response = await webhookFetch({ allowPrivate: true, allowTargets: [] })(`http://localhost:${port}/hook`, {
+      method: 'POST',
+      body: '{}',
+    });
     expect(response.status).toBe(204);
+  });
+
+  it('connect to an allowed target by name, and refuse another port of the same host, sending nothing', async () => {
+    // localhost may resolve to both loopback addresses: every one of them must be allowed.
+    const allowTargets = [parseAllowedTarget(`127.0.0.1:${port}`), parseAllowedTarget(`[::1]:${port}`)];
+    const guarded = webhookFetch({ allowPrivate: false, allowTargets });
+    const response = await guarded(`http://localhost:${port}/hook`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(204);
+
+    const before = otherReceived;
+    const error = (await guarded(`http://localhost:${otherPort}/hook`, { method: 'POST', body: '{}' }).catch(
+      (e: unknown) => e,
+    )) as Error & { cause?: { code?: string } };
+    expect(error.cause?.code).toBe('EWEBHOOKREFUSED');
+    expect(otherReceived).toBe(before);
   });
 
   it('check every address a name resolves to, as the socket will use them', async () => {
