@@ -50,6 +50,8 @@ export interface FaultResult {
   /** Seconds from the heal to the last accepted upload ending. */
   settleSeconds: number;
   unexpectedExits: Record<string, number>;
+  /** Uploads whose workflow the API found missing and started (a retry or a read repaired them). */
+  lostWorkflowsRestarted: number;
   /** What a reader of results.json needs to chase a duplicate. */
   anomalies: string[];
 }
@@ -72,6 +74,7 @@ export async function runFault(
   const images = await makeImages(settings.uploads);
   const counters = newCounters();
   const exitsBefore = system.unexpectedExits();
+  const repairsBefore = system.lostWorkflowsRestarted();
   const receivedBefore = system.receiver.received.length;
   // Generous: clients keep retrying through the outage and the restart that follows it.
   const uploadDeadline = Date.now() + settings.settleMs + 120_000;
@@ -166,6 +169,7 @@ export async function runFault(
       api: exitsAfter.api - exitsBefore.api,
       worker: exitsAfter.worker - exitsBefore.worker,
     },
+    lostWorkflowsRestarted: system.lostWorkflowsRestarted() - repairsBefore,
     anomalies,
   };
   log(`${fault.id}: ${JSON.stringify(result)}`);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceProcess } from '../infra/service-process';
 import { freePort } from '../infra/free-port';
@@ -29,6 +30,8 @@ export interface ChaosSystem {
   /** SIGKILLs the worker; it stays down until startWorker. */
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
+  /** How often the API logged that it started a lost workflow (services/accept-upload restartIfLost). */
+  lostWorkflowsRestarted(): number;
   /** How often a child died without being told to and was started again. */
   unexpectedExits(): Record<'api' | 'worker', number>;
   stop(): Promise<void>;
@@ -106,6 +109,13 @@ export async function startChaosSystem(options: {
     killWorker: () => kill('worker'),
     startWorker,
     unexpectedExits: () => ({ ...exits }),
+    lostWorkflowsRestarted: () => {
+      try {
+        return readFileSync(join(logDir, 'api.log'), 'utf8').split('started the lost workflow').length - 1;
+      } catch {
+        return 0;
+      }
+    },
     async stop() {
       stopping = true;
       await Promise.all([children.api?.stop(5_000), children.worker?.stop(10_000)]);

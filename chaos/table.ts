@@ -12,6 +12,7 @@ export function chaosTable(results: readonly FaultResult[]): string {
     '503 retried',
     'file.ready exactly once after dedupe',
     'raw redeliveries',
+    'lost workflows restarted',
     'settled in',
   ];
   const rows = results.map((r) => [
@@ -24,6 +25,7 @@ export function chaosTable(results: readonly FaultResult[]): string {
     String(r.retried503),
     `${r.webhooksDelivered - r.webhookDuplicateEvents}/${r.ready}`,
     String(r.webhookRedeliveries),
+    String(r.lostWorkflowsRestarted),
     `${r.settleSeconds} s`,
   ]);
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
