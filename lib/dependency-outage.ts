@@ -41,6 +41,15 @@ export const UNAVAILABLE_ADAPTER_KINDS: ReadonlySet<string> = new Set([
  */
 export const UNREACHABLE_DATABASE_CODES: ReadonlySet<string> = new Set(['P1001', 'P1002', 'P1008', 'P1017']);
 
+/**
+ * node-postgres' own errors for a server that went away under an open connection (its postmaster was
+ * killed or restarted): plain Errors with no code, which @prisma/adapter-pg passes on unchanged, so
+ * only the message tells them apart. "Connection terminated unexpectedly" is the one a pooled
+ * connection raises mid-query.
+ */
+const PG_CONNECTION_LOST =
+  /^(Connection terminated( unexpectedly| due to connection timeout)?|timeout exceeded when trying to connect)$/;
+
 // gRPC status codes from the Temporal client: UNAVAILABLE and DEADLINE_EXCEEDED.
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -58,6 +67,9 @@ export function isDependencyOutage(error: unknown): boolean {
       $fault?: unknown;
     };
     if (err.name === 'PrismaClientInitializationError' || err.name === 'TimeoutError') return true;
+    if (err.name === 'Error' && err.code === undefined && PG_CONNECTION_LOST.test((e as Error).message ?? '')) {
+      return true;
+    }
     // A driver adapter's cause: { kind: 'postgres', code: '57P03' } while Postgres recovers, or its own kind.
     if (typeof err.kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(err.kind)) return true;
     if (err.kind === 'postgres' && typeof err.code === 'string' && UNAVAILABLE_SQLSTATE.test(err.code)) return true;

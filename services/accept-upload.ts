@@ -324,21 +324,33 @@ async function replayUpload(
   } finally {
     await discardObject(scratch);
   }
-  if (existing.status === 'PROCESSING') await restartIfLost(deps, existing);
+  await restartIfLost(deps, existing, 'a retried upload');
   return { row: existing, replayed: true };
 }
 
-/** Starts the workflow of an accepted upload that has none, if its bytes are still there. */
-async function restartIfLost(deps: AcceptUploadDeps, row: FileRecord): Promise<void> {
+/** What restarting a lost workflow needs: no Postgres, the row is already read. */
+export type RestartDeps = Pick<AcceptUploadDeps, 'config' | 's3' | 'log' | 'withTemporal'>;
+
+/**
+ * Starts the workflow of an accepted upload that has none, if its bytes are still there: the API died
+ * between inserting the row and starting the workflow. Temporal is asked first (the id is
+ * deterministic), so a running upload is never started twice; a race with another repairer ends in
+ * WorkflowExecutionAlreadyStartedError, which is success. Returns whether it started one.
+ */
+export async function restartIfLost(deps: RestartDeps, row: FileRecord, why: string): Promise<boolean> {
   const { config } = deps;
-  if (await deps.withTemporal((client) => workflowExists(client, row.workflowId))) return;
+  if (row.status !== 'PROCESSING') return false;
+  if (await deps.withTemporal((client) => workflowExists(client, row.workflowId))) return false;
   const upload = acceptedUploadOf(row, config);
-  if (!(await objectExists(deps.s3, config.s3.bucket, upload.incomingKey))) return;
+  // Without its bytes there is nothing to process; the sweeper fails such an upload after its grace.
+  if (!(await objectExists(deps.s3, config.s3.bucket, upload.incomingKey))) return false;
   try {
     await deps.withTemporal((client) => startAcceptedUpload(client, config, upload));
-    deps.log.warn({ fileId: row.id }, 'started the lost workflow of a retried upload');
+    deps.log.warn({ fileId: row.id }, `started the lost workflow of ${why}`);
+    return true;
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    return false;
   }
 }
 

@@ -1,7 +1,9 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { FileState } from '../../common/domain';
 import { statusQuery } from '../../common/messages';
 import { findTenantFile, type FileRecord } from '../../prisma/file-records';
+import { restartIfLost } from '../../services/accept-upload';
 import { withDb, withTemporal } from '../dependencies';
 import { ApiError } from '../errors';
 import { toFileView, type FileView } from '../file-view';
@@ -28,7 +30,30 @@ export async function queryWorkflowState(
     return await withTemporal(c, (client) => client.workflow.getHandle(row.workflowId).query(statusQuery), timeoutMs);
   } catch (error) {
     c.var.log.debug({ err: error }, 'status query failed; answering from Postgres');
+    if (error instanceof WorkflowNotFoundError) await repairLostWorkflow(c, row);
     return null;
+  }
+}
+
+/**
+ * A PROCESSING row whose workflow Temporal does not know: the API died between inserting the row and
+ * starting the workflow. The read that notices starts it (issue 10: repaired on its next read, not by
+ * the hourly sweeper). Best effort: the read still answers from Postgres if the repair cannot run now.
+ */
+async function repairLostWorkflow(c: Context<AppEnv>, row: FileRecord): Promise<void> {
+  try {
+    await restartIfLost(
+      {
+        config: c.var.config,
+        s3: c.var.s3,
+        log: c.var.log,
+        withTemporal: (fn) => withTemporal(c, fn),
+      },
+      row,
+      'a file read while processing',
+    );
+  } catch (error) {
+    c.var.log.warn({ err: error }, 'could not restart the lost workflow; the next read or the sweeper will');
   }
 }
 

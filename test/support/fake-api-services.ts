@@ -228,6 +228,10 @@ export function fakeTemporal() {
         },
         query: async () => {
           if (state.queryHang) await new Promise(() => {});
+          // As Temporal answers for a workflow id it never saw (an upload whose start was lost).
+          if (!state.queryResult && !started.some((s) => s.options.workflowId === workflowId)) {
+            throw new WorkflowNotFoundError('workflow not found', workflowId, undefined);
+          }
           if (!state.queryResult) throw new Error('no worker');
           return state.queryResult;
         },

@@ -9,7 +9,7 @@ import { createS3Client } from '../../lib/s3-client';
 import { createDb, type Db } from '../../prisma/db';
 import { applyMigrations } from '../../prisma/migrate';
 import { startWorkers, type RunningWorkers } from '../../workers/main';
-import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver';
+import { startWebhookReceiver, type WebhookReceiver } from '../../infra/webhook-receiver';
 
 export interface StartIntakeOptions<Tenant extends string> {
   /** tenant id → API key; each tenant gets a client in `clients`. */

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FileState } from '../../common/domain';
+import { storageKeys } from '../../lib/storage-keys';
 import { ACME, GLOBEX, expectError, seedFile, setupApi, type TestApi } from '../support/fake-api-services';
 
 /* GET /v1/files and /v1/files/{id}: descriptions, tenant isolation, long-poll and pages. */
@@ -83,6 +84,28 @@ describe('HTTP API routes', () => {
       expect(((await res.json()) as { status: string }).status).toBe('PROCESSING');
       expect(elapsed).toBeGreaterThanOrEqual(1_900);
       expect(elapsed).toBeLessThan(2_900);
+    });
+
+    it('a read of a processing file whose workflow never started starts it (the API died after the insert)', async () => {
+      seedFile(t, { id: 'f_lost', status: 'PROCESSING', renditions: [], storageKey: 'incoming/acme/f_lost' });
+      t.s3.objects.set(storageKeys.incoming('acme', 'f_lost'), Buffer.from('abc'));
+      const res = await t.app.request('/v1/files/f_lost', { headers: ACME });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { status: string }).status).toBe('PROCESSING');
+      expect(t.temporal.started).toHaveLength(1);
+      expect(t.temporal.started[0]?.options).toMatchObject({ workflowId: 'upload-f_lost' });
+      // The next read finds the workflow: nothing is started twice.
+      await t.app.request('/v1/files/f_lost?wait=1s', { headers: ACME });
+      expect(t.temporal.started).toHaveLength(1);
+    });
+
+    it('a long-poll repairs a lost workflow too, and never restarts an upload whose bytes are gone', async () => {
+      seedFile(t, { id: 'f_lost2', status: 'PROCESSING', renditions: [] });
+      seedFile(t, { id: 'f_gone', status: 'PROCESSING', renditions: [] });
+      t.s3.objects.set(storageKeys.incoming('acme', 'f_lost2'), Buffer.from('abc'));
+      expect((await t.app.request('/v1/files/f_lost2?wait=1s', { headers: ACME })).status).toBe(200);
+      expect((await t.app.request('/v1/files/f_gone?wait=1s', { headers: ACME })).status).toBe(200);
+      expect(t.temporal.started.map((s) => s.options.workflowId)).toEqual(['upload-f_lost2']);
     });
 
     it('says why a deleted file went, and keeps an earlier reason', async () => {
