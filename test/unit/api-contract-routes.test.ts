@@ -1,0 +1,62 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ACME, expectError, setupApi, type TestApi } from '../support/fake-api-services';
+
+/*
+ * What `npm run fuzz` (schemathesis) found where /openapi.json and the answers disagreed: each test
+ * reads the document a client reads, and checks the route answers what it says.
+ */
+
+vi.mock('../../prisma/tenants', () => import('../support/fake-tenants'));
+
+interface Doc {
+  paths: Record<
+    string,
+    Record<string, { parameters?: { name: string; in: string; schema: Record<string, unknown> }[] }>
+  >;
+  components: { schemas: Record<string, Record<string, unknown>> };
+}
+
+describe('the API contract', () => {
+  let t: TestApi;
+  let doc: Doc;
+  beforeEach(async () => {
+    t = setupApi();
+    doc = (await (await t.app.request('/openapi.json')).json()) as Doc;
+  });
+  const queryParam = (path: string, method: string, name: string) =>
+    doc.paths[path]?.[method]?.parameters?.find((p) => p.in === 'query' && p.name === name)?.schema;
+
+  it('a retention change documents that it takes exactly one of expiresAt, extendBy or hold', async () => {
+    expect(doc.components.schemas.RetentionChange).toMatchObject({
+      additionalProperties: false,
+      oneOf: [{ required: ['expiresAt'] }, { required: ['extendBy'] }, { required: ['hold'] }],
+    });
+    // What the document now calls invalid is what the route refuses.
+    const res = await t.app.request('/v1/files/f_r/retention', {
+      method: 'PATCH',
+      headers: { ...ACME, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ hold: false, extendBy: '30d' }),
+    });
+    await expectError(res, 400, 'invalid_request');
+  });
+
+  it('an upload filename in the query is at most 255 characters, so the query fits the header limit', async () => {
+    expect(queryParam('/v1/files', 'post', 'filename')).toMatchObject({ maxLength: 255 });
+    const upload = (filename: string) =>
+      t.app.request(`/v1/files?filename=${encodeURIComponent(filename)}`, {
+        method: 'POST',
+        headers: { ...ACME, 'Content-Type': 'application/octet-stream' },
+        body: 'abc',
+      });
+    // Characters, not UTF-16 units: 255 emoji are a valid name, 256 are not.
+    expect((await upload('😀'.repeat(255))).status).toBe(202);
+    const tooLong = await expectError(await upload('a'.repeat(256)), 400, 'invalid_request');
+    expect(tooLong.message).toMatch(/filename/);
+  });
+
+  it('callback and webhook URLs are documented as http(s) URIs', () => {
+    const http = { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' };
+    expect(queryParam('/v1/files', 'post', 'callbackUrl')).toMatchObject(http);
+    expect(doc.components.schemas.WebhookCreate).toMatchObject({ properties: { url: http } });
+  });
+});
