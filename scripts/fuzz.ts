@@ -53,13 +53,14 @@ async function main(): Promise<number> {
   say(`starting Temporal, MinIO, PostgreSQL and clamd under ${dataDir} …`);
   const stack = await startStack({ dataDir, ephemeral: true, log: (line) => say(line) });
   const apiKey = `fuzz_${randomBytes(18).toString('base64url')}`;
+  const peerApiKey = `peer_${randomBytes(18).toString('base64url')}`;
   const config = loadConfig({
     ...process.env,
     ...stack.env,
     INTAKE_PORT: '0',
     INTAKE_HOST: '127.0.0.1',
     INTAKE_LOG_LEVEL: process.env.INTAKE_LOG_LEVEL ?? 'warn',
-    INTAKE_API_KEYS: `fuzz=${apiKey}`,
+    INTAKE_API_KEYS: `fuzz=${apiKey},peer=${peerApiKey}`,
     // Webhooks go to the local receiver only (and loopbackOnlyNetwork refuses every other host).
     INTAKE_WEBHOOK_ALLOW_PRIVATE: 'true',
   });
@@ -77,6 +78,7 @@ async function main(): Promise<number> {
     const result = await runSchemathesis({
       url: api.url,
       apiKey,
+      peerApiKey,
       fixtures,
       maxExamples: Number(values['max-examples']),
       reportDir: values['report-dir'],

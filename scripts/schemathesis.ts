@@ -23,9 +23,9 @@ export const FUZZ_CHECKS = [
   'allow_header_conformance',
   'ensure_resource_availability',
   'ignored_auth',
+  'object_level_authorization',
   // use_after_free is off: Intake keeps what was deleted readable on purpose. A deleted file answers
   // 200 with status DELETED (its bytes 410), and a removed webhook's delivery log stays (the audit trail).
-  // object_level_authorization is off: it needs a second tenant's credentials wired into the run.
 ] as const;
 
 /**
@@ -52,6 +52,8 @@ export interface SchemathesisRun {
   /** The API's base URL; the schema is read from `<url>/openapi.json`. */
   url: string;
   apiKey: string;
+  /** Another tenant's key: object_level_authorization replays the first tenant's reads with it. */
+  peerApiKey: string;
   fixtures: FuzzFixtures;
   /** Test cases per operation and phase; small in `npm test`, larger in `npm run fuzz`. */
   maxExamples: number;
@@ -86,6 +88,13 @@ function pinnedIds(parameter: string, value: string, ...operations: string[]): s
  */
 function passes(fixtures: FuzzFixtures): { name: string; config: string; include?: string }[] {
   const common = [
+    // Two tenants from auth.json (Web Fuzzing Commons): requests go as `owner`, and
+    // object_level_authorization checks that `peer` never reads what `owner` owns.
+    '[auth.wfc]',
+    'path = "auth.json"',
+    'user = "owner"',
+    'peers = ["owner", "peer"]',
+    '',
     '[parameters]',
     `"query.callbackUrl" = "${fixtures.receiverUrl}/callback"`,
     `"body.callbackUrl" = "${fixtures.receiverUrl}/callback"`,
@@ -172,6 +181,16 @@ export async function runSchemathesis(run: SchemathesisRun): Promise<Schemathesi
     mkdirSync(dir, { recursive: true });
     // Each pass has its own schemathesis.toml, named explicitly so none is picked up from the repo.
     writeFileSync(join(dir, 'schemathesis.toml'), pass.config);
+    const bearer = (key: string) => [{ name: 'Authorization', value: `Bearer ${key}` }];
+    writeFileSync(
+      join(dir, 'auth.json'),
+      JSON.stringify({
+        auth: [
+          { name: 'owner', fixedHeaders: bearer(run.apiKey) },
+          { name: 'peer', fixedHeaders: bearer(run.peerApiKey) },
+        ],
+      }),
+    );
     const args = [
       '--config-file',
       join(dir, 'schemathesis.toml'),
@@ -179,8 +198,6 @@ export async function runSchemathesis(run: SchemathesisRun): Promise<Schemathesi
       `${run.url}/openapi.json`,
       '--url',
       run.url,
-      '-H',
-      `Authorization: Bearer ${run.apiKey}`,
       '--checks',
       FUZZ_CHECKS.join(','),
       '--max-examples',
@@ -196,7 +213,7 @@ export async function runSchemathesis(run: SchemathesisRun): Promise<Schemathesi
       ...(run.seed === undefined ? [] : ['--seed', String(run.seed)]),
       ...(pass.include ? ['--include-path-regex', pass.include] : []),
     ];
-    output(`fuzz: pass ${pass.name}: schemathesis ${args.join(' ').replace(run.apiKey, '[key]')}`);
+    output(`fuzz: pass ${pass.name}: schemathesis ${args.join(' ')}`);
     const code = await runOnce(args, dir, output);
     output(`fuzz: pass ${pass.name} exited ${code}; report in ${dir}`);
     reports.push(dir);

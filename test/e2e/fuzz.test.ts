@@ -15,8 +15,9 @@ import { startIntake, type RunningIntake } from '../support/running-intake';
  */
 
 const FUZZ_KEY = 'fuzz-e2e-key-0001';
+const PEER_KEY = 'peer-e2e-key-0002';
 
-let intake: RunningIntake<'fuzz'>;
+let intake: RunningIntake<'fuzz' | 'peer'>;
 let fixtures: FuzzFixtures;
 
 beforeAll(async () => {
@@ -24,7 +25,7 @@ beforeAll(async () => {
   loopbackOnlyNetwork();
   // Generated uploads fail validation by the hundred, each an SDK warning: only errors are news here.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  intake = await startIntake({ tenants: { fuzz: FUZZ_KEY } });
+  intake = await startIntake({ tenants: { fuzz: FUZZ_KEY, peer: PEER_KEY } });
   fixtures = await createFuzzFixtures(intake.clients.fuzz, intake.receiver.url('').replace(/\/$/, ''));
 }, 180_000);
 
@@ -39,6 +40,7 @@ describe('schemathesis over the API contract', () => {
     const result = await runSchemathesis({
       url: intake.api.url,
       apiKey: FUZZ_KEY,
+      peerApiKey: PEER_KEY,
       fixtures,
       maxExamples: 8,
       seed: 20261202,
