@@ -11,7 +11,14 @@ vi.mock('../../prisma/tenants', () => import('../support/fake-tenants'));
 interface Doc {
   paths: Record<
     string,
-    Record<string, { parameters?: { name: string; in: string; schema: Record<string, unknown> }[] }>
+    Record<
+      string,
+      {
+        parameters?: { name: string; in: string; schema: Record<string, unknown> }[];
+        responses?: Record<string, unknown>;
+        requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> };
+      }
+    >
   >;
   components: { schemas: Record<string, Record<string, unknown>> };
 }
@@ -75,5 +82,18 @@ describe('the API contract', () => {
       );
       await expectError(await send(method, path), 413, 'payload_too_large');
     }
+  });
+
+  it('a multipart upload documents tags as one comma-separated field or the field repeated', async () => {
+    const multipartSchema = doc.paths['/v1/files']?.post?.requestBody?.content['multipart/form-data']?.schema;
+    expect(multipartSchema?.properties.tags).toMatchObject({
+      anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    });
+    const form = new FormData();
+    form.append('tags', 'a');
+    form.append('tags', 'b,c');
+    form.append('file', new Blob(['abc'], { type: 'text/plain' }), 'notes.txt');
+    const res = await t.app.request('/v1/files', { method: 'POST', headers: ACME, body: form });
+    expect(res.status).toBe(202);
   });
 });
