@@ -93,7 +93,13 @@ export const uploadFile = createRoute({
               file: { type: 'string', format: 'binary' },
               callbackUrl: { type: 'string', ...HTTP_URL_DOC },
               retention: { type: 'string', example: '7d' },
-              tags: { type: 'string', example: 'invoices,2026' },
+              // Like the query parameter: comma-separated, or the field repeated (an array in OpenAPI).
+              tags: {
+                anyOf: [
+                  { type: 'string', example: 'invoices,2026' },
+                  { type: 'array', items: { type: 'string' } },
+                ],
+              },
             },
           },
         },
