@@ -277,6 +277,48 @@ async function temporalTestServer() {
   info(`temporal-test-server: ${version} installed in .tools/temporal-test-server`);
 }
 
+/**
+ * schemathesis for `npm run fuzz` (and its bounded run in `npm test`), from PyPI into a project-local
+ * venv, every package pinned by scripts/fuzz-requirements.txt. A venv cannot move (its scripts name
+ * their Python by absolute path), so it is built in place; pip's own cache keeps the wheels for the
+ * next clone. The stamp holds the file's hash and the Python version: a change to either reinstalls.
+ */
+async function fuzzVenv() {
+  const requirements = join(ROOT, 'scripts', 'fuzz-requirements.txt');
+  const venv = join(TOOLS, 'fuzz-venv');
+  const schemathesis = join(venv, 'bin', 'schemathesis');
+  const stamp = join(venv, '.requirements-stamp');
+  const python = which('python3');
+  if (!python)
+    fail('Python 3.10 or newer is needed for schemathesis (`npm run fuzz`): install python3 and python3-venv.');
+  const digest = createHash('sha256').update(readFileSync(requirements)).update(python).digest('hex').slice(0, 16);
+  if (existsSync(schemathesis) && stampMatches(stamp, digest)) {
+    info('schemathesis: present in .tools/fuzz-venv');
+    return;
+  }
+  say('schemathesis: installing scripts/fuzz-requirements.txt into .tools/fuzz-venv …');
+  rmSync(venv, { recursive: true, force: true });
+  try {
+    await run('creating the fuzz venv', python, ['-m', 'venv', venv], { capture: true });
+  } catch (error) {
+    if (/ensurepip|venv/.test(error.output ?? '')) {
+      fail(
+        'python3 cannot create a venv: install python3-venv (e.g. `apt-get install python3-venv`) and run set-up again.',
+      );
+    }
+    throw error;
+  }
+  // --no-deps: the file is a full freeze, so pip installs exactly it and resolves nothing on its own.
+  const secs = await run(
+    'installing schemathesis',
+    join(venv, 'bin', 'pip'),
+    ['install', '--quiet', '--disable-pip-version-check', '--no-deps', '-r', requirements],
+    { capture: true },
+  );
+  writeFileSync(stamp, `${digest}\n`);
+  say(`schemathesis: installed in ${secs}s`);
+}
+
 async function prismaGenerate() {
   const script = join(ROOT, 'scripts', 'prisma-generate.mjs');
   if (!existsSync(script)) {
@@ -368,6 +410,7 @@ async function main() {
   await clamav();
   copyClamavSignaturesCheck();
   await temporalTestServer();
+  await fuzzVenv();
   await prismaGenerate();
   info(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   if (thenRun.length > 0) process.exitCode = await runOn(process.execPath, thenRun[0], thenRun.slice(1));

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { FILE_STATUSES } from '../../common/domain';
 import { BEARER_SECURITY, errorResponses } from '../errors';
 import { FileSchema, UploadAcceptedSchema } from '../file-view';
-import { ID_PARAM_PATTERN } from '../upload-fields';
+import { ID_PARAM_PATTERN, MAX_FILENAME_LENGTH } from '../upload-fields';
 import { DURATION_PATTERN, DURATION_WITH_UNIT_PATTERN } from '../../common/durations';
 
 /* The /v1/files routes as OpenAPI definitions: paths, parameters, bodies and every documented answer. */
@@ -20,13 +20,23 @@ const tagsParam = z
   .union([z.string(), z.array(z.string())])
   .optional()
   .openapi({ description: 'Comma-separated or repeated', type: 'string' });
+/** What the spec says of callback and webhook URLs; parseHttpUrl checks the rest (credentials, private hosts). */
+const HTTP_URL_DOC = { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' } as const;
 const UploadOptionsQuery = z.object({
-  filename: z.string().max(4096).optional().openapi({ description: 'Required for a raw (non-multipart) upload' }),
+  // The stored name is cut to MAX_FILENAME_LENGTH anyway. A longer limit let a valid query outgrow
+  // Node's 16 KiB header limit (4096 characters, percent-encoded, are up to 48 KiB): a bare 431, no JSON.
+  filename: z
+    .string()
+    .refine((name) => Array.from(name).length <= MAX_FILENAME_LENGTH, {
+      message: `at most ${MAX_FILENAME_LENGTH} characters`,
+    })
+    .optional()
+    .openapi({ description: 'Required for a raw (non-multipart) upload', maxLength: MAX_FILENAME_LENGTH }),
   callbackUrl: z
     .string()
     .max(2048)
     .optional()
-    .openapi({ description: 'http(s) URL to notify of the outcome (signed)' }),
+    .openapi({ description: 'http(s) URL to notify of the outcome (signed)', ...HTTP_URL_DOC }),
   retention: z
     .string()
     .max(32)
@@ -81,9 +91,15 @@ export const uploadFile = createRoute({
             required: ['file'],
             properties: {
               file: { type: 'string', format: 'binary' },
-              callbackUrl: { type: 'string', format: 'uri' },
+              callbackUrl: { type: 'string', ...HTTP_URL_DOC },
               retention: { type: 'string', example: '7d' },
-              tags: { type: 'string', example: 'invoices,2026' },
+              // Like the query parameter: comma-separated, or the field repeated (an array in OpenAPI).
+              tags: {
+                anyOf: [
+                  { type: 'string', example: 'invoices,2026' },
+                  { type: 'array', items: { type: 'string' } },
+                ],
+              },
             },
           },
         },
@@ -240,7 +256,11 @@ export const changeRetention = createRoute({
             .refine((change) => Object.values(change).filter((value) => value !== undefined).length === 1, {
               message: 'give exactly one of expiresAt, extendBy or hold',
             })
-            .openapi('RetentionChange'),
+            // The refine is invisible to the generated schema; without this a client (or a fuzzer) reads
+            // `{ "hold": true, "extendBy": "30d" }` as valid and meets a 400.
+            .openapi('RetentionChange', {
+              oneOf: [{ required: ['expiresAt'] }, { required: ['extendBy'] }, { required: ['hold'] }],
+            }),
         },
       },
     },

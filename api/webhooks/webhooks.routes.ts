@@ -84,7 +84,11 @@ export const createWebhook = createRoute({
         'application/json': {
           schema: z
             .object({
-              url: z.string().max(2048).openapi({ example: 'https://example.com/hooks/intake' }),
+              url: z.string().max(2048).openapi({
+                example: 'https://example.com/hooks/intake',
+                format: 'uri',
+                pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+              }),
               events: z.array(EventSchema).max(WEBHOOK_EVENTS.length).optional(),
             })
             .openapi('WebhookCreate'),
