@@ -230,7 +230,7 @@ const envSchema = z
         path: ['S3_SSE_KMS_KEY_ID'],
         message: 'is required when S3_SSE is aws:kms (the KMS key id or ARN objects are encrypted with)',
       });
-      }
+    }
     if (env.NODE_ENV === 'production') {
       // The embedded defaults generate these under the data folder; a production deployment whose
       // processes each made their own would encrypt histories the others cannot read.
