@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceProcess } from '../infra/service-process';
@@ -49,6 +50,11 @@ export async function startChaosSystem(options: {
     ...process.env,
     ...stack.env,
     NODE_ENV: 'production',
+    // Production refuses to start without its own payload key and codec token; the API and worker share
+    // these, as a deployment's processes share theirs.
+    INTAKE_PAYLOAD_KEYS: `chaos:${randomBytes(32).toString('base64')}`,
+    INTAKE_CODEC_TOKEN: randomBytes(24).toString('base64url'),
+    INTAKE_CODEC_PORT: '0',
     INTAKE_LOG_LEVEL: 'warn',
     INTAKE_API_KEYS: `${TENANT}=${API_KEY}`,
     // The receiver listens on 127.0.0.1.

@@ -126,10 +126,13 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
     'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "429"]',
     '',
     // Also 400: the cursor is opaque (base64url of a keyset this API wrote); any other string is refused.
-    '[[operations]]',
-    'include-name = "GET /v1/files"',
-    'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "429"]',
-    '',
+    // The same holds for every cursor-paginated list.
+    ...['GET /v1/files', 'GET /v1/events'].flatMap((operation) => [
+      '[[operations]]',
+      `include-name = "${operation}"`,
+      'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "429"]',
+      '',
+    ]),
   ];
   return [
     { name: 'generated-ids', config: common.join('\n') },
