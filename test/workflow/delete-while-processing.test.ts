@@ -1,4 +1,4 @@
-import { cancellationSignal, heartbeat } from '@temporalio/activity';
+import { heartbeat } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
@@ -9,6 +9,7 @@ import {
   fakeActivities,
   startDevServerEnv,
   startWorkers,
+  untilCancelled,
   uploadInput,
   workflowId,
 } from './support/workflow-env';
@@ -28,15 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.teardown();
 });
-
-/** An activity body that never finishes on its own: it ends only when Temporal cancels it. */
-function untilCancelled(): Promise<never> {
-  const signal = cancellationSignal();
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason as Error);
-    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-  });
-}
 
 /** Waits for the workflow's result, failing with a clear message instead of the test's own timeout. */
 function resultWithin<T>(result: Promise<T>, ms: number, what: string): Promise<T> {

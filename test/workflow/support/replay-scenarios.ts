@@ -1,4 +1,3 @@
-import { cancellationSignal } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
 import { GENERAL_TASK_QUEUE } from '../../../common/task-queues';
@@ -10,6 +9,7 @@ import {
   fakeActivities,
   PDF,
   startWorkers,
+  untilCancelled,
   uploadInput,
   workflowId,
 } from './workflow-env';
@@ -93,13 +93,7 @@ export async function runReplayScenarios(env: TestWorkflowEnvironment): Promise<
 
   // An upload deleted while its scan hangs: the delete cancels the scan (bounded-history patch).
   {
-    const fake = fakeActivities({
-      scanFile: () =>
-        new Promise<never>((_, reject) => {
-          const signal = cancellationSignal();
-          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-        }),
-    });
+    const fake = fakeActivities({ scanFile: untilCancelled });
     const workers = await startWorkers(env, fake.activities);
     try {
       const input = uploadInput({ fileId: 'replay-deleted-while-scanning' });

@@ -1,3 +1,4 @@
+import { cancellationSignal } from '@temporalio/activity';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
@@ -207,6 +208,15 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     };
   }
   return { activities, calls };
+}
+
+/** An activity body that never finishes on its own: it ends only when Temporal cancels it. */
+export function untilCancelled(): Promise<never> {
+  const signal = cancellationSignal();
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason as Error);
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
 }
 
 /** A non-retryable business failure, as the real activities throw it. */
