@@ -30,6 +30,17 @@ afterAll(async () => {
   await env?.teardown();
 });
 
+/** Starts an upload workflow on the workers the test runs. */
+async function startUpload() {
+  const input = uploadInput();
+  const handle = await env.client.workflow.start(uploadWorkflow, {
+    taskQueue: GENERAL_TASK_QUEUE,
+    workflowId: workflowId(input),
+    args: [input],
+  });
+  return { input, handle };
+}
+
 /** Waits for the workflow's result, failing with a clear message instead of the test's own timeout. */
 function resultWithin<T>(result: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
@@ -49,12 +60,7 @@ describe('delete while processing', () => {
     });
     const workers = await startWorkers(env, fake.activities);
     try {
-      const input = uploadInput();
-      const handle = await env.client.workflow.start(uploadWorkflow, {
-        taskQueue: GENERAL_TASK_QUEUE,
-        workflowId: workflowId(input),
-        args: [input],
-      });
+      const { input, handle } = await startUpload();
       await eventually(
         () => handle.query(statusQuery),
         (s) => s.steps.scan.state === 'running' && scansStarted > 0,
@@ -94,12 +100,7 @@ describe('delete while processing', () => {
     });
     const workers = await startWorkers(env, fake.activities);
     try {
-      const input = uploadInput();
-      const handle = await env.client.workflow.start(uploadWorkflow, {
-        taskQueue: GENERAL_TASK_QUEUE,
-        workflowId: workflowId(input),
-        args: [input],
-      });
+      const { handle } = await startUpload();
       await eventually(
         () => handle.query(statusQuery),
         (s) => s.steps.resize.state === 'running',
