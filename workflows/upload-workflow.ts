@@ -53,6 +53,21 @@ const MAX_HISTORY_EVENTS = 2_000;
  */
 export const RETENTION_CHANGES_PER_MINUTE = 10;
 
+/**
+ * Patches whose calls sit after a step's result. Since the early-patches patch a run decides them all
+ * in its first activation, before any local activity: Temporal's core can record the commands that
+ * follow a local activity's result one workflow task after the result's marker (seen under load), and
+ * a replay, which learns of a task's patches only when it reaches that task, then meets the patch call
+ * first, answers "not patched" and fails on the marker. Decided up front, every marker precedes the
+ * first local activity, and the later calls only read the decision.
+ */
+const PATCHES_DECIDED_EARLY = [
+  'hold-refuses-delete',
+  'quarantine-retention',
+  'persistent-duties',
+  'record-notify-outcome',
+] as const;
+
 /** What a run hands the next one besides the file's state. */
 export interface CarriedWork {
   /** An outcome announcement whose deliveries were still retrying. */
@@ -79,6 +94,7 @@ export async function uploadWorkflow(
   // Retention changes are budgeted, their upserts coalesced, and continue-as-new no longer waits for
   // outcome deliveries (they move to the next run); a delete cancels processing in flight.
   const boundedHistory = patched('bounded-history');
+  if (patched('early-patches')) for (const id of PATCHES_DECIDED_EARLY) patched(id);
   const activities = stepActivitiesFor(input, localSteps);
   let deleteRequested: DeletionReason | null = null;
   let retentionChanged = false;

@@ -1,7 +1,7 @@
 import { activityInfo } from '@temporalio/activity';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailureTypes } from '../../common/failures';
 import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
@@ -11,13 +11,10 @@ import {
   TENANT_ENDPOINT,
   eventually,
   fakeActivities,
-  registerSearchAttributes,
-  requireTool,
   startWorkers,
-  testDataConverter,
-  timeSkippingServerPath,
   uploadInput,
   workflowId,
+  startTimeSkippingEnv,
 } from './support/workflow-env';
 
 /*
@@ -33,11 +30,7 @@ const RUN_HISTORY_BOUND = 2_200;
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: requireTool(timeSkippingServerPath) } },
-    client: { dataConverter: testDataConverter },
-  });
-  await registerSearchAttributes(env);
+  env = await startTimeSkippingEnv();
 });
 
 afterAll(async () => {

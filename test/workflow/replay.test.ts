@@ -4,7 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleWorkflows } from '../../workers/create-worker';
 import { readHistories } from './support/history-files';
-import { runReplayScenarios } from './support/replay-scenarios';
+import { runReplayScenarios, type CapturedHistory } from './support/replay-scenarios';
 import { startDevServerEnv, testDataConverter } from './support/workflow-env';
 
 const { History } = proto.temporal.api.history.v1;
@@ -16,6 +16,7 @@ const { History } = proto.temporal.api.history.v1;
  */
 
 let env: TestWorkflowEnvironment;
+let captured: CapturedHistory[] = [];
 
 beforeAll(async () => {
   env = await startDevServerEnv();
@@ -27,7 +28,7 @@ afterAll(async () => {
 
 describe('workflow replay', () => {
   it('histories of finished workflows replay against the current workflow code', async () => {
-    const captured = await runReplayScenarios(env);
+    captured = await runReplayScenarios(env);
     expect(captured.length).toBeGreaterThanOrEqual(2);
     const replays = Worker.runReplayHistories(
       { workflowBundle: await bundleWorkflows(), dataConverter: testDataConverter },
@@ -40,12 +41,31 @@ describe('workflow replay', () => {
     );
   });
 
+  it("a new run decides every patch before its first local activity, so a split task can't break its replay", async () => {
+    // Temporal's core can record the commands after a local activity's result one workflow task after
+    // the result; a patch first called there is unknown to a replay when the call is reached.
+    expect(captured.map((c) => c.name)).toContain('infected-expired');
+    for (const { name, history } of captured) {
+      const events = history.events ?? [];
+      const markerName = (e: (typeof events)[number]) => e.markerRecordedEventAttributes?.markerName;
+      const firstLocalActivity = events.findIndex((e) => markerName(e) === 'core_local_activity');
+      const patches = events.flatMap((e, at) => (markerName(e) === 'core_patch' ? [at] : []));
+      expect(firstLocalActivity, name).toBeGreaterThan(0);
+      expect(patches.length, name).toBeGreaterThanOrEqual(6);
+      expect(
+        patches.filter((at) => at > firstLocalActivity),
+        name,
+      ).toEqual([]);
+    }
+  });
+
   it('the committed histories still replay, so running workflows survive a deploy', async () => {
     const committed = readHistories();
     // remote-steps-*: recorded before the short steps became local activities (the `local-steps` patch).
     // split-modules-*: recorded after the workflow was split into modules beside it (same commands).
     // bounded-history-*: with the bounded-history patch (budgeted changes, coalesced upserts, a delete
     // cancelling processing).
+    // early-patches-*: every patch decided in the first activation, before any local activity.
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
@@ -58,6 +78,10 @@ describe('workflow replay', () => {
         'remote-steps-pdf-failed-expired',
         'split-modules-image-ready-deleted',
         'split-modules-pdf-failed-expired',
+        'early-patches-deleted-while-scanning',
+        'early-patches-image-ready-deleted',
+        'early-patches-infected-expired',
+        'early-patches-pdf-failed-expired',
         'encrypted-image-ready-deleted',
         'encrypted-pdf-failed-expired',
       ]),

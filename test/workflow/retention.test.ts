@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
 import type { FileState, UploadInput } from '../../common/domain';
@@ -9,13 +9,10 @@ import { deleteSignal, retentionUpdate, statusQuery } from '../../common/message
 import {
   eventually,
   fakeActivities,
-  registerSearchAttributes,
-  requireTool,
   startWorkers,
-  testDataConverter,
-  timeSkippingServerPath,
   uploadInput,
   workflowId,
+  startTimeSkippingEnv,
 } from './support/workflow-env';
 import type { FakeActivities, RunningWorkers } from './support/workflow-env';
 
@@ -31,11 +28,7 @@ const DAY = 24 * HOUR;
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: requireTool(timeSkippingServerPath) } },
-    client: { dataConverter: testDataConverter },
-  });
-  await registerSearchAttributes(env);
+  env = await startTimeSkippingEnv();
 });
 
 afterAll(async () => {

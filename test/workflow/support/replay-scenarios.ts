@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
 import { GENERAL_TASK_QUEUE } from '../../../common/task-queues';
@@ -109,6 +110,45 @@ export async function runReplayScenarios(env: TestWorkflowEnvironment): Promise<
       await handle.signal(deleteSignal, { reason: 'requested' });
       await handle.result();
       out.push({ name: 'deleted-while-scanning', workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    } finally {
+      await workers.stop();
+    }
+  }
+
+  // An infected upload with no webhook endpoint: quarantined for its own retention, announced to
+  // nobody, expired. Its patch calls follow local activities' results (the early-patches patch).
+  {
+    const fake = fakeActivities({
+      async scanFile(input) {
+        throw ApplicationFailure.create({
+          type: 'Infected',
+          nonRetryable: true,
+          message: 'malware found',
+          details: [
+            { signature: 'Eicar-Test-Signature', quarantineKey: `quarantine/${input.tenantId}/${input.fileId}` },
+          ],
+        });
+      },
+      async planNotifications() {
+        return [];
+      },
+    });
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const input = uploadInput({
+        fileId: 'replay-infected-expired',
+        callbackUrl: null,
+        retentionMs: 86_400_000,
+        quarantineRetentionMs: 1_500,
+        retentionMinMs: 1_000,
+      });
+      const handle = await env.client.workflow.start(uploadWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: workflowId(input),
+        args: [input],
+      });
+      await handle.result();
+      out.push({ name: 'infected-expired', workflowId: handle.workflowId, history: await handle.fetchHistory() });
     } finally {
       await workers.stop();
     }

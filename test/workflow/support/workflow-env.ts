@@ -77,6 +77,26 @@ export function startDevServerEnv(): Promise<TestWorkflowEnvironment> {
   });
 }
 
+/**
+ * Temporal's Java time-skipping test server, with Intake's search attributes registered. The SDK
+ * gives the server 5 s to listen; on a loaded 2-core machine the JVM can take longer, so a start that
+ * timed out is tried again on a fresh port rather than failing the whole file.
+ */
+export async function startTimeSkippingEnv(attempts = 3): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const env = await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: requireTool(timeSkippingServerPath) } },
+        client: { dataConverter: testDataConverter },
+      });
+      await registerSearchAttributes(env);
+      return env;
+    } catch (error) {
+      if (attempt >= attempts || !/did not start within/.test(String(error))) throw error;
+    }
+  }
+}
+
 export async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
