@@ -82,7 +82,7 @@ export function startDevServerEnv(): Promise<TestWorkflowEnvironment> {
  * gives the server 5 s to listen; on a loaded 2-core machine the JVM can take longer, so a start that
  * timed out is tried again on a fresh port rather than failing the whole file.
  */
-export async function startTimeSkippingEnv(attempts = 3): Promise<TestWorkflowEnvironment> {
+export async function startTimeSkippingEnv(attempts = 4): Promise<TestWorkflowEnvironment> {
   for (let attempt = 1; ; attempt++) {
     try {
       const env = await TestWorkflowEnvironment.createTimeSkipping({
