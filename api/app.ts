@@ -3,6 +3,7 @@ import { mountDocs } from './docs';
 import { events } from './events';
 import { files } from './files';
 import { health } from './health';
+import { fileShares, shareLinks } from './shares';
 import type { ApiServices } from './types';
 import { webhookSecret } from './webhook-secret';
 import { webhooks } from './webhooks';
@@ -16,6 +17,8 @@ export function createApp(services: ApiServices) {
   return app
     .route('/', health)
     .route('/v1/files', files)
+    .route('/v1/files', fileShares)
+    .route('/s', shareLinks)
     .route('/v1/webhooks', webhooks)
     .route('/v1/webhook-secret', webhookSecret)
     .route('/v1/events', events);

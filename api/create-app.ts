@@ -80,6 +80,7 @@ export function createBaseApp(services: ApiServices) {
   // would be an answer the spec does not list (schemathesis' status_code_conformance).
   app.on('POST', '/v1/webhooks', jsonLimit);
   app.on('PATCH', '/v1/files/:id/retention', jsonLimit);
+  app.on('POST', '/v1/files/:id/shares', jsonLimit);
 
   app.onError(onError);
   app.notFound((c: Context<AppEnv>) => {
