@@ -5,6 +5,7 @@ import { files } from './files';
 import { health } from './health';
 import { fileShares, shareLinks } from './shares';
 import type { ApiServices } from './types';
+import { uploads } from './uploads';
 import { webhookSecret } from './webhook-secret';
 import { webhooks } from './webhooks';
 
@@ -18,6 +19,7 @@ export function createApp(services: ApiServices) {
     .route('/', health)
     .route('/v1/files', files)
     .route('/v1/files', fileShares)
+    .route('/v1/uploads', uploads)
     .route('/s', shareLinks)
     .route('/v1/webhooks', webhooks)
     .route('/v1/webhook-secret', webhookSecret)

@@ -81,6 +81,8 @@ export function createBaseApp(services: ApiServices) {
   app.on('POST', '/v1/webhooks', jsonLimit);
   app.on('PATCH', '/v1/files/:id/retention', jsonLimit);
   app.on('POST', '/v1/files/:id/shares', jsonLimit);
+  app.on('POST', '/v1/uploads', jsonLimit);
+  app.on('POST', '/v1/uploads/:id/complete', jsonLimit);
 
   app.onError(onError);
   app.notFound((c: Context<AppEnv>) => {

@@ -216,6 +216,9 @@ const envSchema = z
           .max(7 * 86_400_000, 'must be at most 7d (SigV4)'),
       )
       .default(3_600_000),
+    // Browser origins that may PUT a direct upload's bytes to S3 (CORS on the bucket; the embedded MinIO
+    // is started with them).
+    INTAKE_UPLOAD_ORIGINS: originList.optional(),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
 
@@ -344,6 +347,10 @@ function toConfig(env: z.output<typeof envSchema>) {
       thresholdBytes: env.INTAKE_DIRECT_UPLOAD_THRESHOLD,
       partBytes: env.INTAKE_DIRECT_UPLOAD_PART_SIZE,
       expiryMs: env.INTAKE_DIRECT_UPLOAD_EXPIRY,
+      /** CORS origins for the bucket: the console's (INTAKE_PUBLIC_URL's) unless listed. */
+      browserOrigins:
+        env.INTAKE_UPLOAD_ORIGINS ??
+        loopbackTwins(new URL(env.INTAKE_PUBLIC_URL ?? `http://localhost:${env.INTAKE_PORT}`).origin),
     },
     worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },
     codec: {
