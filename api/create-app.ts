@@ -82,7 +82,15 @@ export function createBaseApp(services: ApiServices) {
   app.on('PATCH', '/v1/files/:id/retention', jsonLimit);
   app.on('POST', '/v1/files/:id/shares', jsonLimit);
   app.on('POST', '/v1/uploads', jsonLimit);
-  app.on('POST', '/v1/uploads/:id/complete', jsonLimit);
+  // A complete lists up to 1,000 parts with their ETags: more than 64 KiB, far less than 1 MiB.
+  app.on(
+    'POST',
+    '/v1/uploads/:id/complete',
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: (c) => answerError(c as Context<AppEnv>, 'payload_too_large', 'The JSON body exceeds 1 MiB'),
+    }),
+  );
 
   app.onError(onError);
   app.notFound((c: Context<AppEnv>) => {

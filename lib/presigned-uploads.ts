@@ -64,10 +64,15 @@ export interface PartPlan {
   size: number;
 }
 
-/** S3 allows at most 10,000 parts: above partBytes × 10,000 the parts grow (in whole MiB). */
+/**
+ * At most 1,000 parts (S3 allows 10,000): the complete request then stays a small JSON body. Above
+ * partBytes × 1,000 the parts grow, in whole MiB.
+ */
+export const MAX_PARTS = 1_000;
+
 export function planParts(size: number, partBytes: number): PartPlan[] {
   const mib = 1024 * 1024;
-  const partSize = Math.max(partBytes, Math.ceil(size / 10_000 / mib) * mib);
+  const partSize = Math.max(partBytes, Math.ceil(size / MAX_PARTS / mib) * mib);
   const parts: PartPlan[] = [];
   for (let offset = 0, partNumber = 1; offset < size; offset += partSize, partNumber++) {
     parts.push({ partNumber, size: Math.min(partSize, size - offset) });

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DURATION_PATTERN } from '../../common/durations';
 import { BEARER_SECURITY, errorResponses } from '../errors';
 import { UploadAcceptedSchema } from '../file-view';
+import { MAX_PARTS } from '../../lib/presigned-uploads';
 import { ID_PARAM_PATTERN, MAX_FILENAME_LENGTH } from '../upload-fields';
 
 /* Direct-to-S3 uploads: POST /v1/uploads signs the URLs, the client sends the bytes, complete admits them. */
@@ -77,8 +79,18 @@ export const createUpload = createRoute({
                 .string()
                 .regex(/^[A-Fa-f0-9]{64}$/, 'must be 64 hex digits')
                 .optional(),
-              callbackUrl: z.string().max(2048).optional().openapi(HTTP_URL_DOC),
-              retention: z.string().max(32).optional().openapi({ example: '7d' }),
+              callbackUrl: z
+                .string()
+                .max(2048)
+                .regex(/^[Hh][Tt][Tt][Pp][Ss]?:\/\//, 'must be an http(s) URL')
+                .optional()
+                .openapi(HTTP_URL_DOC),
+              retention: z
+                .string()
+                .max(32)
+                .regex(DURATION_PATTERN, 'must be a duration such as 7d')
+                .optional()
+                .openapi({ example: '7d' }),
               tags: z
                 .union([z.string().max(4096), z.array(z.string().max(64)).max(32)])
                 .optional()
@@ -126,12 +138,12 @@ export const completeUpload = createRoute({
               parts: z
                 .array(
                   z.object({
-                    partNumber: z.number().int().min(1).max(10_000),
-                    etag: z.string().min(1).max(256),
+                    partNumber: z.number().int().min(1).max(MAX_PARTS),
+                    etag: z.string().min(1).max(128),
                   }),
                 )
                 .min(1)
-                .max(10_000)
+                .max(MAX_PARTS)
                 .optional()
                 .openapi({ description: 'For a multipart upload: every part with the ETag S3 answered' }),
             })
