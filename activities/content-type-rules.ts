@@ -78,6 +78,10 @@ function formatBytes(bytes: number): string {
 }
 
 export const rejectionReasons = {
+  sizeMismatch: (declared: number, actual: number) =>
+    `The upload was declared as ${declared} bytes, but ${actual} bytes arrived.`,
+  checksumMismatch: (declared: string, actual: string) =>
+    `The upload was declared with sha256 ${declared}, but the bytes that arrived hash to ${actual}.`,
   tooLarge: (size: number, limit: number) =>
     `The file is ${formatBytes(size)}, which is more than the ${formatBytes(limit)} upload limit.`,
   mismatch: (declared: string, detected: string) =>

@@ -9,7 +9,15 @@ import type pino from 'pino';
 import type { Config } from '../config/env';
 import { deleteKeys, isNotFound, objectExists } from '../lib/s3-objects';
 import type { Db } from '../prisma/db';
+import {
+  findAbandonedDirectUploads,
+  findDirectUploadsOfFiles,
+  markDirectUploadCompleted,
+  markDirectUploadExpired,
+} from '../prisma/direct-uploads';
 import { failIfProcessing } from '../prisma/files';
+import { declaredFactsOf } from '../services/direct-upload';
+import { storageKeys } from '../lib/storage-keys';
 import { acceptedUploadOf, startAcceptedUpload, workflowExists } from '../services/accept-upload';
 import { workflowIdFor } from '../common/task-queues';
 import type { FileStatus } from '../common/domain';
@@ -46,6 +54,7 @@ export function createSweeperActivities(deps: SweeperDeps): SweeperActivities {
     deleteOrphanedIncomingObjects: bind(deleteOrphanedIncomingObjects),
     recoverStalledUploads: bind(recoverStalledUploads),
     abortStaleMultipartUploads: bind((d, input) => abortStaleMultipartUploads(d, input)),
+    expireAbandonedDirectUploads: bind(expireAbandonedDirectUploads),
   };
 }
 
@@ -82,7 +91,15 @@ export async function deleteOrphanedIncomingObjects(
       where: { id: { in: candidates.map((c) => c.fileId) } },
       select: { id: true },
     });
-    const known = new Set(rows.map((row) => row.id));
+    // A pending direct upload's object has no File row until its complete: the expiry phase judges it.
+    const direct = await findDirectUploadsOfFiles(
+      db,
+      candidates.map((c) => c.fileId),
+    );
+    const known = new Set([
+      ...rows.map((row) => row.id),
+      ...direct.filter((upload) => upload.status === 'pending').map((upload) => upload.fileId),
+    ]);
     const orphans = candidates.filter((c) => !known.has(c.fileId)).map((c) => c.key);
     if (orphans.length > 0) {
       await deleteKeys(s3, bucket, orphans);
@@ -130,10 +147,19 @@ export async function recoverStalledUploads(
 
   let restarted = 0;
   let failed = 0;
+  // A direct upload's declaration must reach its restarted workflow, or its bytes would go unchecked.
+  const declared = new Map(
+    (
+      await findDirectUploadsOfFiles(
+        db,
+        rows.map((row) => row.id),
+      )
+    ).map((upload) => [upload.fileId, declaredFactsOf(upload)]),
+  );
   for (const row of rows) {
     const workflowId = workflowIdFor(row.id);
     if (await workflowExists(temporal, workflowId)) continue;
-    const upload = acceptedUploadOf(row, config);
+    const upload = acceptedUploadOf(row, config, declared.get(row.id));
     const rowLog = log?.child({ fileId: row.id, workflowId });
 
     if (await objectExists(s3, config.s3.bucket, upload.incomingKey)) {
@@ -214,4 +240,63 @@ export async function abortStaleMultipartUploads(
         } satisfies MultipartCursor)
       : null;
   return { counts: { multipartUploadsAborted: aborted }, nextCursor };
+}
+
+interface ExpiryCursor {
+  expiresAt: string;
+  id: string;
+}
+
+/**
+ * (e) A direct upload not completed before its expiry (by more than the grace period, so a complete
+ * that began in time has long finished) is abandoned: its object or multipart upload is removed and it
+ * is marked expired, so its complete answers 410. One whose File row exists was completed after all
+ * (the API died before marking it): it is marked completed and its bytes are left alone.
+ */
+export async function expireAbandonedDirectUploads(
+  { config, s3, db, log }: SweeperDeps,
+  { olderThan, pageSize, cursor }: SweepPageInput,
+): Promise<SweepPageResult> {
+  const bucket = config.s3.bucket;
+  const after = cursor ? (JSON.parse(cursor) as ExpiryCursor) : null;
+  const uploads = await findAbandonedDirectUploads(
+    db,
+    new Date(olderThan),
+    pageSize,
+    after ? { expiresAt: new Date(after.expiresAt), id: after.id } : null,
+  );
+  let expired = 0;
+  for (const upload of uploads) {
+    if (await db.file.findUnique({ where: { id: upload.fileId }, select: { id: true } })) {
+      await markDirectUploadCompleted(db, upload.id);
+      continue;
+    }
+    const key = storageKeys.incoming(upload.tenantId, upload.fileId);
+    if (upload.multipartUploadId) {
+      try {
+        await s3.send(
+          new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.multipartUploadId }),
+        );
+      } catch (error) {
+        // Aborted or completed already: nothing left to abort.
+        if (!(isNotFound(error) || (error as { name?: string }).name === 'NoSuchUpload')) throw error;
+      }
+    }
+    await deleteKeys(s3, bucket, [key]);
+    if (await markDirectUploadExpired(db, upload.id)) {
+      expired++;
+      log?.info(
+        { uploadId: upload.id, fileId: upload.fileId, expiresAt: upload.expiresAt },
+        'expired an abandoned direct upload',
+      );
+    }
+  }
+  const last = uploads[uploads.length - 1];
+  return {
+    counts: { directUploadsExpired: expired },
+    nextCursor:
+      uploads.length === pageSize && last
+        ? JSON.stringify({ expiresAt: last.expiresAt.toISOString(), id: last.id } satisfies ExpiryCursor)
+        : null,
+  };
 }

@@ -1,4 +1,4 @@
-import type { DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } from '../common/domain';
+import type { DeclaredFacts, DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } from '../common/domain';
 
 /**
  * The activity contract between the workflow (which imports only these types) and
@@ -23,6 +23,9 @@ export interface ValidateInput {
   key: string;
   size: number;
   declaredContentType: string | null;
+  /** The scan's sha256, given with `declared`: a direct upload's declaration is checked against both. */
+  sha256?: string;
+  declared?: DeclaredFacts;
 }
 /** Valid result; an invalid file throws ApplicationFailure(type Rejected) whose message is the reason. */
 export interface ValidateResult {
@@ -122,6 +125,8 @@ export interface SweepCounts {
   uploadsFailed: number;
   /** Incomplete S3 multipart uploads under incoming/: aborted. */
   multipartUploadsAborted: number;
+  /** Direct uploads never completed before their expiry: their object or multipart upload removed. */
+  directUploadsExpired: number;
 }
 export interface SweepPageResult {
   counts: Partial<SweepCounts>;
@@ -132,4 +137,5 @@ export interface SweeperActivities {
   deleteOrphanedIncomingObjects(input: SweepPageInput): Promise<SweepPageResult>;
   recoverStalledUploads(input: SweepPageInput): Promise<SweepPageResult>;
   abortStaleMultipartUploads(input: SweepPageInput): Promise<SweepPageResult>;
+  expireAbandonedDirectUploads(input: SweepPageInput): Promise<SweepPageResult>;
 }

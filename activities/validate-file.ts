@@ -28,6 +28,14 @@ export async function validateFile(deps: ActivityDeps, input: ValidateInput): Pr
   const { config, s3 } = deps;
   const { limits } = config;
   const bucket = config.s3.bucket;
+  // A direct upload's bytes never passed the API: what its client declared is only a claim until here.
+  if (input.declared) {
+    const { size, sha256 } = input.declared;
+    if (input.size !== size) throw rejected(rejectionReasons.sizeMismatch(size, input.size));
+    if (sha256 !== null && input.sha256 !== sha256) {
+      throw rejected(rejectionReasons.checksumMismatch(sha256, input.sha256 ?? 'nothing'));
+    }
+  }
   if (input.size > limits.maxUploadBytes) throw rejected(rejectionReasons.tooLarge(input.size, limits.maxUploadBytes));
 
   const declared = normalizeDeclaredType(input.declaredContentType);

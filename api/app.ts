@@ -3,7 +3,9 @@ import { mountDocs } from './docs';
 import { events } from './events';
 import { files } from './files';
 import { health } from './health';
+import { fileShares, shareLinks } from './shares';
 import type { ApiServices } from './types';
+import { uploads } from './uploads';
 import { webhookSecret } from './webhook-secret';
 import { webhooks } from './webhooks';
 
@@ -16,6 +18,9 @@ export function createApp(services: ApiServices) {
   return app
     .route('/', health)
     .route('/v1/files', files)
+    .route('/v1/files', fileShares)
+    .route('/v1/uploads', uploads)
+    .route('/s', shareLinks)
     .route('/v1/webhooks', webhooks)
     .route('/v1/webhook-secret', webhookSecret)
     .route('/v1/events', events);

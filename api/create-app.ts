@@ -80,6 +80,17 @@ export function createBaseApp(services: ApiServices) {
   // would be an answer the spec does not list (schemathesis' status_code_conformance).
   app.on('POST', '/v1/webhooks', jsonLimit);
   app.on('PATCH', '/v1/files/:id/retention', jsonLimit);
+  app.on('POST', '/v1/files/:id/shares', jsonLimit);
+  app.on('POST', '/v1/uploads', jsonLimit);
+  // A complete lists up to 1,000 parts with their ETags: more than 64 KiB, far less than 1 MiB.
+  app.on(
+    'POST',
+    '/v1/uploads/:id/complete',
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: (c) => answerError(c as Context<AppEnv>, 'payload_too_large', 'The JSON body exceeds 1 MiB'),
+    }),
+  );
 
   app.onError(onError);
   app.notFound((c: Context<AppEnv>) => {

@@ -31,7 +31,7 @@ class ByteLimit extends Transform {
   }
 }
 
-function normaliseContentType(value: string | undefined | null): string | null {
+export function normaliseContentType(value: string | undefined | null): string | null {
   const type = value?.split(';')[0]?.trim().toLowerCase();
   // A generic type says nothing about the content; the validate step decides from magic bytes anyway.
   // curl --data-binary labels any file as a urlencoded form unless told otherwise: no declaration either.

@@ -36,6 +36,16 @@ export const WEBHOOK_EVENTS: readonly WebhookEvent[] = [
   'file.deleted',
 ];
 
+/**
+ * What the client of a direct upload (POST /v1/uploads) declared before its bytes went straight to S3.
+ * Nothing checked it on the way in, so the validate step compares it with what the scan measured.
+ */
+export interface DeclaredFacts {
+  size: number;
+  /** Lowercase hex; null when the client gave none. */
+  sha256: string | null;
+}
+
 /** What the API hands the workflow when an upload has landed in the incoming area. */
 export interface UploadInput {
   fileId: string;
@@ -60,6 +70,8 @@ export interface UploadInput {
    * `retentionMs`. Optional: inputs of workflows started before it keep `retentionMs`.
    */
   quarantineRetentionMs?: number;
+  /** A direct upload's declared size and checksum; absent for uploads that streamed through the API. */
+  declared?: DeclaredFacts;
   createdAt: string;
 }
 

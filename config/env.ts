@@ -192,6 +192,33 @@ const envSchema = z
     INTAKE_WEBHOOK_ALLOW_TARGETS: allowedTargets.default([]),
     // Svix's rule: an endpoint whose every attempt has failed for this long is disabled.
     INTAKE_WEBHOOK_DISABLE_AFTER: duration.pipe(z.number().positive('must be longer than 0')).default(5 * 86_400_000),
+    // Share links (POST /v1/files/{id}/shares): the longest expiresIn a link may ask for.
+    INTAKE_SHARE_MAX_EXPIRY: duration.pipe(z.number().positive('must be longer than 0')).default(30 * 86_400_000),
+    // Direct uploads (POST /v1/uploads): one presigned PUT up to the threshold, a multipart plan above it.
+    INTAKE_DIRECT_UPLOAD_THRESHOLD: z.coerce
+      .number()
+      .int()
+      .min(5 * 1024 * 1024, "must be at least 5 MiB (S3's smallest multipart part)")
+      .max(5 * 1024 * 1024 * 1024, "must be at most 5 GiB (S3's largest single PUT)")
+      .default(64 * 1024 * 1024),
+    INTAKE_DIRECT_UPLOAD_PART_SIZE: z.coerce
+      .number()
+      .int()
+      .min(5 * 1024 * 1024, "must be at least 5 MiB (S3's smallest multipart part)")
+      .max(5 * 1024 * 1024 * 1024, "must be at most 5 GiB (S3's largest part)")
+      .default(16 * 1024 * 1024),
+    // How long the presigned URLs of a direct upload stay valid; complete must come before, or 410.
+    INTAKE_DIRECT_UPLOAD_EXPIRY: duration
+      .pipe(
+        z
+          .number()
+          .min(1_000, 'must be at least 1s')
+          .max(7 * 86_400_000, 'must be at most 7d (SigV4)'),
+      )
+      .default(3_600_000),
+    // Browser origins that may PUT a direct upload's bytes to S3 (CORS on the bucket; the embedded MinIO
+    // is started with them).
+    INTAKE_UPLOAD_ORIGINS: originList.optional(),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
 
@@ -313,6 +340,17 @@ function toConfig(env: z.output<typeof envSchema>) {
       allowPrivate: env.INTAKE_WEBHOOK_ALLOW_PRIVATE,
       allowTargets: env.INTAKE_WEBHOOK_ALLOW_TARGETS,
       disableAfterMs: env.INTAKE_WEBHOOK_DISABLE_AFTER,
+    },
+    shares: { maxExpiryMs: env.INTAKE_SHARE_MAX_EXPIRY },
+    directUploads: {
+      /** Up to this size one presigned PUT; above it a multipart plan. */
+      thresholdBytes: env.INTAKE_DIRECT_UPLOAD_THRESHOLD,
+      partBytes: env.INTAKE_DIRECT_UPLOAD_PART_SIZE,
+      expiryMs: env.INTAKE_DIRECT_UPLOAD_EXPIRY,
+      /** CORS origins for the bucket: the console's (INTAKE_PUBLIC_URL's) unless listed. */
+      browserOrigins:
+        env.INTAKE_UPLOAD_ORIGINS ??
+        loopbackTwins(new URL(env.INTAKE_PUBLIC_URL ?? `http://localhost:${env.INTAKE_PORT}`).origin),
     },
     worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },
     codec: {

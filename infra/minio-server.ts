@@ -37,7 +37,12 @@ export interface MinioServerOptions {
   bucket: string;
   region?: string;
   timeoutMs?: number;
+  /** Origins whose browsers may send direct uploads (CORS); MinIO exposes ETag to them. */
+  corsOrigins?: string[];
 }
+
+/** The console's origin at the default INTAKE_PUBLIC_URL, as a browser may name it either way. */
+export const DEFAULT_CORS_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000'];
 
 export interface MinioServer {
   endpoint: string;
@@ -75,6 +80,10 @@ export async function startMinioServer(options: MinioServerOptions): Promise<Min
       MINIO_KMS_SECRET_KEY: embeddedKmsSecretKey(options.dataDir),
       // No phoning home for updates or telemetry: this machine has no internet.
       MINIO_UPDATE: 'off',
+      // Browsers PUT direct uploads straight to the bucket: only these origins, rather than MinIO's
+      // default of any origin. MinIO allows every request header to them and exposes ETag, which a
+      // browser needs to complete a multipart upload.
+      MINIO_API_CORS_ALLOW_ORIGIN: (options.corsOrigins ?? DEFAULT_CORS_ORIGINS).join(','),
       MINIO_CALLHOME_ENABLE: 'off',
       // Multipart uploads the API abandons (client gone mid-upload) must not hold disk forever. MinIO
       // rejects the S3 AbortIncompleteMultipartUpload lifecycle rule and expires stale uploads itself,

@@ -42,6 +42,8 @@ export interface StackOptions {
   namespace?: string;
   /** Where the Web UI finds the API's codec endpoint (with its token), so it shows decrypted payloads. */
   uiCodecEndpoint?: string;
+  /** Browser origins MinIO's CORS lets PUT direct uploads (default: the API on localhost:3000). */
+  uploadOrigins?: string[];
 }
 
 /** The variables config/env.ts reads, pointing at this stack. */
@@ -273,6 +275,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         secretAccessKey: s3.secretAccessKey,
         bucket: s3.bucket,
         region: s3.region,
+        corsOrigins: options.uploadOrigins,
       }),
     postgres: () => startPostgresServer({ dataDir, port: ports.postgres, ...pgRole, durable: !ephemeral, log }),
     clamd: () => startClamdServer({ dataDir, port: ports.clamd, systemSignatures: !ephemeral }),
@@ -447,6 +450,7 @@ export function stackOptionsFromConfig(config: Config): Omit<StackOptions, 'data
     },
     namespace: config.temporal.namespace,
     uiCodecEndpoint: uiCodecEndpoint(config),
+    uploadOrigins: config.directUploads.browserOrigins,
   };
 }
 

@@ -12,3 +12,5 @@ export function newId(prefix: string, length = 24): string {
 
 export const newFileId = () => newId('f');
 export const FILE_ID_PATTERN = /^f_[a-z2-7]{24}$/;
+export const newShareId = () => newId('s');
+export const newDirectUploadId = () => newId('u');

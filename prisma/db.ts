@@ -11,7 +11,9 @@ import {
 export { Prisma } from '../generated/prisma/client';
 export type {
   ApiKey,
+  DirectUpload,
   File,
+  ShareLink,
   Tenant,
   TenantEvent,
   WebhookAttempt,

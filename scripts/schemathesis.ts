@@ -119,6 +119,17 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
     // take. Negative cases still run there, for no 5xx and documented statuses, bodies and headers.
     'checks.negative_data_rejection.enabled = false',
     '',
+    // Also 400 for what the schemas cannot say: a share link's expiresIn beyond INTAKE_SHARE_MAX_EXPIRY, a
+    // direct upload's retention outside its bounds, a private callback host or a bad tag; 413 for a
+    // declared size over the upload limit.
+    '[[operations]]',
+    'include-name = "POST /v1/files/{id}/shares"',
+    'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "429"]',
+    '',
+    '[[operations]]',
+    'include-name = "POST /v1/uploads"',
+    'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "413", "429"]',
+    '',
     // Also 400 for a retention change the workflow's validator refuses: an expiry in the past, or an
     // extension of a file still processing (the period starts at its outcome).
     '[[operations]]',
@@ -146,6 +157,14 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
           line.replace(/ }$/, ', "path.name" = "thumb" }'),
         ),
         ...pinnedIds('path.id', fixtures.mutableFileId, 'DELETE /v1/files/{id}', 'PATCH /v1/files/{id}/retention'),
+        // Share links on the READY fixture (a revoke names an unknown link: 404, the file stays shareable).
+        ...pinnedIds(
+          'path.id',
+          fixtures.fileId,
+          'POST /v1/files/{id}/shares',
+          'GET /v1/files/{id}/shares',
+          'DELETE /v1/files/{id}/shares/{shareId}',
+        ),
         ...pinnedIds('path.id', fixtures.webhookId, 'GET /v1/webhooks/{id}/deliveries'),
         ...pinnedIds('path.id', fixtures.deletableWebhookId, 'DELETE /v1/webhooks/{id}'),
       ].join('\n'),

@@ -8,7 +8,7 @@ import {
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import { GENERAL_TASK_QUEUE, workflowIdFor } from '../common/task-queues';
-import type { UploadInput } from '../common/domain';
+import type { DeclaredFacts, UploadInput } from '../common/domain';
 import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../common/search-attributes';
 import { newFileId } from '../lib/ids';
 import { discardObject, objectExists } from '../lib/s3-objects';
@@ -51,6 +51,7 @@ export function buildUploadInput(config: Pick<Config, 'retention'>, upload: Acce
     retentionMinMs: config.retention.minMs,
     retentionMaxMs: config.retention.maxMs,
     quarantineRetentionMs: config.retention.quarantineMs,
+    ...(upload.declared ? { declared: { size: upload.declared.size, sha256: upload.declared.sha256 } } : {}),
     createdAt: upload.createdAt.toISOString(),
   };
 }
@@ -81,8 +82,13 @@ export function startAcceptedUpload(
 
 /** Where the bytes of one upload go, and how many may come. */
 /** The accepted upload a PROCESSING File row describes, to start its workflow again. */
-export function acceptedUploadOf(row: FileRecord, config: Pick<Config, 'retention'>): AcceptedUpload {
+export function acceptedUploadOf(
+  row: FileRecord,
+  config: Pick<Config, 'retention'>,
+  declared?: DeclaredFacts,
+): AcceptedUpload {
   return {
+    ...(declared ? { declared } : {}),
     fileId: row.id,
     tenantId: row.tenantId,
     filename: row.filename,
@@ -135,7 +141,13 @@ export interface UploadOptions {
 }
 
 /** Why an upload was not accepted, when the reason is the service's own (not the request's shape). */
-export type UploadRefusalReason = 'empty_file' | 'processing_not_started' | 'idempotency_key_reused';
+export type UploadRefusalReason =
+  | 'empty_file'
+  | 'processing_not_started'
+  | 'idempotency_key_reused'
+  | 'upload_not_found'
+  | 'upload_expired'
+  | 'upload_incomplete';
 
 export class UploadRefused extends Error {
   override name = 'UploadRefused';
@@ -196,8 +208,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
   request.checkBeforeReceiving();
 
   const fileId = newFileId();
-  const workflowId = workflowIdFor(fileId);
-  const log = deps.log.child({ fileId, workflowId });
+  const log = deps.log.child({ fileId, workflowId: workflowIdFor(fileId) });
   request.useLog(log);
   const target: UploadTarget = {
     s3,
@@ -229,16 +240,51 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
     retentionMs: options.retentionMs,
     createdAt: new Date(),
   };
-  let row: FileRecord;
   try {
-    row = await deps.withDb((db) => insertUploadRow(db, upload, workflowId, idempotencyKey));
+    return await admitUpload({ ...deps, log }, upload, {
+      idempotencyKey,
+      discard: () => discardObject(target),
+      retryRepairs: idempotencyKey !== null,
+    });
   } catch (error) {
-    await discardObject(target);
     if (idempotencyKey && isUniqueViolation(error)) {
       // A concurrent request with the same key won the race: answer with its file.
       const winner = await deps.withDb((db) => findByIdempotencyKey(db, tenantId, idempotencyKey));
       if (winner) return { row: winner, replayed: true };
     }
+    throw error;
+  }
+}
+
+export interface AdmitOptions {
+  idempotencyKey: string | null;
+  /** Removes the upload's bytes when the upload is undone; a direct upload keeps them for its retry. */
+  discard: () => Promise<void>;
+  /**
+   * Whether a retry by the client can repair a start whose outcome Temporal cannot tell (a retry with
+   * the same Idempotency-Key, or of a direct upload's complete): then the row and bytes stay for it.
+   */
+  retryRepairs: boolean;
+}
+
+/**
+ * The second half of accepting an upload whose bytes are in the incoming area: insert its PROCESSING row,
+ * then start its workflow, undoing the row (and, through `discard`, the bytes) when the start surely
+ * failed. POST /v1/files and a direct upload's complete both go through here. A unique violation on the
+ * insert (the same key or file raced) is thrown after `discard` for the caller to resolve.
+ */
+export async function admitUpload(
+  deps: AcceptUploadDeps,
+  upload: AcceptedUpload,
+  options: AdmitOptions,
+): Promise<AcceptUploadResult> {
+  const { config, log } = deps;
+  const workflowId = workflowIdFor(upload.fileId);
+  let row: FileRecord;
+  try {
+    row = await deps.withDb((db) => insertUploadRow(db, upload, workflowId, options.idempotencyKey));
+  } catch (error) {
+    await options.discard();
     throw error;
   }
 
@@ -250,21 +296,21 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
     const started = await startedAfterAll(deps, workflowId, error);
     if (started === true) {
       log.warn({ err: error }, 'the workflow start answered with an error, but the workflow runs');
-      log.info({ size: received.size, declaredContentType: received.declaredContentType }, 'upload accepted');
+      log.info({ size: upload.size, declaredContentType: upload.declaredContentType }, 'upload accepted');
       return { row, replayed: false };
     }
     log.error({ err: error }, 'could not start the upload workflow');
-    if (started === false || !idempotencyKey) {
+    if (started === false || !options.retryRepairs) {
       // Without a workflow nothing would ever process or delete the upload: undo it; the client retries.
-      await Promise.allSettled([deps.withDb((db) => deleteRow(db, fileId)), discardObject(target)]);
+      await Promise.allSettled([deps.withDb((db) => deleteRow(db, upload.fileId)), options.discard()]);
     } else {
-      // Temporal cannot say. The row and bytes stay: the client's retry with this Idempotency-Key starts
-      // the workflow if it is missing (replayUpload), and so would the sweeper.
+      // Temporal cannot say. The row and bytes stay: the client's retry starts the workflow if it is
+      // missing (replayUpload, or a direct upload's complete), and so would the sweeper.
       log.warn('kept the row and bytes for the retry to repair');
     }
     throw new UploadRefused('processing_not_started', 'Could not start processing (Temporal unavailable); retry later');
   }
-  log.info({ size: received.size, declaredContentType: received.declaredContentType }, 'upload accepted');
+  log.info({ size: upload.size, declaredContentType: upload.declaredContentType }, 'upload accepted');
   return { row, replayed: false };
 }
 
@@ -337,11 +383,16 @@ export type RestartDeps = Pick<AcceptUploadDeps, 'config' | 's3' | 'log' | 'with
  * deterministic), so a running upload is never started twice; a race with another repairer ends in
  * WorkflowExecutionAlreadyStartedError, which is success. Returns whether it started one.
  */
-export async function restartIfLost(deps: RestartDeps, row: FileRecord, why: string): Promise<boolean> {
+export async function restartIfLost(
+  deps: RestartDeps,
+  row: FileRecord,
+  why: string,
+  declared?: DeclaredFacts,
+): Promise<boolean> {
   const { config } = deps;
   if (row.status !== 'PROCESSING') return false;
   if (await deps.withTemporal((client) => workflowExists(client, row.workflowId))) return false;
-  const upload = acceptedUploadOf(row, config);
+  const upload = acceptedUploadOf(row, config, declared);
   // Without its bytes there is nothing to process; the sweeper fails such an upload after its grace.
   if (!(await objectExists(deps.s3, config.s3.bucket, upload.incomingKey))) return false;
   try {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { SweepCounts, SweepPageInput, SweepPageResult, SweeperActivities } from '../activities/types';
 
 /*
@@ -7,11 +7,15 @@ import type { SweepCounts, SweepPageInput, SweepPageResult, SweeperActivities } 
  * uploads whose workflow never started, and abandoned multipart uploads. Each page is one activity;
  * a failed page is retried a few times and otherwise left to the next scheduled run.
  */
-const { deleteOrphanedIncomingObjects, recoverStalledUploads, abortStaleMultipartUploads } =
-  proxyActivities<SweeperActivities>({
-    startToCloseTimeout: '5 minutes',
-    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-  });
+const {
+  deleteOrphanedIncomingObjects,
+  recoverStalledUploads,
+  abortStaleMultipartUploads,
+  expireAbandonedDirectUploads,
+} = proxyActivities<SweeperActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
 
 /** Only things older than this are touched, so an upload still in flight is never mistaken for debris. */
 export const DEFAULT_SWEEP_GRACE_MS = 60 * 60_000;
@@ -19,14 +23,19 @@ export const DEFAULT_SWEEP_PAGE_SIZE = 100;
 /** Each page adds about six history events; past this many pages the sweep continues as new. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 200;
 
-/** In this order: orphans first, so a recovered upload is never swept as an orphan in the same run. */
-export const SWEEP_PHASES = ['incomingObjects', 'stalledUploads', 'multipartUploads'] as const;
+/**
+ * In this order: orphans first, so a recovered upload is never swept as an orphan in the same run.
+ * Abandoned direct uploads come last, behind the `sweep-direct-uploads` patch: runs from before it replay
+ * without that phase.
+ */
+export const SWEEP_PHASES = ['incomingObjects', 'stalledUploads', 'multipartUploads', 'directUploads'] as const;
 export type SweepPhase = (typeof SWEEP_PHASES)[number];
 
 const PAGE_OF: Record<SweepPhase, (input: SweepPageInput) => Promise<SweepPageResult>> = {
   incomingObjects: deleteOrphanedIncomingObjects,
   stalledUploads: recoverStalledUploads,
   multipartUploads: abortStaleMultipartUploads,
+  directUploads: expireAbandonedDirectUploads,
 };
 
 export interface SweepInput {
@@ -55,6 +64,7 @@ const noCounts = (): SweepCounts => ({
   uploadsRestarted: 0,
   uploadsFailed: 0,
   multipartUploadsAborted: 0,
+  directUploadsExpired: 0,
 });
 
 export async function sweepOrphansWorkflow(input: SweepInput = {}): Promise<SweepResult> {
@@ -79,9 +89,11 @@ export async function sweepOrphansWorkflow(input: SweepInput = {}): Promise<Swee
     totals: noCounts(),
   };
 
+  const sweepsDirectUploads = patched('sweep-direct-uploads');
   let pages = 0;
   for (let i = SWEEP_PHASES.indexOf(progress.phase); i < SWEEP_PHASES.length; i++) {
     const phase = SWEEP_PHASES[i]!;
+    if (phase === 'directUploads' && !sweepsDirectUploads) break;
     if (phase !== progress.phase) {
       progress.phase = phase;
       progress.cursor = null;
@@ -98,8 +110,8 @@ export async function sweepOrphansWorkflow(input: SweepInput = {}): Promise<Swee
       }
       const page = await PAGE_OF[phase]({ olderThan: progress.olderThan, pageSize, cursor: progress.cursor });
       pages++;
-      for (const key of Object.keys(progress.totals) as (keyof SweepCounts)[]) {
-        progress.totals[key] += page.counts[key] ?? 0;
+      for (const key of Object.keys(page.counts) as (keyof SweepCounts)[]) {
+        progress.totals[key] = (progress.totals[key] ?? 0) + (page.counts[key] ?? 0);
       }
       progress.cursor = page.nextCursor;
     } while (progress.cursor !== null);

@@ -285,8 +285,16 @@ async function processUpload(
     state.sha256 = scan.sha256;
     state.size = scan.size;
 
+    // A direct upload's declaration rides along to the validate step, which rejects what does not match.
+    // No patch: the commands are the same ones, only this activity's input (and so its verdict) differs.
     const validation: ValidateResult = await runStep(state, 'validate', () =>
-      validateFile({ fileId, key: input.incomingKey, size: scan.size, declaredContentType: input.declaredContentType }),
+      validateFile({
+        fileId,
+        key: input.incomingKey,
+        size: scan.size,
+        declaredContentType: input.declaredContentType,
+        ...(input.declared ? { sha256: scan.sha256, declared: input.declared } : {}),
+      }),
     );
     state.contentType = validation.contentType;
     state.width = validation.width;

@@ -2,6 +2,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { FileState } from '../../common/domain';
 import { statusQuery } from '../../common/messages';
+import { storageKeys } from '../../lib/storage-keys';
 import { findTenantFile, type FileRecord } from '../../prisma/file-records';
 import { restartIfLost } from '../../services/accept-upload';
 import { withDb, withTemporal } from '../dependencies';
@@ -96,4 +97,16 @@ export function assertServable(row: FileRecord): void {
     default:
       throw new ApiError('file_unavailable', 'The file cannot be served');
   }
+}
+
+/** Where a READY file's original lives: its row says, unless the row still points at the incoming area. */
+export function originalKeyOf(row: FileRecord): string {
+  return row.storageKey && !row.storageKey.startsWith('incoming/')
+    ? row.storageKey
+    : storageKeys.original(row.tenantId, row.id);
+}
+
+/** A rendition's download name: the original's stem, the rendition's name and its format. */
+export function renditionFilename(filename: string, name: string, format: string): string {
+  return `${filename.replace(/\.[^.]{1,10}$/, '')}-${name}.${format}`;
 }

@@ -11,11 +11,11 @@ import { withDb, withTemporal } from '../dependencies';
 import { ApiError } from '../errors';
 import { fileLinks, toFileView } from '../file-view';
 import { receiveMultipartUpload, receiveRawUpload } from '../receive-upload';
-import { serveObject } from '../serve-object';
+import { IMMUTABLE_PRIVATE, dispositionFor, serveObject } from '../serve-object';
 import type { AppEnv, AppRouteHandler } from '../types';
 import { parseHttpUrl, parseRetention, parseTags, sanitizeFilename } from '../upload-fields';
 import { decodeFileCursor, encodeFileCursor } from './file-cursor';
-import { assertServable, isOnHold, loadFile } from './file-lookup';
+import { assertServable, isOnHold, loadFile, originalKeyOf, renditionFilename } from './file-lookup';
 import type * as routes from './files.routes';
 import { describeFileWhenSettled, waitMsOf } from './long-poll';
 
@@ -115,14 +115,14 @@ export const downloadContent: AppRouteHandler<routes.DownloadContentRoute> = asy
   const { id } = c.req.valid('param');
   const row = await loadFile(c, id);
   assertServable(row);
+  const query = c.req.valid('query');
+  const contentType = row.contentType ?? 'application/octet-stream';
   return serveObject(c, {
-    key:
-      row.storageKey && !row.storageKey.startsWith('incoming/')
-        ? row.storageKey
-        : storageKeys.original(row.tenantId, row.id),
-    contentType: row.contentType ?? 'application/octet-stream',
+    key: originalKeyOf(row),
+    contentType,
     filename: row.filename,
-    redirect: wantsRedirect(c.req.valid('query').redirect),
+    redirect: wantsRedirect(query.redirect),
+    disposition: dispositionFor(contentType, query.disposition),
   });
 };
 
@@ -132,12 +132,15 @@ export const downloadRendition: AppRouteHandler<routes.DownloadRenditionRoute> =
   assertServable(row);
   const rendition = toFileView(c.var.config, row).renditions.find((candidate) => candidate.name === name);
   if (!rendition) throw new ApiError('rendition_not_found', `File ${id} has no rendition "${name}"`);
-  const stem = row.filename.replace(/\.[^.]{1,10}$/, '');
+  const query = c.req.valid('query');
+  const contentType = `image/${rendition.format}`;
   return serveObject(c, {
     key: storageKeys.rendition(row.tenantId, row.id, name),
-    contentType: `image/${rendition.format}`,
-    filename: `${stem}-${name}.${rendition.format}`,
-    redirect: wantsRedirect(c.req.valid('query').redirect),
+    contentType,
+    filename: renditionFilename(row.filename, name, rendition.format),
+    redirect: wantsRedirect(query.redirect),
+    disposition: dispositionFor(contentType, query.disposition),
+    cacheControl: IMMUTABLE_PRIVATE,
   });
 };
 

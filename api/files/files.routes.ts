@@ -54,13 +54,56 @@ const QueryText = (max: number) =>
     .max(max)
     .regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 
-const RedirectQuery = z.object({
+const DownloadQuery = z.object({
   redirect: z
     .enum(['0', '1', 'true', 'false'])
     .optional()
     .openapi({ description: '1 → 302 to a presigned URL valid for 5 minutes instead of streaming' }),
+  disposition: z
+    .enum(['attachment', 'inline'])
+    .optional()
+    .openapi({ description: 'inline serves an image inline (for an <img>); anything else stays an attachment' }),
+});
+/** Conditional and partial downloads (RFC 9110): resumable downloads, video seeking, revalidation. */
+export const DownloadHeaders = z.object({
+  range: z.string().max(200).optional().openapi({
+    description: 'One byte range, e.g. bytes=0-1023 → 206; outside the content → 416',
+    example: 'bytes=0-1023',
+  }),
+  'if-none-match': z
+    .string()
+    .max(1024)
+    .optional()
+    .openapi({ description: 'The ETag of a copy already held → 304 while it is still current' }),
+  'if-range': z
+    .string()
+    .max(1024)
+    .optional()
+    .openapi({ description: 'Honour Range only while the ETag is still this one' }),
 });
 const binaryContent = { '*/*': { schema: { type: 'string', format: 'binary' } } } as const;
+const DOWNLOAD_HEADERS = {
+  ETag: { schema: { type: 'string' }, description: "The stored object's entity tag (for If-None-Match, If-Range)" },
+  'Accept-Ranges': { schema: { type: 'string' }, description: 'bytes' },
+} as const;
+/** The answers every download shares: 200, 206, 304 and 416 besides the errors. */
+export const downloadResponses = (what: string) =>
+  ({
+    200: {
+      description: `${what}, with Content-Type, Content-Length and Content-Disposition`,
+      headers: DOWNLOAD_HEADERS,
+      content: binaryContent,
+    },
+    206: {
+      description: 'The requested byte range (Content-Range says which)',
+      headers: {
+        ...DOWNLOAD_HEADERS,
+        'Content-Range': { schema: { type: 'string' }, description: 'bytes first-last/size' },
+      },
+      content: binaryContent,
+    },
+    304: { description: 'Not modified: the ETag in If-None-Match is current', headers: DOWNLOAD_HEADERS },
+  }) as const;
 
 export const uploadFile = createRoute({
   method: 'post',
@@ -169,16 +212,15 @@ export const downloadContent = createRoute({
   method: 'get',
   path: '/{id}/content',
   summary: "Download the file's original bytes",
-  description: 'Only READY files are served. `?redirect=1` answers 302 to a presigned URL valid for 5 minutes.',
+  description:
+    'Only READY files are served. `?redirect=1` answers 302 to a presigned URL valid for 5 minutes. `Range` answers ' +
+    '206 (416 outside the content), `If-None-Match` with the ETag 304; `?disposition=inline` serves an image inline.',
   security,
-  request: { params: FileIdParam, query: RedirectQuery },
+  request: { params: FileIdParam, query: DownloadQuery, headers: DownloadHeaders },
   responses: {
-    200: {
-      description: 'The bytes, with Content-Type, Content-Length and Content-Disposition',
-      content: binaryContent,
-    },
+    ...downloadResponses('The bytes'),
     302: { description: 'Redirect to a presigned URL' },
-    ...errorResponses(400, 401, 404, 409, 410),
+    ...errorResponses(400, 401, 404, 409, 410, 416),
   },
 });
 export type DownloadContentRoute = typeof downloadContent;
@@ -195,12 +237,13 @@ export const downloadRendition = createRoute({
         .regex(/^[a-z][a-z0-9_-]{0,31}$/)
         .openapi({ param: { name: 'name', in: 'path' }, example: 'thumb' }),
     }),
-    query: RedirectQuery,
+    query: DownloadQuery,
+    headers: DownloadHeaders,
   },
   responses: {
-    200: { description: 'The rendition bytes', content: binaryContent },
+    ...downloadResponses('The rendition bytes (Cache-Control: immutable, a year)'),
     302: { description: 'Redirect to a presigned URL' },
-    ...errorResponses(400, 401, 404, 409, 410),
+    ...errorResponses(400, 401, 404, 409, 410, 416),
   },
 });
 export type DownloadRenditionRoute = typeof downloadRendition;

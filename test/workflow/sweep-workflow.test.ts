@@ -40,6 +40,7 @@ function scriptedSweeper(pages: Record<Phase, SweepPageResult['counts'][]>) {
     deleteOrphanedIncomingObjects: phase('deleteOrphanedIncomingObjects'),
     recoverStalledUploads: phase('recoverStalledUploads'),
     abortStaleMultipartUploads: phase('abortStaleMultipartUploads'),
+    expireAbandonedDirectUploads: phase('expireAbandonedDirectUploads'),
   };
   return { activities, calls };
 }
@@ -67,11 +68,18 @@ const PAGES = {
   deleteOrphanedIncomingObjects: [{ orphanObjectsDeleted: 2 }, { orphanObjectsDeleted: 1 }],
   recoverStalledUploads: [{ uploadsRestarted: 1, uploadsFailed: 0 }, {}, { uploadsRestarted: 0, uploadsFailed: 3 }],
   abortStaleMultipartUploads: [{ multipartUploadsAborted: 4 }],
+  expireAbandonedDirectUploads: [{ directUploadsExpired: 2 }],
 };
-const TOTALS = { orphanObjectsDeleted: 3, uploadsRestarted: 1, uploadsFailed: 3, multipartUploadsAborted: 4 };
+const TOTALS = {
+  orphanObjectsDeleted: 3,
+  uploadsRestarted: 1,
+  uploadsFailed: 3,
+  multipartUploadsAborted: 4,
+  directUploadsExpired: 2,
+};
 
 describe('sweepOrphansWorkflow', () => {
-  it('sweeps orphans, then stalled uploads, then multipart uploads, page by page, with one cutoff, and adds up what it did', async () => {
+  it('sweeps orphans, then stalled uploads, then multipart uploads, then abandoned direct uploads, page by page, with one cutoff, and adds up what it did', async () => {
     const sweeper = scriptedSweeper(PAGES);
     const before = Date.now();
     const result = await withSweeper(sweeper.activities, () =>
@@ -89,6 +97,7 @@ describe('sweepOrphansWorkflow', () => {
       ['recoverStalledUploads', '1'],
       ['recoverStalledUploads', '2'],
       ['abortStaleMultipartUploads', null],
+      ['expireAbandonedDirectUploads', null],
     ]);
     const cutoffs = new Set(sweeper.calls.map((c) => c.input.olderThan));
     expect(cutoffs.size).toBe(1);
@@ -104,6 +113,7 @@ describe('sweepOrphansWorkflow', () => {
       deleteOrphanedIncomingObjects: [{}],
       recoverStalledUploads: [{}],
       abortStaleMultipartUploads: [{}],
+      expireAbandonedDirectUploads: [{}],
     });
     const started = Date.now();
     const result = await withSweeper(sweeper.activities, () =>
@@ -127,14 +137,14 @@ describe('sweepOrphansWorkflow', () => {
         args: [{ graceMs: 0, maxPagesPerRun: 2 }],
       });
       const out = await handle.result();
-      // Six pages at two per run: the chain has three runs (visibility may lag the result a moment).
+      // Seven pages at two per run: the chain has four runs (visibility may lag the result a moment).
       const runCount = async () => {
         let n = 0;
         for await (const _ of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n++;
         return n;
       };
-      const runs = await eventually(runCount, (n) => n >= 3, { timeoutMs: 10_000 });
-      expect(runs).toBe(3);
+      const runs = await eventually(runCount, (n) => n >= 4, { timeoutMs: 10_000 });
+      expect(runs).toBe(4);
       return out;
     });
 
@@ -146,6 +156,7 @@ describe('sweepOrphansWorkflow', () => {
       ['recoverStalledUploads', '1'],
       ['recoverStalledUploads', '2'],
       ['abortStaleMultipartUploads', null],
+      ['expireAbandonedDirectUploads', null],
     ]);
     expect(new Set(sweeper.calls.map((c) => c.input.olderThan)).size).toBe(1);
     expect(result).toMatchObject(TOTALS);
@@ -156,6 +167,7 @@ describe('sweepOrphansWorkflow', () => {
       deleteOrphanedIncomingObjects: [{}],
       recoverStalledUploads: [{}],
       abortStaleMultipartUploads: [{}],
+      expireAbandonedDirectUploads: [{}],
     });
     const run = withSweeper(sweeper.activities, () =>
       env.client.workflow.execute(sweepOrphansWorkflow, {
