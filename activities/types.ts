@@ -1,4 +1,12 @@
-import type { DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } from '../common/domain';
+import type {
+  BatchCompletion,
+  DeletionReason,
+  FileEvent,
+  FileState,
+  Rendition,
+  UploadInput,
+  WebhookEvent,
+} from '../common/domain';
 
 /**
  * The activity contract between the workflow (which imports only these types) and
@@ -64,17 +72,23 @@ export interface PlanNotificationsInput {
   event: WebhookEvent;
   callbackUrl: string | null;
 }
-export interface DeliverWebhookInput {
+interface DeliveryOf {
   /** Stable across retries: derived from the workflow, one per event. */
   messageId: string;
   tenantId: string;
+  /** What the event is about: the file's id, or the batch's for batch.completed. */
   fileId: string;
-  event: WebhookEvent;
   target: WebhookTarget;
-  file: FileState;
 }
+/** One event to one target: a file's (with the file's state) or a batch's (with its counts). */
+export type DeliverWebhookInput = DeliveryOf &
+  ({ event: FileEvent; file: FileState } | { event: 'batch.completed'; batch: BatchCompletion });
 export interface DeliverWebhookResult {
   statusCode: number;
+}
+
+export interface RecordBatchDoneInput {
+  completion: BatchCompletion;
 }
 
 export interface RemoveRenditionsInput {
@@ -99,6 +113,8 @@ export interface IntakeActivities {
   deliverWebhook(input: DeliverWebhookInput): Promise<DeliverWebhookResult>;
   removeRenditions(input: RemoveRenditionsInput): Promise<void>;
   deleteArtifacts(input: DeleteArtifactsInput): Promise<void>;
+  /** Marks the batch DONE with its final counts (once: a repeat changes nothing). */
+  recordBatchDone(input: RecordBatchDoneInput): Promise<void>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { batches } from './batches';
 import { createBaseApp } from './create-app';
 import { mountDocs } from './docs';
 import { events } from './events';
@@ -16,6 +17,7 @@ export function createApp(services: ApiServices) {
   return app
     .route('/', health)
     .route('/v1/files', files)
+    .route('/v1/batches', batches)
     .route('/v1/webhooks', webhooks)
     .route('/v1/webhook-secret', webhookSecret)
     .route('/v1/events', events);

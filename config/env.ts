@@ -165,6 +165,8 @@ const envSchema = z
       .int()
       .positive()
       .default(512 * 1024 * 1024),
+    // Files one POST /v1/batches may carry; each becomes a file with its own workflow.
+    INTAKE_MAX_BATCH_FILES: z.coerce.number().int().min(1).max(10_000).default(1000),
     INTAKE_ALLOWED_TYPES: z
       .string()
       .transform((v) =>
@@ -299,6 +301,7 @@ function toConfig(env: z.output<typeof envSchema>) {
     },
     limits: {
       maxUploadBytes: env.INTAKE_MAX_UPLOAD_BYTES,
+      maxBatchFiles: env.INTAKE_MAX_BATCH_FILES,
       allowedTypes: env.INTAKE_ALLOWED_TYPES,
       maxPixels: env.INTAKE_MAX_PIXELS,
     },

@@ -1,9 +1,10 @@
 import { isCancellation, log, patched } from '@temporalio/workflow';
 import type { WebhookTarget } from '../activities/types';
-import type { FileState, WebhookEvent } from '../common/domain';
+import type { BatchCompletion, FileEvent, FileState } from '../common/domain';
 import {
   deliverWebhook,
   deliverWebhookWithin,
+  planNotifications,
   WEBHOOK_DELIVERY_WINDOW_MS,
   type StepActivities,
 } from './activity-proxies';
@@ -17,7 +18,7 @@ import { redactUrl } from '../common/redact';
  * notify step); the file's status does not depend on it.
  */
 
-const OUTCOME_EVENT: Record<Outcome, WebhookEvent> = {
+const OUTCOME_EVENT: Record<Outcome, FileEvent> = {
   READY: 'file.ready',
   REJECTED: 'file.rejected',
   INFECTED: 'file.infected',
@@ -82,7 +83,7 @@ export async function announceDeletion(activities: StepActivities, state: FileSt
 async function deliver(
   activities: StepActivities,
   state: FileState,
-  event: WebhookEvent,
+  event: FileEvent,
   callbackUrl: string | null,
   announcement: PendingAnnouncement,
 ): Promise<{ cancelled: boolean }> {
@@ -128,4 +129,30 @@ function deliveryFor(announcement: PendingAnnouncement) {
   const leftMs = Date.parse(announcement.startedAt) + WEBHOOK_DELIVERY_WINDOW_MS - Date.now();
   if (leftMs >= WEBHOOK_DELIVERY_WINDOW_MS) return deliverWebhook;
   return deliverWebhookWithin(Math.max(leftMs, 60_000));
+}
+
+/**
+ * Announces a batch's completion to the tenant's endpoints and the batch's callback URL, once: the
+ * batch workflow runs this after recording the batch DONE, with one message id per batch.
+ */
+export async function announceBatchCompleted(completion: BatchCompletion, callbackUrl: string | null) {
+  const event = 'batch.completed' as const;
+  const messageId = `msg_${completion.batchId}_${event}`;
+  const { batchId, tenantId } = completion;
+  const problems: string[] = [];
+  try {
+    const targets = await planNotifications({ tenantId, fileId: batchId, event, callbackUrl });
+    await Promise.all(
+      targets.map(async (target) => {
+        try {
+          await deliverWebhook({ messageId, tenantId, fileId: batchId, event, target, batch: completion });
+        } catch (error) {
+          problems.push(`${redactUrl(target.url)}: ${failureMessage(error)}`);
+        }
+      }),
+    );
+  } catch (error) {
+    problems.push(failureMessage(error));
+  }
+  if (problems.length > 0) log.warn('webhook delivery failed', { event, problems });
 }

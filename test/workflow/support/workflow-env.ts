@@ -11,6 +11,7 @@ import type {
   DeliverWebhookInput,
   IntakeActivities,
   PlanNotificationsInput,
+  RecordBatchDoneInput,
   RemoveRenditionsInput,
   StoreInput,
   ValidateResult,
@@ -124,6 +125,7 @@ export interface Calls {
   deliverWebhook: DeliverWebhookInput[];
   removeRenditions: RemoveRenditionsInput[];
   deleteArtifacts: DeleteArtifactsInput[];
+  recordBatchDone: RecordBatchDoneInput[];
 }
 
 export interface FakeActivities {
@@ -149,6 +151,7 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     deliverWebhook: [],
     removeRenditions: [],
     deleteArtifacts: [],
+    recordBatchDone: [],
   };
   const base: IntakeActivities = {
     async scanFile(input) {
@@ -195,6 +198,9 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     },
     async deleteArtifacts(input) {
       calls.deleteArtifacts.push(input);
+    },
+    async recordBatchDone(input) {
+      calls.recordBatchDone.push(input);
     },
   };
   // Overrides still record their calls, so tests can assert on both behaviour and traffic.
