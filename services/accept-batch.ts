@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Clien
 import type { Logger } from 'pino';
 import type { BatchInput, FileStatus } from '../common/domain';
 import { batchExpectedSignal } from '../common/messages';
+import { IntakeTenant } from '../common/search-attributes';
 import { batchWorkflowIdFor, GENERAL_TASK_QUEUE } from '../common/task-queues';
 import { newFileId, newId } from '../lib/ids';
 import { discardObject } from '../lib/s3-objects';
@@ -100,6 +101,8 @@ export async function startBatchWorkflow(client: Client, input: BatchInput, expe
     signalArgs: [{ count: expected }],
     // A batch that completed stays completed: a late start must not open a second run that waits for ever.
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    // Listed with the tenant's uploads in the Temporal UI (IntakeTenant = "…").
+    typedSearchAttributes: [{ key: IntakeTenant, value: input.tenantId }],
   });
 }
 

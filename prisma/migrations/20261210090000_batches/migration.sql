@@ -14,7 +14,7 @@ CREATE TABLE "Batch" (
     CONSTRAINT "Batch_pkey" PRIMARY KEY ("id")
 );
 
--- The batch a file arrived in; NULL for files uploaded one by one.
+-- The batch a file arrived in (NULL for files uploaded one by one).
 ALTER TABLE "File" ADD COLUMN "batchId" TEXT;
 
 -- CreateIndex
