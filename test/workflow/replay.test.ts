@@ -46,6 +46,8 @@ describe('workflow replay', () => {
     // split-modules-*: recorded after the workflow was split into modules beside it (same commands).
     // bounded-history-*: with the bounded-history patch (budgeted changes, coalesced upserts, a delete
     // cancelling processing).
+    // batch-member-*: with the batch-member patch (files of a batch tell its workflow their outcome; a
+    // part refused on arrival ends REJECTED without a step), and batchWorkflow's own history.
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
@@ -60,6 +62,10 @@ describe('workflow replay', () => {
         'split-modules-pdf-failed-expired',
         'encrypted-image-ready-deleted',
         'encrypted-pdf-failed-expired',
+        'batch-member-image-ready-deleted',
+        'batch-member-batch-completed',
+        'batch-member-batch-file-ready-expired',
+        'batch-member-batch-file-refused-expired',
       ]),
     );
     for (const { history } of committed) {
