@@ -72,17 +72,23 @@ export interface PlanNotificationsInput {
   event: WebhookEvent;
   callbackUrl: string | null;
 }
-interface DeliveryOf {
-  /** Stable across retries: derived from the workflow, one per event. */
+/** One event Intake tells of: a file's (with the file's state) or a batch's (with its counts). */
+export type IntakeEvent = {
+  /** Stable across retries: derived from the workflow, one per event (the webhook-id). */
   messageId: string;
   tenantId: string;
   /** What the event is about: the file's id, or the batch's for batch.completed. */
   fileId: string;
-  target: WebhookTarget;
+} & ({ event: FileEvent; file: FileState } | { event: 'batch.completed'; batch: BatchCompletion });
+
+/** One event to one webhook target. */
+export type DeliverWebhookInput = IntakeEvent & { target: WebhookTarget };
+
+/** One event to the events topic; `occurredAt` (ISO) is the body's timestamp, the same on every retry. */
+export interface PublishEventInput {
+  event: IntakeEvent;
+  occurredAt: string;
 }
-/** One event to one target: a file's (with the file's state) or a batch's (with its counts). */
-export type DeliverWebhookInput = DeliveryOf &
-  ({ event: FileEvent; file: FileState } | { event: 'batch.completed'; batch: BatchCompletion });
 export interface DeliverWebhookResult {
   statusCode: number;
 }
@@ -113,6 +119,8 @@ export interface IntakeActivities {
   deliverWebhook(input: DeliverWebhookInput): Promise<DeliverWebhookResult>;
   removeRenditions(input: RemoveRenditionsInput): Promise<void>;
   deleteArtifacts(input: DeleteArtifactsInput): Promise<void>;
+  /** Publishes an event to the events topic (at least once: consumers de-duplicate on its id). */
+  publishEvent(input: PublishEventInput): Promise<void>;
   /** Marks the batch DONE with its final counts (once: a repeat changes nothing). */
   recordBatchDone(input: RecordBatchDoneInput): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import type { BatchCompletion, FileEvent, FileState } from '../common/domain';
-import type { DeliverWebhookInput } from './types';
+import type { IntakeEvent } from './types';
 
 /** The JSON body of every Intake webhook: `{ type, timestamp, data }` as Standard Webhooks recommends. */
 export function buildWebhookBody(publicUrl: string, event: FileEvent, file: FileState, timestamp: Date) {
@@ -56,7 +56,7 @@ export function buildBatchWebhookBody(publicUrl: string, batch: BatchCompletion,
 }
 
 /** The body of whichever event a delivery carries. */
-export function buildEventBody(publicUrl: string, event: DeliverWebhookInput, timestamp: Date) {
+export function buildEventBody(publicUrl: string, event: IntakeEvent, timestamp: Date) {
   return event.event === 'batch.completed'
     ? buildBatchWebhookBody(publicUrl, event.batch, timestamp)
     : buildWebhookBody(publicUrl, event.event, event.file, timestamp);

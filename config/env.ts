@@ -247,6 +247,8 @@ const envSchema = z
     KAFKA_CONSUMER_GROUP: z.string().min(1).default('intake-ingest'),
     // Messages one ingest consumer works on at once; it stops fetching while that many are in flight.
     KAFKA_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    // Whether every event told to webhooks is also published to KAFKA_EVENTS_TOPIC.
+    KAFKA_PUBLISH_EVENTS: bool.default(true),
     // Whether a worker of kind `all` also consumes the uploads topic (kind `ingest` always does).
     KAFKA_INGEST: bool.default(true),
 
@@ -428,6 +430,7 @@ function toConfig(env: z.output<typeof envSchema>) {
       consumerGroup: env.KAFKA_CONSUMER_GROUP,
       ingestConcurrency: env.KAFKA_INGEST_CONCURRENCY,
       ingestInAllWorker: env.KAFKA_INGEST,
+      publishEvents: env.KAFKA_PUBLISH_EVENTS,
     },
     codec: {
       /** Undefined: the development key generated under dataDir (lib/codec-secrets.ts). */

@@ -75,6 +75,13 @@ export const { recordBatchDone } = proxyActivities<IntakeActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
+// The events topic takes every event at least once: retried without limit, so a broker outage only
+// delays an event. The workflow publishes beside its other work, never in front of it.
+export const { publishEvent } = proxyActivities<IntakeActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 // Standard Webhooks delivery: exponential backoff for at least 24 hours (plus a margin for the last
 // attempt); a refused target (private address, 4xx that will not change) is not retried.
 export const WEBHOOK_DELIVERY_WINDOW_MS = 25 * 3_600_000;

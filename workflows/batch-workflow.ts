@@ -1,4 +1,12 @@
-import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   emptyBatchCounts,
   type BatchCompletion,
@@ -13,7 +21,8 @@ import {
   batchStatusQuery,
 } from '../common/messages';
 import { recordBatchDone } from './activity-proxies';
-import { announceBatchCompleted } from './notifications';
+import { EventPublisher } from './event-publishing';
+import { announceBatchCompleted, batchCompletedEvent } from './notifications';
 
 /**
  * One workflow per batch (id `batch-<batchId>`): it learns each member's terminal status by signal
@@ -28,6 +37,8 @@ import { announceBatchCompleted } from './notifications';
  */
 export async function batchWorkflow(input: BatchInput, carried?: BatchState): Promise<BatchState> {
   const state: BatchState = carried ?? newBatchState(input);
+  // batch.completed goes to the events topic too.
+  const events = new EventPublisher(patched('events-topic'));
   let outcomesSeen = Object.keys(state.outcomes).length;
 
   setHandler(batchStatusQuery, () => state);
@@ -76,7 +87,9 @@ export async function batchWorkflow(input: BatchInput, carried?: BatchState): Pr
     completedAt: state.completedAt,
   };
   await recordBatchDone({ completion });
+  events.publish(batchCompletedEvent(completion));
   await announceBatchCompleted(completion, input.callbackUrl);
+  await events.settled();
   await condition(allHandlersFinished);
   return state;
 }

@@ -1,6 +1,6 @@
 import { isCancellation, log, patched } from '@temporalio/workflow';
-import type { WebhookTarget } from '../activities/types';
-import type { BatchCompletion, FileEvent, FileState } from '../common/domain';
+import type { IntakeEvent, WebhookTarget } from '../activities/types';
+import type { BatchCompletion, FileEvent, FileState, WebhookEvent } from '../common/domain';
 import {
   deliverWebhook,
   deliverWebhookWithin,
@@ -24,6 +24,32 @@ const OUTCOME_EVENT: Record<Outcome, FileEvent> = {
   INFECTED: 'file.infected',
   FAILED: 'file.failed',
 };
+
+/** The event of an outcome or a deletion, with the message id its webhooks carry too. */
+export function fileEvent(state: FileState, event: Outcome | 'file.deleted'): IntakeEvent {
+  const type = event === 'file.deleted' ? event : OUTCOME_EVENT[event];
+  return {
+    messageId: messageIdFor(state.fileId, type),
+    tenantId: state.tenantId,
+    fileId: state.fileId,
+    event: type,
+    file: snapshot(state),
+  };
+}
+
+/** The event of a batch's completion. */
+export function batchCompletedEvent(completion: BatchCompletion): IntakeEvent {
+  return {
+    messageId: messageIdFor(completion.batchId, 'batch.completed'),
+    tenantId: completion.tenantId,
+    fileId: completion.batchId,
+    event: 'batch.completed',
+    batch: completion,
+  };
+}
+
+/** One id per event, stable across retries and runs: webhook receivers and topic consumers de-duplicate on it. */
+const messageIdFor = (subjectId: string, event: WebhookEvent) => `msg_${subjectId}_${event}`;
 
 /**
  * An outcome announcement and what it still owes. The workflow can hand it to its next run
@@ -87,7 +113,7 @@ async function deliver(
   callbackUrl: string | null,
   announcement: PendingAnnouncement,
 ): Promise<{ cancelled: boolean }> {
-  const messageId = `msg_${state.fileId}_${event}`;
+  const messageId = messageIdFor(state.fileId, event);
   const before = announcement.problems.length;
   let cancelled = false;
   // Chosen before planning, while workflow time still equals a fresh announcement's start: a first run
@@ -137,7 +163,7 @@ function deliveryFor(announcement: PendingAnnouncement) {
  */
 export async function announceBatchCompleted(completion: BatchCompletion, callbackUrl: string | null) {
   const event = 'batch.completed' as const;
-  const messageId = `msg_${completion.batchId}_${event}`;
+  const messageId = messageIdFor(completion.batchId, event);
   const { batchId, tenantId } = completion;
   const problems: string[] = [];
   try {

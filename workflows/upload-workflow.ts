@@ -30,7 +30,14 @@ import {
   type StepActivities,
 } from './activity-proxies';
 import { ChangeBudget } from './change-budget';
-import { announceDeletion, announceOutcome, newAnnouncement, type PendingAnnouncement } from './notifications';
+import { EventPublisher } from './event-publishing';
+import {
+  announceDeletion,
+  announceOutcome,
+  fileEvent,
+  newAnnouncement,
+  type PendingAnnouncement,
+} from './notifications';
 import { persistently } from './persistent-duty';
 import { applyRetentionChange, retentionBounds, retentionChangeRefusal } from './retention-change';
 import {
@@ -87,6 +94,8 @@ export async function uploadWorkflow(
   // Retention changes are budgeted, their upserts coalesced, and continue-as-new no longer waits for
   // outcome deliveries (they move to the next run); a delete cancels processing in flight.
   const boundedHistory = patched('bounded-history');
+  // Every event told to webhooks is also published to the events topic.
+  const events = new EventPublisher(patched('events-topic'));
   const activities = stepActivitiesFor(input, localSteps);
   let deleteRequested: DeletionReason | null = null;
   let retentionChanged = false;
@@ -180,6 +189,7 @@ export async function uploadWorkflow(
     }
     if (outcome !== null) batchTold = tellBatch(input, outcome);
     if (deleteRequested === null && outcome !== null) {
+      events.publish(fileEvent(state, outcome));
       announce(newAnnouncement(outcome));
     } else {
       markStep(state, 'notify', 'skipped', 'the file was deleted before its outcome was announced');
@@ -221,6 +231,7 @@ export async function uploadWorkflow(
       }
       await condition(allHandlersFinished);
       await batchTold;
+      await events.settled();
       if (!retentionChanged && deleteRequested === null) {
         const work: CarriedWork = { recentChanges: changeBudget.recent(Date.now()) };
         if (handover !== undefined) work.announcement = { ...handover, handedOver: false };
@@ -262,8 +273,10 @@ export async function uploadWorkflow(
   // Deleted before processing ended: the deletion is this file's terminal status, and its batch's due.
   if (carried === undefined && state.completedAt === null) await tellBatch(input, 'DELETED');
   // Deletion is done; the workflow stays open only while file.deleted is delivered (bounded by the
-  // delivery's 25-hour schedule-to-close timeout) so every endpoint hears about it.
+  // delivery's 25-hour schedule-to-close timeout) so every endpoint hears about it, and published.
+  events.publish(fileEvent(state, 'file.deleted'));
   await announceDeletion(activities, state, input.callbackUrl);
+  await events.settled();
   await condition(allHandlersFinished);
   return state;
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IntakeApiError, type BatchFile, type BatchView } from '../../api/client';
 import type { BatchCounts } from '../../common/domain';
 import { batchWorkflowIdFor } from '../../common/task-queues';
+import { readEventsTopic } from '../support/events-topic';
 import { startIntake, type RunningIntake } from '../support/running-intake';
 import { waitUntil } from '../support/wait-until';
 
@@ -132,6 +133,14 @@ describe('POST /v1/batches', () => {
     };
     expect(payload.data).toMatchObject({ status: 'DONE', fileCount: 50, counts: countsOf({ READY: 48, REJECTED: 2 }) });
     expect(completed[0]!.headers['webhook-id']).toBe(`msg_${accepted.id}_batch.completed`);
+    // And once on intake.events, keyed by the batch, with the webhook's id.
+    const onTopic = (await readEventsTopic(intake.config)).filter((event) => event.body.type === 'batch.completed');
+    expect(onTopic.filter((event) => event.key === accepted.id)).toEqual([
+      expect.objectContaining({
+        eventId: `msg_${accepted.id}_batch.completed`,
+        body: expect.objectContaining({ data: payload.data }),
+      }),
+    ]);
 
     // The files, paginated like GET /v1/files, through the batch and through ?batch=.
     const ids = accepted.files.map((f) => f.id).sort();

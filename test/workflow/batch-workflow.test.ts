@@ -105,6 +105,11 @@ describe('batch workflow', () => {
       const deliveries = completedDeliveries(fake, input.batchId);
       expect(deliveries.map((d) => d.target.url).sort()).toEqual([input.callbackUrl, TENANT_ENDPOINT].sort());
       expect(new Set(deliveries.map((d) => d.messageId))).toEqual(new Set([`msg_${input.batchId}_batch.completed`]));
+      // And once on the events topic, with the same id, keyed by the batch.
+      const published = fake.calls.publishEvent.filter(({ event }) => event.event === 'batch.completed');
+      expect(published.map(({ event }) => [event.messageId, event.fileId])).toEqual([
+        [`msg_${input.batchId}_batch.completed`, input.batchId],
+      ]);
     });
   });
 

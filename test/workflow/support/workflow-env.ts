@@ -11,6 +11,7 @@ import type {
   DeliverWebhookInput,
   IntakeActivities,
   PlanNotificationsInput,
+  PublishEventInput,
   RecordBatchDoneInput,
   RemoveRenditionsInput,
   StoreInput,
@@ -126,6 +127,7 @@ export interface Calls {
   removeRenditions: RemoveRenditionsInput[];
   deleteArtifacts: DeleteArtifactsInput[];
   recordBatchDone: RecordBatchDoneInput[];
+  publishEvent: PublishEventInput[];
 }
 
 export interface FakeActivities {
@@ -152,6 +154,7 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     removeRenditions: [],
     deleteArtifacts: [],
     recordBatchDone: [],
+    publishEvent: [],
   };
   const base: IntakeActivities = {
     async scanFile(input) {
@@ -201,6 +204,9 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     },
     async recordBatchDone(input) {
       calls.recordBatchDone.push(input);
+    },
+    async publishEvent(input) {
+      calls.publishEvent.push(input);
     },
   };
   // Overrides still record their calls, so tests can assert on both behaviour and traffic.
