@@ -110,6 +110,17 @@ describe('configuration', () => {
     );
   });
 
+  it('limits batches to INTAKE_MAX_BATCH_FILES files and publishes events unless told not to', () => {
+    expect(loadConfig({}).limits.maxBatchFiles).toBe(1000);
+    expect(loadConfig({}).kafka.publishEvents).toBe(true);
+    const config = loadConfig({ INTAKE_MAX_BATCH_FILES: '50', KAFKA_PUBLISH_EVENTS: 'false' });
+    expect(config.limits.maxBatchFiles).toBe(50);
+    expect(config.kafka.publishEvents).toBe(false);
+    for (const bad of ['0', '-1', '2.5', 'many', '10001']) {
+      expect(() => loadConfig({ INTAKE_MAX_BATCH_FILES: bad }), bad).toThrow(/INTAKE_MAX_BATCH_FILES/);
+    }
+  });
+
   it('switches to external services when their variables are set', () => {
     const config = loadConfig({
       TEMPORAL_ADDRESS: 'acme.a1b2c.tmprl.cloud:7233',

@@ -48,6 +48,7 @@ describe('workflow replay', () => {
     // cancelling processing).
     // batch-member-*: with the batch-member patch (files of a batch tell its workflow their outcome; a
     // part refused on arrival ends REJECTED without a step), and batchWorkflow's own history.
+    // events-topic-*: with the events-topic patch (every webhook event also published to the events topic).
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
@@ -66,6 +67,12 @@ describe('workflow replay', () => {
         'batch-member-batch-completed',
         'batch-member-batch-file-ready-expired',
         'batch-member-batch-file-refused-expired',
+        'events-topic-image-ready-deleted',
+        'events-topic-pdf-failed-expired',
+        'events-topic-deleted-while-scanning',
+        'events-topic-batch-completed',
+        'events-topic-batch-file-ready-expired',
+        'events-topic-batch-file-refused-expired',
       ]),
     );
     for (const { history } of committed) {
