@@ -18,6 +18,7 @@ export const ERRORS = {
   codec_forbidden: { status: 403, meaning: 'The codec endpoint refuses this browser origin or namespace' },
   not_found: { status: 404, meaning: 'No route for this method and path' },
   file_not_found: { status: 404, meaning: 'No such file for this tenant' },
+  batch_not_found: { status: 404, meaning: 'No such batch for this tenant' },
   rendition_not_found: { status: 404, meaning: 'The file has no rendition of that name' },
   webhook_not_found: { status: 404, meaning: 'No such webhook for this tenant' },
   share_not_found: { status: 404, meaning: 'No such share link' },

@@ -43,7 +43,7 @@ export function normaliseContentType(value: string | undefined | null): string |
  * Streams a body to S3 with a multipart upload, counting bytes. Over the limit the stream fails, the
  * multipart upload is aborted (leavePartsOnError: false) and any object is deleted before the 413.
  */
-async function streamToS3(body: Readable, target: UploadTarget): Promise<number> {
+export async function streamToS3(body: Readable, target: UploadTarget): Promise<number> {
   const counter = new ByteLimit(target.maxBytes);
   body.on('error', (error) => counter.destroy(error));
   body.pipe(counter);
@@ -72,7 +72,7 @@ function checkContentLength(request: Request, maxBytes: number, overhead = 0): v
   if (header !== null && /^\d+$/.test(header) && Number(header) > maxBytes + overhead) throw tooLarge(maxBytes);
 }
 
-function requestBody(request: Request): Readable {
+export function requestBody(request: Request): Readable {
   if (!request.body) return Readable.from([]);
   return Readable.fromWeb(request.body as unknown as NodeWebReadableStream<Uint8Array>);
 }

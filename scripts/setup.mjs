@@ -209,6 +209,41 @@ async function clamav() {
   );
 }
 
+/**
+ * Gathers a pom's runtime dependencies from Maven Central into `cached` (renamed into place only when
+ * complete, so an interrupted fetch is never mistaken for a finished one).
+ */
+async function fetchMavenJars(what, pom, cached) {
+  if (!which('mvn'))
+    fail(`Maven is needed to fetch ${what} from Maven Central: install Maven (e.g. \`apt-get install maven\`).`);
+  const tmp = `${cached}.tmp-${process.pid}`;
+  say(`fetching ${what} with Maven …`);
+  await run(
+    `fetching ${what}`,
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-Dstyle.color=never',
+      '-f',
+      pom,
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${tmp}`,
+    ],
+    { capture: true },
+  );
+  rmSync(cached, { recursive: true, force: true });
+  renameSync(tmp, cached);
+}
+
+/** Puts every jar of `from` into `lib`, replacing what was there. */
+function placeJars(from, lib) {
+  rmSync(lib, { recursive: true, force: true });
+  mkdirSync(lib, { recursive: true });
+  for (const jar of readdirSync(from)) placeFile(join(from, jar), join(lib, jar));
+}
+
 async function temporalTestServer() {
   const pom = join(ROOT, 'infra', 'temporal-test-server', 'pom.xml');
   const pomText = readFileSync(pom, 'utf8');
@@ -229,33 +264,9 @@ async function temporalTestServer() {
     );
   const cached = join(CACHE, `temporal-test-server-${version}-${digest}`);
   if (!existsSync(join(cached, `temporal-test-server-${version}.jar`))) {
-    if (!which('mvn'))
-      fail(
-        'Maven is needed to fetch the Temporal test server from Maven Central: install Maven (e.g. `apt-get install maven`).',
-      );
-    const tmp = `${cached}.tmp-${process.pid}`;
-    say(`temporal-test-server: fetching io.temporal:temporal-test-server:${version} with Maven …`);
-    await run(
-      'fetching the Temporal test server',
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-Dstyle.color=never',
-        '-f',
-        pom,
-        'dependency:copy-dependencies',
-        '-DincludeScope=runtime',
-        `-DoutputDirectory=${tmp}`,
-      ],
-      { capture: true },
-    );
-    rmSync(cached, { recursive: true, force: true });
-    renameSync(tmp, cached);
+    await fetchMavenJars(`io.temporal:temporal-test-server:${version}`, pom, cached);
   }
-  rmSync(lib, { recursive: true, force: true });
-  mkdirSync(lib, { recursive: true });
-  for (const jar of readdirSync(cached)) placeFile(join(cached, jar), join(lib, jar));
+  placeJars(cached, lib);
   mkdirSync(dirname(launcher), { recursive: true });
   // @temporalio/testing runs an `existing-path` executable as `<exe> <port> [extraArgs…]` and kills it
   // when done, so the launcher passes its arguments through and `exec`s java to leave no orphan JVM.
@@ -275,6 +286,36 @@ async function temporalTestServer() {
   chmodSync(launcher, 0o755);
   writeFileSync(stamp, `${digest}\n`);
   info(`temporal-test-server: ${version} installed in .tools/temporal-test-server`);
+}
+
+/**
+ * The Apache Kafka broker for the embedded stack (KRaft, one node): its jars from Maven Central, as
+ * infra/kafka/pom.xml names them; infra/kafka-server.ts runs `kafka.Kafka` on them with the system Java.
+ */
+async function kafkaBroker() {
+  const pom = join(ROOT, 'infra', 'kafka', 'pom.xml');
+  const pomText = readFileSync(pom, 'utf8');
+  const version = /<artifactId>kafka_2\.13<\/artifactId>\s*<version>([^<]+)<\/version>/.exec(pomText)?.[1];
+  if (!version) fail(`${pom} names no kafka_2.13 version.`);
+  const digest = createHash('sha256').update(pomText).digest('hex').slice(0, 12);
+  const home = join(TOOLS, 'kafka');
+  const lib = join(home, 'libs');
+  const stamp = join(home, '.stamp');
+  if (existsSync(join(lib, `kafka_2.13-${version}.jar`)) && stampMatches(stamp, digest)) {
+    info(`kafka: ${version} present`);
+    return;
+  }
+  if (!which('java'))
+    fail(
+      'Java 17 or newer is needed for the Kafka broker: install a JDK (e.g. `apt-get install openjdk-17-jre-headless`).',
+    );
+  const cached = join(CACHE, `kafka-${version}-${digest}`);
+  if (!existsSync(join(cached, `kafka_2.13-${version}.jar`))) {
+    await fetchMavenJars(`org.apache.kafka:kafka_2.13:${version}`, pom, cached);
+  }
+  placeJars(cached, lib);
+  writeFileSync(stamp, `${digest}\n`);
+  info(`kafka: ${version} installed in .tools/kafka`);
 }
 
 /**
@@ -410,6 +451,7 @@ async function main() {
   await clamav();
   copyClamavSignaturesCheck();
   await temporalTestServer();
+  await kafkaBroker();
   await fuzzVenv();
   await prismaGenerate();
   info(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);

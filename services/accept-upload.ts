@@ -53,6 +53,9 @@ export function buildUploadInput(config: Pick<Config, 'retention'>, upload: Acce
     quarantineRetentionMs: config.retention.quarantineMs,
     ...(upload.declared ? { declared: { size: upload.declared.size, sha256: upload.declared.sha256 } } : {}),
     createdAt: upload.createdAt.toISOString(),
+    // Only batch members carry these, so a single upload's input stays what it always was.
+    ...(upload.batchId === undefined ? {} : { batchId: upload.batchId }),
+    ...(upload.refusal === undefined ? {} : { refusal: upload.refusal }),
   };
 }
 
@@ -101,6 +104,9 @@ export function acceptedUploadOf(
     // Kept with the row since it existed; older rows get the default (the tenant can still change it).
     retentionMs: row.retentionMs === null ? config.retention.defaultMs : Number(row.retentionMs),
     createdAt: row.createdAt,
+    ...(row.batchId === null ? {} : { batchId: row.batchId }),
+    // A batch part refused on arrival is inserted PROCESSING with its refusal as the reason.
+    ...(row.batchId !== null && row.reason !== null ? { refusal: row.reason } : {}),
   };
 }
 
@@ -394,7 +400,10 @@ export async function restartIfLost(
   if (await deps.withTemporal((client) => workflowExists(client, row.workflowId))) return false;
   const upload = acceptedUploadOf(row, config, declared);
   // Without its bytes there is nothing to process; the sweeper fails such an upload after its grace.
-  if (!(await objectExists(deps.s3, config.s3.bucket, upload.incomingKey))) return false;
+  // (A refused batch part never had any: its workflow only records the refusal.)
+  if (upload.refusal === undefined && !(await objectExists(deps.s3, config.s3.bucket, upload.incomingKey))) {
+    return false;
+  }
   try {
     await deps.withTemporal((client) => startAcceptedUpload(client, config, upload));
     deps.log.warn({ fileId: row.id }, `started the lost workflow of ${why}`);

@@ -9,6 +9,7 @@ import { createSweeperActivities } from '../activities/sweep-orphans';
 import { loadConfig } from '../config/env';
 import type { Config } from '../config/env';
 import { createClamdScanner } from '../lib/clamd-scanner';
+import { kafkaEventSink } from '../lib/kafka-event-sink';
 import { createS3Client } from '../lib/s3-client';
 import { dataConverterFor } from '../lib/data-converter';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
@@ -62,12 +63,14 @@ export async function startWorkers(
   const connection = await connectToTemporal(config.temporal);
   const db = createDb(config.databaseUrl);
   const s3 = createS3Client(config.s3);
+  const events = kafkaEventSink(config.kafka);
   const activities = createActivities({
     config,
     s3,
     db,
     scanner: createClamdScanner(config.clamd),
     log: log.child({ component: 'activities' }),
+    events,
   });
   // The worker's own connection also serves the client the sweeper uses to describe and start workflows.
   const dataConverter = dataConverterFor(config);
@@ -106,7 +109,7 @@ export async function startWorkers(
     'workers running',
   );
   const done = runWorkers(workers).finally(async () => {
-    await Promise.allSettled([connection.close(), db.$disconnect()]);
+    await Promise.allSettled([connection.close(), db.$disconnect(), events.close()]);
     s3.destroy();
     log.info('workers stopped');
   });
