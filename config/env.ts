@@ -219,7 +219,8 @@ const envSchema = z
     // Svix's rule: an endpoint whose every attempt has failed for this long is disabled.
     INTAKE_WEBHOOK_DISABLE_AFTER: duration.pipe(z.number().positive('must be longer than 0')).default(5 * 86_400_000),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
-    INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
+    // `ingest` runs only the Kafka consumer of the uploads topic; `all` runs it beside both task queues.
+    INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media', 'ingest']).default('all'),
 
     // Unset: the embedded broker of `npm run dev` / `npm run infra` on its default port.
     KAFKA_BROKERS: brokerList.optional(),
@@ -242,6 +243,17 @@ const envSchema = z
       .int()
       .min(1024)
       .default(10 * 1024 * 1024),
+    // Buckets a by-reference message may name (comma-separated); unset: any the S3 credentials can read.
+    // Intake's own bucket is always refused: a reference must not reach another tenant's files.
+    KAFKA_REFERENCE_BUCKETS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean),
+      )
+      .optional(),
     KAFKA_CONSUMER_GROUP: z.string().min(1).default('intake-ingest'),
     // Messages one ingest consumer works on at once; it stops fetching while that many are in flight.
     KAFKA_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
@@ -422,6 +434,7 @@ function toConfig(env: z.output<typeof envSchema>) {
       },
       partitions: env.KAFKA_TOPIC_PARTITIONS,
       maxMessageBytes: env.KAFKA_MAX_MESSAGE_BYTES,
+      referenceBuckets: env.KAFKA_REFERENCE_BUCKETS,
       consumerGroup: env.KAFKA_CONSUMER_GROUP,
       ingestConcurrency: env.KAFKA_INGEST_CONCURRENCY,
       ingestInAllWorker: env.KAFKA_INGEST,

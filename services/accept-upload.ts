@@ -13,8 +13,8 @@ import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../commo
 import { newFileId } from '../lib/ids';
 import { discardObject, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
-import type { Db } from '../prisma/db';
-import { findByIdempotencyKey, isUniqueViolation, type FileRecord } from '../prisma/file-records';
+import type { Db, Prisma } from '../prisma/db';
+import { findByIdempotencyKey, findTenantFile, isUniqueViolation, type FileRecord } from '../prisma/file-records';
 import { deleteRow, insertProcessing } from '../prisma/files';
 import type { uploadWorkflow } from '../workflows';
 
@@ -134,8 +134,9 @@ export interface UploadOptions {
   tags: string[];
 }
 
-/** Why an upload was not accepted, when the reason is the service's own (not the request's shape). */
-export type UploadRefusalReason = 'empty_file' | 'processing_not_started' | 'idempotency_key_reused';
+/** Why an upload was not accepted: a field it carries (invalid_request), or the service's own reason. */
+export type UploadRefusalReason =
+  'invalid_request' | 'empty_file' | 'processing_not_started' | 'idempotency_key_reused';
 
 export class UploadRefused extends Error {
   override name = 'UploadRefused';
@@ -161,6 +162,13 @@ export interface AcceptUploadDeps {
 export interface UploadRequest {
   tenantId: string;
   idempotencyKey: string | null;
+  /**
+   * A file id the caller derived (a Kafka message's, from its key or its position): a second request
+   * with the same id answers with the first upload instead of making another. A random one otherwise.
+   */
+  fileId?: string;
+  /** Where the upload came from when not over HTTP, kept with its row (File.ingestSource). */
+  source?: Prisma.InputJsonObject;
   /** The filename to use when the received body names none (a raw upload's ?filename=). */
   fallbackFilename: string | undefined;
   /** Checks what can be checked before any byte is stored; runs after the idempotency look-up. */
@@ -189,13 +197,13 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
   const { config, s3 } = deps;
   const { tenantId, idempotencyKey } = request;
 
-  if (idempotencyKey) {
-    const existing = await deps.withDb((db) => findByIdempotencyKey(db, tenantId, idempotencyKey));
-    if (existing) return replayUpload(deps, request, existing);
-  }
+  const existing = await deps.withDb((db) => findEarlier(db, request));
+  if (existing) return replayUpload(deps, request, existing);
   request.checkBeforeReceiving();
 
-  const fileId = newFileId();
+  const fileId = request.fileId ?? newFileId();
+  // With a derived id a later request repeats this one, so the row and bytes may stay for it to repair.
+  const repeatable = Boolean(idempotencyKey || request.fileId);
   const workflowId = workflowIdFor(fileId);
   const log = deps.log.child({ fileId, workflowId });
   request.useLog(log);
@@ -231,13 +239,16 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
   };
   let row: FileRecord;
   try {
-    row = await deps.withDb((db) => insertUploadRow(db, upload, workflowId, idempotencyKey));
+    row = await deps.withDb((db) => insertUploadRow(db, upload, workflowId, idempotencyKey, request.source));
   } catch (error) {
-    await discardObject(target);
-    if (idempotencyKey && isUniqueViolation(error)) {
-      // A concurrent request with the same key won the race: answer with its file.
-      const winner = await deps.withDb((db) => findByIdempotencyKey(db, tenantId, idempotencyKey));
-      if (winner) return { row: winner, replayed: true };
+    // A concurrent request with the same key or derived id won the race: answer with its file.
+    const winner = repeatable && isUniqueViolation(error) ? await deps.withDb((db) => findEarlier(db, request)) : null;
+    // The winner of a derived id owns the bytes at this very key (the same bytes): keep them.
+    if (winner?.id !== fileId) await discardObject(target);
+    if (winner) return { row: winner, replayed: true };
+    if (request.fileId && isUniqueViolation(error)) {
+      // Another tenant's file holds the derived id: this request can never be accepted under it.
+      throw new UploadRefused('idempotency_key_reused', `The file id ${fileId} derived for this upload is taken`);
     }
     throw error;
   }
@@ -254,18 +265,26 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
       return { row, replayed: false };
     }
     log.error({ err: error }, 'could not start the upload workflow');
-    if (started === false || !idempotencyKey) {
+    if (started === false || !repeatable) {
       // Without a workflow nothing would ever process or delete the upload: undo it; the client retries.
       await Promise.allSettled([deps.withDb((db) => deleteRow(db, fileId)), discardObject(target)]);
     } else {
-      // Temporal cannot say. The row and bytes stay: the client's retry with this Idempotency-Key starts
-      // the workflow if it is missing (replayUpload), and so would the sweeper.
+      // Temporal cannot say. The row and bytes stay: the client's retry with this Idempotency-Key (or a
+      // redelivered message) starts the workflow if it is missing (replayUpload), and so would the sweeper.
       log.warn('kept the row and bytes for the retry to repair');
     }
     throw new UploadRefused('processing_not_started', 'Could not start processing (Temporal unavailable); retry later');
   }
   log.info({ size: received.size, declaredContentType: received.declaredContentType }, 'upload accepted');
   return { row, replayed: false };
+}
+
+/** The upload an earlier request with the same Idempotency-Key or derived file id made, if any. */
+async function findEarlier(db: Db, request: UploadRequest): Promise<FileRecord | null> {
+  const byKey = request.idempotencyKey
+    ? await findByIdempotencyKey(db, request.tenantId, request.idempotencyKey)
+    : null;
+  return byKey ?? (request.fileId ? findTenantFile(db, request.tenantId, request.fileId) : null);
 }
 
 /** After a failed start: true if the workflow runs anyway, false if it does not, undefined if unknown. */
@@ -355,7 +374,13 @@ export async function restartIfLost(deps: RestartDeps, row: FileRecord, why: str
 }
 
 /** The one write of an upload's File row: PROCESSING, pointing at its bytes in the incoming area. */
-function insertUploadRow(db: Db, upload: AcceptedUpload, workflowId: string, idempotencyKey: string | null) {
+function insertUploadRow(
+  db: Db,
+  upload: AcceptedUpload,
+  workflowId: string,
+  idempotencyKey: string | null,
+  source: Prisma.InputJsonObject | undefined,
+) {
   return insertProcessing(db, {
     id: upload.fileId,
     tenantId: upload.tenantId,
@@ -367,6 +392,7 @@ function insertUploadRow(db: Db, upload: AcceptedUpload, workflowId: string, ide
     callbackUrl: upload.callbackUrl,
     retentionMs: upload.retentionMs,
     idempotencyKey,
+    ...(source ? { ingestSource: source } : {}),
     storageKey: upload.incomingKey,
     createdAt: upload.createdAt,
   });
