@@ -281,10 +281,9 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
 
 /** The upload an earlier request with the same Idempotency-Key or derived file id made, if any. */
 async function findEarlier(db: Db, request: UploadRequest): Promise<FileRecord | null> {
-  const byKey = request.idempotencyKey
-    ? await findByIdempotencyKey(db, request.tenantId, request.idempotencyKey)
-    : null;
-  return byKey ?? (request.fileId ? findTenantFile(db, request.tenantId, request.fileId) : null);
+  // A key is stored with the row it names, so with a key the look-up by key is the whole answer.
+  if (request.idempotencyKey) return findByIdempotencyKey(db, request.tenantId, request.idempotencyKey);
+  return request.fileId ? findTenantFile(db, request.tenantId, request.fileId) : null;
 }
 
 /** After a failed start: true if the workflow runs anyway, false if it does not, undefined if unknown. */
