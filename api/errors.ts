@@ -157,6 +157,7 @@ export const validationHook = (
 
 /** The code of each refusal the accept-upload service raises (it knows nothing of HTTP). */
 const UPLOAD_REFUSALS: Record<UploadRefusalReason, ErrorCode> = {
+  invalid_request: 'invalid_request',
   empty_file: 'empty_file',
   processing_not_started: 'dependency_unavailable',
   idempotency_key_reused: 'idempotency_key_reused',

@@ -3,6 +3,10 @@ import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { Upload } from '@aws-sdk/lib-storage';
 import busboy from 'busboy';
 import { discardObject } from '../lib/s3-objects';
+import { normaliseContentType } from '../services/upload-fields';
+
+// Re-exported for the routes that parse declared types beside this module (batches, direct uploads).
+export { normaliseContentType };
 import type { ReceivedUpload, UploadTarget } from '../services/accept-upload';
 import { ApiError } from './errors';
 
@@ -29,14 +33,6 @@ class ByteLimit extends Transform {
     if (this.bytes > this.maxBytes) callback(tooLarge(this.maxBytes));
     else callback(null, chunk);
   }
-}
-
-export function normaliseContentType(value: string | undefined | null): string | null {
-  const type = value?.split(';')[0]?.trim().toLowerCase();
-  // A generic type says nothing about the content; the validate step decides from magic bytes anyway.
-  // curl --data-binary labels any file as a urlencoded form unless told otherwise: no declaration either.
-  if (!type || type === 'application/octet-stream' || type === 'application/x-www-form-urlencoded') return null;
-  return /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(type) ? type : null;
 }
 
 /**

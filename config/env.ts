@@ -248,7 +248,8 @@ const envSchema = z
     // is started with them).
     INTAKE_UPLOAD_ORIGINS: originList.optional(),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
-    INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
+    // `ingest` runs only the Kafka consumer of the uploads topic; `all` runs it beside both task queues.
+    INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media', 'ingest']).default('all'),
 
     // Unset: the embedded broker of `npm run dev` / `npm run infra` on its default port.
     KAFKA_BROKERS: brokerList.optional(),
@@ -271,6 +272,17 @@ const envSchema = z
       .int()
       .min(1024)
       .default(10 * 1024 * 1024),
+    // Buckets a by-reference message may name (comma-separated); unset: any the S3 credentials can read.
+    // Intake's own bucket is always refused: a reference must not reach another tenant's files.
+    KAFKA_REFERENCE_BUCKETS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean),
+      )
+      .optional(),
     KAFKA_CONSUMER_GROUP: z.string().min(1).default('intake-ingest'),
     // Messages one ingest consumer works on at once; it stops fetching while that many are in flight.
     KAFKA_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
@@ -465,6 +477,7 @@ function toConfig(env: z.output<typeof envSchema>) {
       },
       partitions: env.KAFKA_TOPIC_PARTITIONS,
       maxMessageBytes: env.KAFKA_MAX_MESSAGE_BYTES,
+      referenceBuckets: env.KAFKA_REFERENCE_BUCKETS,
       consumerGroup: env.KAFKA_CONSUMER_GROUP,
       ingestConcurrency: env.KAFKA_INGEST_CONCURRENCY,
       ingestInAllWorker: env.KAFKA_INGEST,

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin } from '@platformatic/kafka';
 import { ensureTopics, type TopicSpec } from '../lib/kafka-topics';
-import { startProcess, waitUntilReady, type ServiceProcess } from './service-process';
+import { startProcess, tailLog, waitUntilReady, type ServiceProcess } from './service-process';
 import { KAFKA_LIBS_DIR, kafkaClasspath } from './tools';
 
 export interface KafkaServerOptions {
@@ -75,7 +75,9 @@ function serverProperties(options: KafkaServerOptions, logDir: string): string {
  */
 async function formatStorage(propertiesFile: string, logDir: string, logFile: string): Promise<void> {
   if (existsSync(join(logDir, 'meta.properties'))) return;
-  const clusterId = randomBytes(16).toString('base64url');
+  let clusterId = randomBytes(16).toString('base64url');
+  // As Kafka's own Uuid.randomUuid: an id starting with "-" would be read as an option by the tool.
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const format = startProcess({
     name: 'kafka-storage',
     command: javaCommand(),
@@ -94,7 +96,9 @@ async function formatStorage(propertiesFile: string, logDir: string, logFile: st
   });
   const exit = await format.exited;
   if (exit.code !== 0) {
-    throw new Error(`formatting Kafka's storage failed (${exit.signal ?? `exit code ${exit.code}`}); see ${logFile}`);
+    throw new Error(
+      `formatting Kafka's storage failed (${exit.signal ?? `exit code ${exit.code}`}); last log lines:\n${tailLog(logFile)}`,
+    );
   }
 }
 

@@ -9,4 +9,9 @@ export const storageKeys = {
   rendition: (tenantId: string, fileId: string, name: string) => `files/${tenantId}/${fileId}/renditions/${name}.webp`,
   filePrefix: (tenantId: string, fileId: string) => `files/${tenantId}/${fileId}/`,
   quarantine: (tenantId: string, fileId: string) => `quarantine/${tenantId}/${fileId}`,
+  /** Where the store step moves an incoming object; null for a key outside the incoming area. */
+  storedOriginalOf: (incomingKey: string): string | null => {
+    const match = /^incoming\/([^/]+)\/([^/]+)$/.exec(incomingKey);
+    return match ? `files/${match[1]}/${match[2]}/original` : null;
+  },
 };

@@ -8,7 +8,8 @@ import type { IntakeActivities, SweeperActivities } from '../activities/types';
 import { reportAttempts } from './report-attempts';
 import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from '../common/task-queues';
 
-export type WorkerKind = 'general' | 'media' | 'all';
+/** `ingest` runs no Temporal worker, only the uploads topic's consumer (workers/uploads-consumer.ts). */
+export type WorkerKind = 'general' | 'media' | 'all' | 'ingest';
 
 /** Resolved from this file, not the working directory, so any entry point (tsx, vitest) finds it. */
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -43,7 +44,8 @@ export interface CreateWorkersOptions {
 /**
  * Builds the workers for one worker kind: `general` runs the workflows and every I/O-bound activity on
  * GENERAL_TASK_QUEUE; `media` runs only makeRenditions on MEDIA_TASK_QUEUE with its own concurrency
- * limit, so resize capacity scales separately; `all` is both, for development and small deployments.
+ * limit, so resize capacity scales separately; `all` is both, for development and small deployments;
+ * `ingest` is neither (none).
  */
 export async function createWorkers(options: CreateWorkersOptions): Promise<Worker[]> {
   const { connection, namespace, activities, kind } = options;

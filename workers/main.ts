@@ -17,6 +17,7 @@ import { createDb } from '../prisma/db';
 import { createWorkers, runWorkers } from './create-worker';
 import type { WorkerKind } from './create-worker';
 import { ensureSweeperSchedule } from './sweeper-schedule';
+import { startUploadsConsumer } from './uploads-consumer';
 
 /** Connects to Temporal the way config.temporal says: plain, TLS (optionally mTLS) or API key. */
 export function connectToTemporal(temporal: Config['temporal']): Promise<NativeConnection> {
@@ -54,7 +55,10 @@ export interface RunningWorkers {
   stop(): Promise<void>;
 }
 
-/** Builds the real activities and runs the workers of `kind`. Used by `npm run worker`. */
+/**
+ * Builds the real activities and runs the workers of `kind`, and the uploads topic's consumer for
+ * `ingest` (and `all`, unless KAFKA_INGEST=false). Used by `npm run worker`.
+ */
 export async function startWorkers(
   config: Config,
   log: Logger,
@@ -91,6 +95,10 @@ export async function startWorkers(
     kind,
     resizeConcurrency: config.worker.resizeConcurrency,
   });
+  const runsIngest = kind === 'ingest' || (kind === 'all' && config.kafka.ingestInAllWorker);
+  const ingest = runsIngest
+    ? await startUploadsConsumer({ config, s3, db, temporal, log: log.child({ component: 'ingest' }) })
+    : undefined;
   if (runsGeneral) {
     try {
       await ensureSweeperSchedule(temporal, log);
@@ -105,18 +113,29 @@ export async function startWorkers(
       namespace: config.temporal.namespace,
       address: config.temporal.address,
       taskQueues: workers.map((w) => w.options.taskQueue),
+      ...(ingest ? { ingest: config.kafka.topics.uploads } : {}),
     },
     'workers running',
   );
-  const done = runWorkers(workers).finally(async () => {
-    await Promise.allSettled([connection.close(), db.$disconnect(), events.close()]);
-    s3.destroy();
-    log.info('workers stopped');
-  });
+  const done = Promise.all([
+    // A worker that fails takes the consumer along: the process is restarted whole.
+    runWorkers(workers).catch(async (error: unknown) => {
+      await ingest?.stop();
+      throw error;
+    }),
+    ingest?.done,
+  ])
+    .then(() => undefined)
+    .finally(async () => {
+      await Promise.allSettled([connection.close(), db.$disconnect(), events.close()]);
+      s3.destroy();
+      log.info('workers stopped');
+    });
   return {
     done,
     async stop() {
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await ingest?.stop();
       await done;
     },
   };
