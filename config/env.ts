@@ -194,6 +194,8 @@ const envSchema = z
     INTAKE_WEBHOOK_DISABLE_AFTER: duration.pipe(z.number().positive('must be longer than 0')).default(5 * 86_400_000),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
+    // Workers have no API; unset, they open no port (several share a machine in development).
+    INTAKE_WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 
     INTAKE_PAYLOAD_KEYS: payloadKeyList.optional(),
     // The codec endpoint decrypts for whoever holds the token, so it gets its own listener, on loopback
@@ -314,7 +316,12 @@ function toConfig(env: z.output<typeof envSchema>) {
       allowTargets: env.INTAKE_WEBHOOK_ALLOW_TARGETS,
       disableAfterMs: env.INTAKE_WEBHOOK_DISABLE_AFTER,
     },
-    worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },
+    worker: {
+      kind: env.INTAKE_WORKER_KIND,
+      resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY,
+      /** Port of /healthz and /readyz (workers/health-server.ts); undefined: none. */
+      healthPort: env.INTAKE_WORKER_HEALTH_PORT,
+    },
     codec: {
       /** Undefined: the development key generated under dataDir (lib/codec-secrets.ts). */
       keys: env.INTAKE_PAYLOAD_KEYS,
