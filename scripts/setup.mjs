@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs what Intake's local stack needs and skips what is already there. One file of ~380 lines on
+// Installs what Intake's local stack needs and skips what is already there. One file of ~450 lines on
 // purpose: plain Node with built-ins only, since it runs before node_modules exists, on whatever `node`
 // the machine has. Everything lands in the
 // git-ignored .tools/ folder; Node, Go and Maven downloads are also kept in

@@ -8,6 +8,7 @@ import { SHUTDOWN_GRACE_MS as API_SHUTDOWN_GRACE_MS } from '../../api/server';
 import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from '../../common/task-queues';
 import { CONFIG_VARIABLES, loadConfig, shownValue } from '../../config/env';
 import { SHUTDOWN_GRACE_MS as WORKER_SHUTDOWN_GRACE_MS } from '../../workers/create-worker';
+import { helmValuesSchema } from '../../scripts/helm-values-schema';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHART = join(ROOT, 'deploy/helm/intake');
@@ -374,11 +375,18 @@ describe('the Helm chart deploy/helm/intake', () => {
     expect(workerDeployment(withIngest, 'ingest').metadata.name).toBe('intake-ingest-worker');
   });
 
+  it('checks values against a schema generated from config/env.ts', () => {
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as unknown;
+    expect(schema, 'regenerate it: see scripts/helm-values-schema.ts').toEqual(helmValuesSchema());
+  });
+
   it.each([
-    ['config.S3_SECRET_ACCESS_KEY=abc', /config.S3_SECRET_ACCESS_KEY is a secret/],
+    ['config.INTAKE_LOG_LEVL=debug', /invalid propertyName 'INTAKE_LOG_LEVL'/],
+    ['config.S3_SECRET_ACCESS_KEY=abc', /invalid propertyName 'S3_SECRET_ACCESS_KEY'/],
     ['config.DATABASE_URL=postgresql://intake:pw@db/intake', /config.DATABASE_URL carries credentials/],
-    ['workers.media.env.INTAKE_CODEC_TOKEN=abc', /workers.media.env.INTAKE_CODEC_TOKEN is a secret/],
+    ['workers.media.env.INTAKE_CODEC_TOKEN=abc', /invalid propertyName 'INTAKE_CODEC_TOKEN'/],
     ['temporal.auth=apiKey', /needs TEMPORAL_API_KEY/],
+    ['temporal.auth=password', /temporal\/auth|value must be one of/],
   ])('refuses to render with %s', (setting, message) => {
     const result = helm(['template', 'intake', CHART, '--set', setting]);
     expect(result.status).not.toBe(0);
