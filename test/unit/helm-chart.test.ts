@@ -1,18 +1,26 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { SHUTDOWN_GRACE_MS as API_SHUTDOWN_GRACE_MS } from '../../api/server';
 import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from '../../common/task-queues';
 import { CONFIG_VARIABLES, loadConfig, shownValue } from '../../config/env';
 import { SHUTDOWN_GRACE_MS as WORKER_SHUTDOWN_GRACE_MS } from '../../workers/create-worker';
 import { helmValuesSchema } from '../../scripts/helm-values-schema';
+import {
+  CHART,
+  envOf,
+  helm,
+  podSpecs,
+  renderChart,
+  templateText,
+  type Container,
+  type Resource,
+} from '../support/helm-chart';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CHART = join(ROOT, 'deploy/helm/intake');
-const HELM = join(ROOT, '.tools/bin/helm');
 const PYTHON = join(ROOT, '.tools/k8s-venv/bin/python');
 const KEDA_CRDS = join(ROOT, 'deploy/helm/vendor/keda');
 const chartYaml = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as {
@@ -30,67 +38,10 @@ const VALUES_FILES: { name: string; files: string[] }[] = [
     .map((file) => ({ name: `examples/${file}`, files: [join(CHART, 'examples', file)] })),
 ];
 
-interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: unknown;
-}
-interface Container {
-  name: string;
-  image: string;
-  command?: string[];
-  env?: EnvVar[];
-  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  readinessProbe?: unknown;
-  livenessProbe?: unknown;
-  startupProbe?: unknown;
-  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } };
-}
-interface PodSpec {
-  containers: Container[];
-  securityContext?: Record<string, unknown>;
-  terminationGracePeriodSeconds?: number;
-}
-interface Resource {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  data?: Record<string, string>;
-  spec?: Record<string, unknown> & { template?: { spec: PodSpec } };
-}
-
 const scratch = mkdtempSync(join(tmpdir(), 'intake-helm-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(HELM, args, { encoding: 'utf8', cwd: ROOT });
-  if (result.error)
-    throw new Error(`${HELM} did not run (node scripts/setup.mjs installs it): ${result.error.message}`);
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function templateText(files: string[], extra: string[] = []): string {
-  const args = ['template', 'intake', CHART, '--namespace', 'intake', ...files.flatMap((f) => ['-f', f]), ...extra];
-  const result = helm(args);
-  if (result.status !== 0) throw new Error(`helm ${args.join(' ')} failed:\n${result.stderr}`);
-  return result.stdout;
-}
-
-function render(files: string[], extra: string[] = []): Resource[] {
-  return parseAllDocuments(templateText(files, extra))
-    .map((doc) => doc.toJS() as Resource | null)
-    .filter((doc): doc is Resource => doc !== null);
-}
-
-const podSpecs = (resources: Resource[]) =>
-  resources
-    .filter((r) => r.kind === 'Deployment' || r.kind === 'Job')
-    .map((r) => ({ resource: r, pod: r.spec!.template!.spec }));
-
 const deployments = (resources: Resource[]) => resources.filter((r) => r.kind === 'Deployment');
-
-const envOf = (container: Container, name: string) => container.env?.find((e) => e.name === name)?.value;
 
 /** The Deployment running INTAKE_WORKER_KIND=kind. */
 function workerDeployment(resources: Resource[], kind: string): Resource {
@@ -164,7 +115,7 @@ describe('the Helm chart deploy/helm/intake', () => {
         );
         const report = JSON.parse(out) as { checked: number; errors: string[] };
         expect(report.errors).toEqual([]);
-        expect(report.checked).toBe(render(files, extra).length);
+        expect(report.checked).toBe(renderChart(files, extra).length);
       }
     },
   );
@@ -172,7 +123,7 @@ describe('the Helm chart deploy/helm/intake', () => {
   it.each(VALUES_FILES)(
     'gives every container requests, limits, probes and a non-root, read-only security context with $name',
     ({ files }) => {
-      const resources = render(files);
+      const resources = renderChart(files);
       expect(podSpecs(resources).length).toBeGreaterThanOrEqual(4);
       for (const { resource, pod } of podSpecs(resources)) {
         const podContext = pod.securityContext ?? {};
@@ -203,7 +154,7 @@ describe('the Helm chart deploy/helm/intake', () => {
 
   it.each(VALUES_FILES)('sets only variables the config schema knows with $name', ({ files }) => {
     for (const extra of [[], ['-f', testSecretsFile]]) {
-      const resources = render(files, extra);
+      const resources = renderChart(files, extra);
       const names = new Set<string>();
       for (const r of resources) {
         if (r.kind === 'ConfigMap' || r.kind === 'Secret') for (const key of Object.keys(r.data ?? {})) names.add(key);
@@ -219,7 +170,7 @@ describe('the Helm chart deploy/helm/intake', () => {
   it.each(VALUES_FILES)(
     'holds no secret value in a ConfigMap, by the redaction rule of config/env.ts, with $name',
     ({ files }) => {
-      const resources = render(files, ['-f', testSecretsFile]);
+      const resources = renderChart(files, ['-f', testSecretsFile]);
       const configMaps = resources.filter((r) => r.kind === 'ConfigMap');
       expect(configMaps.length).toBeGreaterThan(0);
       for (const configMap of configMaps) {
@@ -241,7 +192,7 @@ describe('the Helm chart deploy/helm/intake', () => {
   );
 
   it.each(VALUES_FILES)('gives every process an environment loadConfig accepts with $name', ({ files }) => {
-    const resources = render(files, ['-f', testSecretsFile]);
+    const resources = renderChart(files, ['-f', testSecretsFile]);
     for (const { resource, pod } of podSpecs(resources)) {
       for (const container of pod.containers) {
         const env = environmentOf(container, resources);
@@ -254,7 +205,7 @@ describe('the Helm chart deploy/helm/intake', () => {
   it.each(VALUES_FILES)(
     "scales the media and general workers with KEDA's temporal trigger on the code's task queues with $name",
     ({ files }) => {
-      const resources = render(files);
+      const resources = renderChart(files);
       const scaled = resources.filter((r) => r.kind === 'ScaledObject');
       const triggerFor = (deployment: Resource) => {
         const object = scaled.find(
@@ -284,7 +235,7 @@ describe('the Helm chart deploy/helm/intake', () => {
   );
 
   it('authenticates KEDA to Temporal Cloud with the same API key as Intake', () => {
-    const resources = render([join(CHART, 'examples/temporal-cloud-aws.yaml')]);
+    const resources = renderChart([join(CHART, 'examples/temporal-cloud-aws.yaml')]);
     const auth = resources.find((r) => r.kind === 'TriggerAuthentication');
     expect(auth?.spec?.secretTargetRef).toEqual([
       { parameter: 'apiKey', name: 'intake-secrets', key: 'TEMPORAL_API_KEY' },
@@ -296,7 +247,10 @@ describe('the Helm chart deploy/helm/intake', () => {
   });
 
   it('mounts an mTLS client certificate and points Intake and KEDA at it', () => {
-    const resources = render([], ['--set', 'temporal.auth=mtls', '--set', 'temporal.mtlsSecret=intake-temporal-tls']);
+    const resources = renderChart(
+      [],
+      ['--set', 'temporal.auth=mtls', '--set', 'temporal.mtlsSecret=intake-temporal-tls'],
+    );
     for (const { pod } of podSpecs(resources)) {
       const env = environmentOf(pod.containers[0]!, resources);
       expect(env.TEMPORAL_TLS_CERT_PATH).toBe('/etc/intake/temporal-tls/tls.crt');
@@ -307,7 +261,7 @@ describe('the Helm chart deploy/helm/intake', () => {
   });
 
   it('falls back to CPU HorizontalPodAutoscalers when KEDA is not installed', () => {
-    const resources = render([], ['--set', 'keda.enabled=false']);
+    const resources = renderChart([], ['--set', 'keda.enabled=false']);
     expect(resources.filter((r) => r.apiVersion.startsWith('keda.sh/'))).toEqual([]);
     const hpaTargets = resources
       .filter((r) => r.kind === 'HorizontalPodAutoscaler')
@@ -321,7 +275,7 @@ describe('the Helm chart deploy/helm/intake', () => {
   });
 
   it('gives the API and every worker a grace period longer than its own drain', () => {
-    const resources = render([]);
+    const resources = renderChart([]);
     for (const d of deployments(resources)) {
       const pod = d.spec!.template!.spec;
       const isWorker = pod.containers[0]!.command?.includes('workers/main.ts');
@@ -334,7 +288,7 @@ describe('the Helm chart deploy/helm/intake', () => {
 
   it('runs the API, each worker kind and migrations from the one image of appVersion', () => {
     expect(chartYaml.appVersion).toBe(packageJson.version);
-    const resources = render([]);
+    const resources = renderChart([]);
     const commands = podSpecs(resources).map(({ pod }) => pod.containers[0]!.command?.join(' '));
     expect(new Set(commands)).toEqual(
       new Set([
@@ -350,7 +304,7 @@ describe('the Helm chart deploy/helm/intake', () => {
   });
 
   it('migrates in a pre-install and pre-upgrade hook that reads its own copy of the configuration', () => {
-    const resources = render([]);
+    const resources = renderChart([]);
     const job = resources.find((r) => r.kind === 'Job')!;
     expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
     const container = job.spec!.template!.spec.containers[0]!;
@@ -369,8 +323,8 @@ describe('the Helm chart deploy/helm/intake', () => {
       workers: Record<string, { enabled: boolean; kind: string }>;
     };
     expect(values.workers.ingest).toMatchObject({ enabled: false, kind: 'ingest' });
-    const before = deployments(render([])).length;
-    const withIngest = render([], ['--set', 'workers.ingest.enabled=true']);
+    const before = deployments(renderChart([])).length;
+    const withIngest = renderChart([], ['--set', 'workers.ingest.enabled=true']);
     expect(deployments(withIngest)).toHaveLength(before + 1);
     expect(workerDeployment(withIngest, 'ingest').metadata.name).toBe('intake-ingest-worker');
   });
