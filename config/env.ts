@@ -250,6 +250,8 @@ const envSchema = z
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
     // `ingest` runs only the Kafka consumer of the uploads topic; `all` runs it beside both task queues.
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media', 'ingest']).default('all'),
+    // Workers have no API; unset, they open no port (several share a machine in development).
+    INTAKE_WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 
     // Unset: the embedded broker of `npm run dev` / `npm run infra` on its default port.
     KAFKA_BROKERS: brokerList.optional(),
@@ -454,7 +456,12 @@ function toConfig(env: z.output<typeof envSchema>) {
         env.INTAKE_UPLOAD_ORIGINS ??
         loopbackTwins(new URL(env.INTAKE_PUBLIC_URL ?? `http://localhost:${env.INTAKE_PORT}`).origin),
     },
-    worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },
+    worker: {
+      kind: env.INTAKE_WORKER_KIND,
+      resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY,
+      /** Port of /healthz and /readyz (workers/health-server.ts); undefined: none. */
+      healthPort: env.INTAKE_WORKER_HEALTH_PORT,
+    },
     kafka: {
       brokers: env.KAFKA_BROKERS ?? ['127.0.0.1:9092'],
       /** True when no brokers are configured: the embedded broker, not a production cluster. */

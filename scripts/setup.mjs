@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs what Intake's local stack needs and skips what is already there. One file of ~380 lines on
+// Installs what Intake's local stack needs and skips what is already there. One file of ~450 lines on
 // purpose: plain Node with built-ins only, since it runs before node_modules exists, on whatever `node`
 // the machine has. Everything lands in the
 // git-ignored .tools/ folder; Node, Go and Maven downloads are also kept in
@@ -45,6 +45,8 @@ const GO_TOOLS = [
   { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' },
   // MinIO tags no semver releases on the module proxy; this is the pseudo-version @latest resolved to.
   { name: 'minio', module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
+  // `helm lint` / `helm template` of deploy/helm/intake in npm test (test/unit/helm-chart.test.ts).
+  { name: 'helm', module: 'helm.sh/helm/v4/cmd/helm', version: 'v4.3.2' },
 ];
 
 const started = Date.now();
@@ -319,28 +321,27 @@ async function kafkaBroker() {
 }
 
 /**
- * schemathesis for `npm run fuzz` (and its bounded run in `npm test`), from PyPI into a project-local
- * venv, every package pinned by scripts/fuzz-requirements.txt. A venv cannot move (its scripts name
- * their Python by absolute path), so it is built in place; pip's own cache keeps the wheels for the
- * next clone. The stamp holds the file's hash and the Python version: a change to either reinstalls.
+ * A Python tool from PyPI in a project-local venv, every package pinned by its requirements file
+ * (schemathesis for `npm run fuzz` and its bounded run in `npm test`; kubernetes-validate for the Helm
+ * chart's test). A venv cannot move (its scripts name their Python by absolute path), so it is built in
+ * place; pip's own cache keeps the wheels for the next clone. The stamp holds the file's hash and the
+ * Python version: a change to either reinstalls.
  */
-async function fuzzVenv() {
-  const requirements = join(ROOT, 'scripts', 'fuzz-requirements.txt');
-  const venv = join(TOOLS, 'fuzz-venv');
-  const schemathesis = join(venv, 'bin', 'schemathesis');
+async function pythonVenv({ name, requirementsFile, venvName, probe, neededFor }) {
+  const requirements = join(ROOT, 'scripts', requirementsFile);
+  const venv = join(TOOLS, venvName);
   const stamp = join(venv, '.requirements-stamp');
   const python = which('python3');
-  if (!python)
-    fail('Python 3.10 or newer is needed for schemathesis (`npm run fuzz`): install python3 and python3-venv.');
+  if (!python) fail(`Python 3.10 or newer is needed for ${name} (${neededFor}): install python3 and python3-venv.`);
   const digest = createHash('sha256').update(readFileSync(requirements)).update(python).digest('hex').slice(0, 16);
-  if (existsSync(schemathesis) && stampMatches(stamp, digest)) {
-    info('schemathesis: present in .tools/fuzz-venv');
+  if (existsSync(join(venv, probe)) && stampMatches(stamp, digest)) {
+    info(`${name}: present in .tools/${venvName}`);
     return;
   }
-  say('schemathesis: installing scripts/fuzz-requirements.txt into .tools/fuzz-venv …');
+  say(`${name}: installing scripts/${requirementsFile} into .tools/${venvName} …`);
   rmSync(venv, { recursive: true, force: true });
   try {
-    await run('creating the fuzz venv', python, ['-m', 'venv', venv], { capture: true });
+    await run(`creating the ${name} venv`, python, ['-m', 'venv', venv], { capture: true });
   } catch (error) {
     if (/ensurepip|venv/.test(error.output ?? '')) {
       fail(
@@ -351,14 +352,31 @@ async function fuzzVenv() {
   }
   // --no-deps: the file is a full freeze, so pip installs exactly it and resolves nothing on its own.
   const secs = await run(
-    'installing schemathesis',
+    `installing ${name}`,
     join(venv, 'bin', 'pip'),
     ['install', '--quiet', '--disable-pip-version-check', '--no-deps', '-r', requirements],
     { capture: true },
   );
   writeFileSync(stamp, `${digest}\n`);
-  say(`schemathesis: installed in ${secs}s`);
+  say(`${name}: installed in ${secs}s`);
 }
+
+const PYTHON_TOOLS = [
+  {
+    name: 'schemathesis',
+    requirementsFile: 'fuzz-requirements.txt',
+    venvName: 'fuzz-venv',
+    probe: join('bin', 'schemathesis'),
+    neededFor: '`npm run fuzz`',
+  },
+  {
+    name: 'kubernetes-validate',
+    requirementsFile: 'kubernetes-validate-requirements.txt',
+    venvName: 'k8s-venv',
+    probe: join('bin', 'kubernetes-validate'),
+    neededFor: "the Helm chart's schema check",
+  },
+];
 
 async function prismaGenerate() {
   const script = join(ROOT, 'scripts', 'prisma-generate.mjs');
@@ -452,7 +470,7 @@ async function main() {
   copyClamavSignaturesCheck();
   await temporalTestServer();
   await kafkaBroker();
-  await fuzzVenv();
+  for (const tool of PYTHON_TOOLS) await pythonVenv(tool);
   await prismaGenerate();
   info(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   if (thenRun.length > 0) process.exitCode = await runOn(process.execPath, thenRun[0], thenRun.slice(1));

@@ -11,6 +11,12 @@ import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from '../common/task-queues';
 /** `ingest` runs no Temporal worker, only the uploads topic's consumer (workers/uploads-consumer.ts). */
 export type WorkerKind = 'general' | 'media' | 'all' | 'ingest';
 
+/**
+ * How long a stopping worker lets in-flight tasks finish before cancelling them; a deployment's grace
+ * period before SIGKILL must be longer (deploy/helm/intake: terminationGracePeriodSeconds).
+ */
+export const SHUTDOWN_GRACE_MS = 30_000;
+
 /** Resolved from this file, not the working directory, so any entry point (tsx, vitest) finds it. */
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -55,7 +61,7 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
     namespace,
     dataConverter: options.dataConverter,
     interceptors: { activity: [reportAttempts] },
-    shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
+    shutdownGraceTime: options.shutdownGraceTime ?? SHUTDOWN_GRACE_MS,
   };
   const workers: Worker[] = [];
   if (kind === 'general' || kind === 'all') {

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import type { LogLevel, LogMetadata } from '@temporalio/worker';
+import type { LogLevel, LogMetadata, State } from '@temporalio/worker';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/create-activities';
@@ -16,6 +16,7 @@ import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { createDb } from '../prisma/db';
 import { createWorkers, runWorkers } from './create-worker';
 import type { WorkerKind } from './create-worker';
+import { startHealthServer } from './health-server';
 import { ensureSweeperSchedule } from './sweeper-schedule';
 import { startUploadsConsumer } from './uploads-consumer';
 
@@ -53,6 +54,8 @@ export interface RunningWorkers {
   done: Promise<void>;
   /** Asks the workers to drain in-flight tasks (bounded by the grace time) and stop. */
   stop(): Promise<void>;
+  /** Each worker's state, for the health endpoint. */
+  states(): State[];
 }
 
 /**
@@ -138,6 +141,7 @@ export async function startWorkers(
       await ingest?.stop();
       await done;
     },
+    states: () => workers.map((worker) => worker.getState()),
   };
 }
 
@@ -146,6 +150,11 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel, base: { service: 'intake-worker' } });
   routeSdkLogs(log);
   const running = await startWorkers(config, log);
+  const health =
+    config.worker.healthPort === undefined
+      ? undefined
+      : await startHealthServer({ port: config.worker.healthPort, states: running.states });
+  if (health) log.info({ url: health.url }, 'worker health endpoint listening (/healthz, /readyz)');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'shutting down: draining in-flight tasks');
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
     });
   }
   await running.done;
+  await health?.close();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
