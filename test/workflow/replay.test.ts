@@ -73,6 +73,7 @@ describe('workflow replay', () => {
     // early-patches-*: every patch decided in the first activation, before any local activity.
     // batch-member-*: with the batch-member patch (files of a batch tell its workflow their outcome; a
     // part refused on arrival ends REJECTED without a step), and batchWorkflow's own history.
+    // stop23-*: batch-member decided early too, with Kafka ingest and direct uploads merged.
     // events-topic-*: with the events-topic patch (every webhook event also published to the events topic).
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
@@ -102,6 +103,13 @@ describe('workflow replay', () => {
         'events-topic-batch-completed',
         'events-topic-batch-file-ready-expired',
         'events-topic-batch-file-refused-expired',
+        'stop23-batch-completed',
+        'stop23-batch-file-ready-expired',
+        'stop23-batch-file-refused-expired',
+        'stop23-deleted-while-scanning',
+        'stop23-image-ready-deleted',
+        'stop23-infected-expired',
+        'stop23-pdf-failed-expired',
       ]),
     );
     for (const { history } of committed) {
