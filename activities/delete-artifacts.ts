@@ -24,4 +24,5 @@ export async function deleteArtifacts(deps: ActivityDeps, input: DeleteArtifacts
   if (!(await tombstone(db, fileId, input.reason))) {
     deps.log?.warn({ fileId }, 'deleted artifacts of a file that has no row; nothing to tombstone');
   }
+  deps.metrics?.deleted(input.reason);
 }

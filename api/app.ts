@@ -3,6 +3,7 @@ import { mountDocs } from './docs';
 import { events } from './events';
 import { files } from './files';
 import { health } from './health';
+import { mountMetrics } from './metrics-endpoint';
 import type { ApiServices } from './types';
 import { webhookSecret } from './webhook-secret';
 import { webhooks } from './webhooks';
@@ -13,6 +14,7 @@ export const API_VERSION = '1.0.0';
 export function createApp(services: ApiServices) {
   const app = createBaseApp(services);
   mountDocs(app, API_VERSION);
+  mountMetrics(app, services);
   return app
     .route('/', health)
     .route('/v1/files', files)

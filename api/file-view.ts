@@ -54,6 +54,10 @@ export const FileSchema = z
     hold: z.boolean(),
     deletedAt: z.string().nullable(),
     workflowId: z.string(),
+    traceId: z.string().nullable().openapi({
+      description: "The upload's OpenTelemetry trace id (W3C): its request, workflow, steps and webhooks",
+      example: '4bf92f3577b34da6a3ce929d0e0e4736',
+    }),
     links: FileLinksSchema,
   })
   .openapi('File');
@@ -133,6 +137,7 @@ export function toFileView(config: Config, row: FileRecord, state?: FileState | 
     hold: state?.hold ?? row.hold,
     deletedAt: state ? state.deletedAt : iso(row.deletedAt),
     workflowId: row.workflowId,
+    traceId: row.traceId ?? null,
     links,
   };
 }

@@ -11,6 +11,7 @@ import { GENERAL_TASK_QUEUE, workflowIdFor } from '../common/task-queues';
 import type { UploadInput } from '../common/domain';
 import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../common/search-attributes';
 import { newFileId } from '../lib/ids';
+import { currentTraceId } from '../lib/tracing';
 import { discardObject, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import type { Db } from '../prisma/db';
@@ -367,6 +368,8 @@ function insertUploadRow(db: Db, upload: AcceptedUpload, workflowId: string, ide
     callbackUrl: upload.callbackUrl,
     retentionMs: upload.retentionMs,
     idempotencyKey,
+    // The request's trace, which the workflow and its activities continue (lib/temporal-tracing.ts).
+    traceId: currentTraceId(),
     storageKey: upload.incomingKey,
     createdAt: upload.createdAt,
   });
