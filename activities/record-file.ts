@@ -38,5 +38,7 @@ export async function recordFile(deps: ActivityDeps, state: FileState): Promise<
     { id: state.fileId, tenantId: state.tenantId, createdAt: new Date(state.createdAt) },
     fields,
   );
-  if (reachedOutcome) deps.metrics?.outcomeReached(state.status);
+  if (reachedOutcome) {
+    deps.metrics?.outcomeReached(state.status, (Date.now() - Date.parse(state.createdAt)) / 1000);
+  }
 }

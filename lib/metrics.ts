@@ -92,6 +92,13 @@ export function createWorkerMetrics(registry: Registry) {
     labelNames: ['status'] as const,
     registers: [registry],
   });
+  const timeToOutcome = new Histogram({
+    name: 'intake_time_to_outcome_seconds',
+    help: 'From upload accepted to its outcome recorded (time-to-READY for READY), by status',
+    labelNames: ['status'] as const,
+    buckets: STEP_BUCKETS,
+    registers: [registry],
+  });
   const scanVerdicts = new Counter({
     name: 'intake_scan_verdicts_total',
     help: 'Virus scan verdicts, by verdict (clean, infected)',
@@ -115,8 +122,9 @@ export function createWorkerMetrics(registry: Registry) {
     observeStep(step: string, outcome: StepOutcome, seconds: number): void {
       stepDuration.observe({ step, outcome }, seconds);
     },
-    outcomeReached(status: string): void {
+    outcomeReached(status: string, secondsSinceAccepted: number): void {
       outcomes.inc({ status });
+      timeToOutcome.observe({ status }, secondsSinceAccepted);
     },
     scanVerdict(verdict: 'clean' | 'infected'): void {
       scanVerdicts.inc({ verdict });

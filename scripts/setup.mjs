@@ -45,6 +45,9 @@ const GO_TOOLS = [
   { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' },
   // MinIO tags no semver releases on the module proxy; this is the pseudo-version @latest resolved to.
   { name: 'minio', module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
+  // Prometheus' own text-format parser (prometheus/common expfmt) as a CLI: the observability tests read
+  // every scrape with it, as Prometheus would.
+  { name: 'prom2json', module: 'github.com/prometheus/prom2json/cmd/prom2json', version: 'v1.4.2' },
 ];
 
 const started = Date.now();
