@@ -1,3 +1,4 @@
+import type { ObservabilitySummary } from './measure-observability';
 import type { OverheadSummary } from './measure-overhead';
 import type { PipelineRun } from './measure-pipeline';
 
@@ -40,6 +41,8 @@ export interface BenchResults {
     runs: unknown;
   };
   status?: { requests: number; runningP50Ms: number; afterP50Ms: number; runningP95Ms: number; afterP95Ms: number };
+  /** Pipeline throughput with tracing and metrics on / off (bench/measure-observability.ts). */
+  observability?: ObservabilitySummary;
   targets?: Record<string, { figure: number; target: string; met: boolean }>;
 }
 
@@ -53,7 +56,7 @@ export function printTable(results: BenchResults): void {
     targets[name] = { figure, target, met };
     return met ? 'met' : 'NOT met';
   };
-  const { limit, pipeline, twoWorkers, split, overhead, streaming, status } = results;
+  const { limit, pipeline, twoWorkers, split, overhead, streaming, status, observability } = results;
 
   if (limit)
     rows.push([
@@ -116,6 +119,14 @@ export function printTable(results: BenchResults): void {
       `${fmt(overhead.inWorkflowTasksP50Ms, 1)}; ${fmt(overhead.dispatchP50Ms, 1)} ms (${overhead.localActivitiesPerUpload} of ${overhead.activitiesPerUpload} activities local)`,
       '',
       '',
+    ]);
+  }
+  if (observability) {
+    rows.push([
+      '6  pipeline with tracing + metrics on / off',
+      `${fmt(observability.onFilesPerSecond)} / ${fmt(observability.offFilesPerSecond)} files/s = ${fmt(observability.ratio)}`,
+      '≥ 0.97',
+      check('observabilityRatio', observability.ratio, '>= 0.97', observability.ratio >= 0.97),
     ]);
   }
   if (streaming) {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntakeClient, type IntakeClient } from '../../api/client';
 import { startWebhookReceiver, type WebhookReceiver } from '../../infra/webhook-receiver';
 import { startIntakeProcesses, type IntakeProcesses } from '../support/intake-processes';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../infra/otlp-receiver';
 import { eicarTestFile, photoWithExif } from '../support/sample-files';
 import { waitUntil } from '../support/wait-until';
 import { opsMetricNames } from '../support/ops-files';
