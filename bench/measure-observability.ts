@@ -62,7 +62,9 @@ export async function measureObservability(options: {
       const metricsPort = await freePort();
       const env = { ...options.env, ...variant, INTAKE_WORKER_METRICS_PORT: String(metricsPort) };
       const api = await startApiProcess(env, await freePort(), join(options.logDir, `api-observability-${i}.log`));
-      const worker = await startWorkerProcess(env, 'all', options.logDir);
+      const worker = await startWorkerProcess(env, 'all', options.logDir, {
+        INTAKE_WORKER_METRICS_PORT: String(metricsPort),
+      });
       const spansBefore = otlp.spans.length;
       let scrapes = 0;
       const scraper = on

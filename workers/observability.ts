@@ -3,7 +3,7 @@ import type { Config } from '../config/env';
 import { createRegistry, createWorkerMetrics, type WorkerMetrics } from '../lib/metrics';
 import { startTracing, type Tracing } from '../lib/tracing';
 import { installRuntime } from './temporal-runtime';
-import { freeLoopbackPort, startWorkerMetricsServer } from './metrics-server';
+import { freeLoopbackPort, startWorkerMetricsServer, type WorkerMetricsServer } from './metrics-server';
 
 /** What a worker process traces and counts with; startWorkers runs without either in tests. */
 export interface WorkerObservability {
@@ -28,19 +28,29 @@ export async function startWorkerObservability(
   installRuntime(log, `127.0.0.1:${sdkPort}`);
   const registry = createRegistry();
   const metrics = createWorkerMetrics(registry);
-  const server = await startWorkerMetricsServer({
-    config,
-    registry,
-    sdkMetricsUrl: `http://127.0.0.1:${sdkPort}/metrics`,
-    log,
-  });
-  log.info({ metricsUrl: server.url }, 'worker metrics listening');
+  let server: WorkerMetricsServer | undefined;
+  try {
+    server = await startWorkerMetricsServer({
+      config,
+      registry,
+      sdkMetricsUrl: `http://127.0.0.1:${sdkPort}/metrics`,
+      log,
+    });
+    log.info({ metricsUrl: server.url }, 'worker metrics listening');
+  } catch (error) {
+    // Metrics are the operator's view, not the upload path (e.g. a second worker on one host with the
+    // same port): say so loudly and keep processing uploads.
+    log.error(
+      { err: error, port: config.metrics.workerPort },
+      'could not serve worker metrics; set INTAKE_WORKER_METRICS_PORT to a free port',
+    );
+  }
   return {
     tracing,
     metrics,
-    metricsUrl: server.url,
+    metricsUrl: server?.url,
     close: async () => {
-      await Promise.allSettled([server.close(), tracing.shutdown()]);
+      await Promise.allSettled([server?.close(), tracing.shutdown()]);
     },
   };
 }
