@@ -46,6 +46,7 @@ describe('workflow replay', () => {
     // split-modules-*: recorded after the workflow was split into modules beside it (same commands).
     // bounded-history-*: with the bounded-history patch (budgeted changes, coalesced upserts, a delete
     // cancelling processing).
+    // otel-tracing-*: recorded with the OpenTelemetry interceptors, behind the otel-tracing patch.
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
@@ -60,6 +61,9 @@ describe('workflow replay', () => {
         'split-modules-pdf-failed-expired',
         'encrypted-image-ready-deleted',
         'encrypted-pdf-failed-expired',
+        'otel-tracing-image-ready-deleted',
+        'otel-tracing-pdf-failed-expired',
+        'otel-tracing-deleted-while-scanning',
       ]),
     );
     for (const { history } of committed) {
