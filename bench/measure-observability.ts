@@ -22,6 +22,8 @@ export interface ObservabilityRun {
   cpuBusy: number;
   scrapes: number;
   spans: number;
+  /** CPU ms per file of the API and the worker: the cost itself, less sensitive to other load than files/s. */
+  appCpuMsPerFile: number;
 }
 
 export interface ObservabilitySummary {
@@ -29,6 +31,8 @@ export interface ObservabilitySummary {
   offFilesPerSecond: number;
   /** on / off: the share of throughput observability keeps (target ≥ 0.97). */
   ratio: number;
+  /** off / on of the API's and worker's CPU ms per file: the same share, measured by CPU time. */
+  cpuRatio: number;
   runs: ObservabilityRun[];
 }
 
@@ -95,9 +99,10 @@ export async function measureObservability(options: {
           cpuBusy: round(run.cpuBusy),
           scrapes,
           spans: otlp.spans.length - spansBefore,
+          appCpuMsPerFile: Math.round((run.cpuMsPerFile.api ?? 0) + (run.cpuMsPerFile.worker1 ?? 0)),
         });
         options.log(
-          `observability ${on ? 'on ' : 'off'} #${i + 1}: ${run.filesPerSecond.toFixed(2)} files/s${on ? ` (${otlp.spans.length - spansBefore} spans so far, ${scrapes} scrapes)` : ''}`,
+          `observability ${on ? 'on ' : 'off'} #${i + 1}: ${run.filesPerSecond.toFixed(2)} files/s, API+worker ${Math.round((run.cpuMsPerFile.api ?? 0) + (run.cpuMsPerFile.worker1 ?? 0))} CPU ms/file${on ? ` (${otlp.spans.length - spansBefore} spans so far, ${scrapes} scrapes)` : ''}`,
         );
       } finally {
         clearInterval(scraper);
@@ -109,5 +114,12 @@ export async function measureObservability(options: {
   }
   const onFilesPerSecond = round(median(runs.filter((r) => r.on).map((r) => r.filesPerSecond)));
   const offFilesPerSecond = round(median(runs.filter((r) => !r.on).map((r) => r.filesPerSecond)));
-  return { onFilesPerSecond, offFilesPerSecond, ratio: round(onFilesPerSecond / offFilesPerSecond), runs };
+  const cpu = (on: boolean) => median(runs.filter((r) => r.on === on).map((r) => r.appCpuMsPerFile));
+  return {
+    onFilesPerSecond,
+    offFilesPerSecond,
+    ratio: round(onFilesPerSecond / offFilesPerSecond),
+    cpuRatio: round(cpu(false) / cpu(true)),
+    runs,
+  };
 }
