@@ -32,4 +32,5 @@ export async function deleteArtifacts(deps: ActivityDeps, input: DeleteArtifacts
   if (!tombstoned) {
     deps.log?.warn({ fileId }, 'deleted artifacts of a file that has no row; nothing to tombstone');
   }
+  deps.metrics?.deleted(input.reason);
 }

@@ -4,6 +4,7 @@ import { webhookTargetRefusal, type WebhookGuardPolicy } from '../lib/webhook-gu
 import { webhookFetch } from '../lib/webhook-http';
 import { getWebhookSecrets } from '../prisma/tenants';
 import { disableEndpoint, endpointStopped, markEndpointDelivered, markEndpointFailing } from '../prisma/webhooks';
+import { withClientSpan } from '../lib/tracing';
 import type { ActivityDeps } from './deps';
 import { webhookRefused, webhookRejected, webhookUnavailable } from '../common/failures';
 import { redactUrl } from '../common/redact';
@@ -69,6 +70,7 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
       where: key.messageId_url,
       data: { status: 'abandoned', lastError: stopped },
     });
+    deps.metrics?.webhookAttempt('abandoned');
     throw webhookRejected(`Webhook to ${redactUrl(url)} not sent: ${stopped}`);
   }
 
@@ -104,13 +106,24 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   const started = performance.now();
   let response: Response;
   try {
-    response = await (deps.fetch ?? defaultFetch(config.webhooks))(url, {
-      method: 'POST',
-      headers: webhookHeaders(secrets, input.messageId, timestamp, body),
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+    // The delivery is a span of the upload's trace and sends it on as `traceparent`; the span names
+    // the target's host only (a URL's path and query may carry the receiver's secrets).
+    const send = deps.fetch ?? defaultFetch(config.webhooks);
+    response = await withClientSpan(
+      'webhook.deliver',
+      { 'http.request.method': 'POST', 'server.address': new URL(url).hostname, 'intake.webhook.event': input.event },
+      async (traceHeaders, span) => {
+        const answer = await send(url, {
+          method: 'POST',
+          headers: { ...webhookHeaders(secrets, input.messageId, timestamp, body), ...traceHeaders },
+          body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        span.setAttribute('http.response.status_code', answer.status);
+        return answer;
+      },
+    );
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code === 'EWEBHOOKREFUSED') {
@@ -211,5 +224,6 @@ async function record(
       lastError: outcome.error,
       ...(outcome.status === 'delivered' ? { deliveredAt: new Date() } : {}),
     },
-  });
+  }); // Counted once the attempt is on record, so the metric and GET …/deliveries agree.
+  deps.metrics?.webhookAttempt(outcome.status);
 }

@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type pino from 'pino';
 import type { Config } from '../config/env';
 import type { Scanner } from '../lib/clamd-scanner';
+import type { WorkerMetrics } from '../lib/metrics';
 import type { Db } from '../prisma/db';
 import type { EventSink } from '../lib/kafka-event-sink';
 
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   log?: pino.Logger;
   /** Where publishEvent sends events (the events topic); absent, nothing is published. */
   events?: EventSink;
+  /** The worker's own Prometheus metrics (lib/metrics.ts); absent where nobody scrapes (tests, bench's limit). */
+  metrics?: WorkerMetrics;
   /** Overridable for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
 }

@@ -33,9 +33,12 @@ export async function recordFile(deps: ActivityDeps, state: FileState): Promise<
     deletionReason: state.deletionReason,
     ...(deleted ? { storageKey: null, quarantineKey: null } : {}),
   };
-  await mirrorState(
+  const reachedOutcome = await mirrorState(
     deps.db,
     { id: state.fileId, tenantId: state.tenantId, createdAt: new Date(state.createdAt) },
     fields,
   );
+  if (reachedOutcome) {
+    deps.metrics?.outcomeReached(state.status, (Date.now() - Date.parse(state.createdAt)) / 1000);
+  }
 }

@@ -75,6 +75,7 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
     })
     .finally(() => cancelled.removeEventListener('abort', stop));
   const result: ScanResult = { sha256: hashing.digest(), size: hashing.size };
+  deps.metrics?.scanVerdict(verdict.infected ? 'infected' : 'clean');
   if (!verdict.infected) return result;
 
   const signature = verdict.signature ?? 'unknown signature';

@@ -5,6 +5,7 @@ import { events } from './events';
 import { files } from './files';
 import { health } from './health';
 import { fileShares, shareLinks } from './shares';
+import { mountMetrics } from './metrics-endpoint';
 import type { ApiServices } from './types';
 import { uploads } from './uploads';
 import { webhookSecret } from './webhook-secret';
@@ -16,6 +17,7 @@ export const API_VERSION = '1.0.0';
 export function createApp(services: ApiServices) {
   const app = createBaseApp(services);
   mountDocs(app, API_VERSION);
+  mountMetrics(app, services);
   return app
     .route('/', health)
     .route('/v1/files', files)

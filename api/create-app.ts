@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requireApiKey } from './auth';
 import { answerError, onError, validationHook } from './errors';
+import { timeRequests, traceRequests } from './metrics-endpoint';
 import type { ApiServices, AppEnv } from './types';
 
 /** One router per resource, all sharing the zod validation hook that shapes 400 answers. */
@@ -47,6 +48,8 @@ function clampRequestId(value: string | undefined): string {
 export function createBaseApp(services: ApiServices) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  app.use('*', traceRequests());
+  if (services.metrics) app.use('*', timeRequests(services.metrics));
   // The one middleware that hands every handler its services, request id and request logger.
   app.use('*', async (c, next) => {
     const requestId = clampRequestId(c.req.header('x-request-id'));
@@ -56,6 +59,7 @@ export function createBaseApp(services: ApiServices) {
     c.set('s3', services.s3);
     c.set('temporal', services.temporal);
     c.set('clamdPing', services.clamdPing);
+    c.set('metrics', services.metrics);
     c.set('log', services.log.child({ requestId }));
     const started = performance.now();
     await next();

@@ -16,6 +16,10 @@ export const ERRORS = {
   invalid_retention: { status: 400, meaning: "The file's workflow refused the retention change" },
   unauthorized: { status: 401, meaning: 'Missing, malformed or unknown API key' },
   codec_forbidden: { status: 403, meaning: 'The codec endpoint refuses this browser origin or namespace' },
+  metrics_token_required: {
+    status: 403,
+    meaning: 'GET /metrics is closed in production until INTAKE_METRICS_TOKEN is set',
+  },
   not_found: { status: 404, meaning: 'No route for this method and path' },
   file_not_found: { status: 404, meaning: 'No such file for this tenant' },
   batch_not_found: { status: 404, meaning: 'No such batch for this tenant' },

@@ -55,6 +55,10 @@ export const FileSchema = z
     deletedAt: z.string().nullable(),
     workflowId: z.string(),
     batchId: z.string().nullable().openapi({ description: 'The batch the file arrived in (POST /v1/batches)' }),
+    traceId: z.string().nullable().openapi({
+      description: "The upload's OpenTelemetry trace id (W3C): its request, workflow, steps and webhooks",
+      example: '4bf92f3577b34da6a3ce929d0e0e4736',
+    }),
     links: FileLinksSchema,
   })
   .openapi('File');
@@ -135,6 +139,7 @@ export function toFileView(config: Config, row: FileRecord, state?: FileState | 
     deletedAt: state ? state.deletedAt : iso(row.deletedAt),
     workflowId: row.workflowId,
     batchId: row.batchId ?? null,
+    traceId: row.traceId ?? null,
     links,
   };
 }

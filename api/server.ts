@@ -9,7 +9,10 @@ import { createS3Client } from '../lib/s3-client';
 import { codecSecrets } from '../lib/codec-secrets';
 import { dataConverterFor } from '../lib/data-converter';
 import { AesGcmPayloadCodec } from '../lib/payload-codec';
+import { createApiMetrics, createRegistry } from '../lib/metrics';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { tracingClientInterceptors } from '../lib/temporal-tracing';
+import { startTracing, traceLogFields } from '../lib/tracing';
 import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
@@ -25,7 +28,13 @@ export const SHUTDOWN_GRACE_MS = 15_000;
 /** The Temporal client, connected lazily so the API starts (and /readyz reports) while Temporal is down. */
 export function createTemporalClient(config: Pick<Config, 'temporal' | 'codec' | 'dataDir'>): Client {
   const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
-  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config) });
+  return new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config),
+    // The workflow start carries the request's span, so the workflow and its steps join its trace.
+    interceptors: { workflow: tracingClientInterceptors() },
+  });
 }
 
 export function createApiServices(config: Config, log: Logger): ApiServices {
@@ -40,6 +49,7 @@ export function createApiServices(config: Config, log: Logger): ApiServices {
       if (!(await scanner.ping()))
         throw new Error(`clamd at ${config.clamd.host}:${config.clamd.port} did not answer PING`);
     },
+    ...(config.metrics.enabled && { metrics: createApiMetrics(createRegistry()) }),
   };
 }
 
@@ -64,7 +74,7 @@ export async function startApi(
   config: Config,
   options: { log?: Logger; services?: ApiServices } = {},
 ): Promise<RunningApi> {
-  const log = options.log ?? pino({ level: config.logLevel, base: { service: 'intake-api' } });
+  const log = options.log ?? pino({ level: config.logLevel, base: { service: 'intake-api' }, mixin: traceLogFields });
   const services = options.services ?? createApiServices(config, log);
   // API and workers may start together; migrations take an advisory lock, so this is safe and idempotent.
   await applyMigrations(config.databaseUrl);
@@ -131,18 +141,24 @@ export async function startApi(
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.logLevel, base: { service: 'intake-api' } });
+  // Before any client or server exists, so every request and Temporal call has the tracer provider.
+  const tracing = startTracing(config.telemetry, 'intake-api');
+  const log = pino({ level: config.logLevel, base: { service: 'intake-api' }, mixin: traceLogFields });
   const api = await startApi(config, { log });
+  log.info({ metricsUrl: `${api.url}/metrics` }, 'metrics served');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'shutting down');
-      api.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
+      api
+        .close()
+        .then(() => tracing.shutdown())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            log.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
     });
   }
 }

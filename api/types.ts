@@ -3,6 +3,7 @@ import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
+import type { ApiMetrics } from '../lib/metrics';
 import type { Db } from '../prisma/db';
 
 /** Everything the API talks to. Built once by server.ts (or by a test) and handed to createApp. */
@@ -14,6 +15,8 @@ export interface ApiServices {
   log: Logger;
   /** Answers clamd's PING (server.ts sends a TCP PING to config.clamd; tests fake it). */
   clamdPing: () => Promise<void>;
+  /** The API's Prometheus metrics (lib/metrics.ts); without them there is no GET /metrics. */
+  metrics?: ApiMetrics;
 }
 
 /**
@@ -30,6 +33,7 @@ export interface AppEnv {
     /** Request-scoped logger; enriched with tenant, file id and workflow id as they become known. */
     log: Logger;
     requestId: string;
+    metrics: ApiMetrics | undefined;
     /** Set by the auth middleware on every /v1 route. */
     tenantId: string;
   };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from '../infra/free-port';
 import { startProcess, waitUntilReady, type ServiceProcess } from '../infra/service-process';
 import { REPO_ROOT } from '../infra/tools';
 import type { WorkerKind } from '../workers/create-worker';
@@ -55,10 +56,18 @@ export async function startWorkerProcess(
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<ServiceProcess & { logFile: string }> {
   const logFile = join(logDir, `worker-${++workerCount}-${kind}.log`);
+  // Several workers run side by side: each gets its own metrics port (unless the caller chose one).
+  const metricsPort = String(await freePort());
   const child = startNode(
     `worker-${kind}`,
     'workers/main.ts',
-    { ...env, INTAKE_LOG_LEVEL: 'info', ...extraEnv, INTAKE_WORKER_KIND: kind },
+    {
+      ...env,
+      INTAKE_LOG_LEVEL: 'info',
+      INTAKE_WORKER_METRICS_PORT: metricsPort,
+      ...extraEnv,
+      INTAKE_WORKER_KIND: kind,
+    },
     logFile,
   );
   await waitUntilReady({

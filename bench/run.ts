@@ -23,6 +23,7 @@ import { createDb } from '../prisma/db';
 import type { WorkerKind } from '../workers/create-worker';
 import { makeJpegs } from './images';
 import { measureLimit, type LimitRun } from './measure-limit';
+import { measureObservability } from './measure-observability';
 import { measureOverhead, summariseOverhead } from './measure-overhead';
 import { measureKafkaPipeline, measureLagRecovery } from './measure-kafka';
 import { measurePipeline, waitForOutcomes, type PipelineRun } from './measure-pipeline';
@@ -269,6 +270,22 @@ async function main(): Promise<void> {
         results.twoWorkers = summarise(await throughputRuns('2 workers'));
       }
       await stopWorkers();
+    }
+
+    // 6: the pipeline with tracing and metrics on and off, each in fresh API and worker processes.
+    if (wants('observability')) {
+      results.observability = await measureObservability({
+        env: childEnv,
+        apiKey: API_KEY,
+        images,
+        pool,
+        uploadConcurrency: SETTINGS.uploadConcurrency,
+        repetitions: SETTINGS.repetitions,
+        logDir,
+        processes,
+        log,
+      });
+      log(`observability on / off: ${results.observability.ratio}`);
     }
 
     // 2: one `all` worker at debug level, whose SDK logs each activity's own run time (local ones too).

@@ -1,3 +1,4 @@
+import type { ObservabilitySummary } from './measure-observability';
 import type { OverheadSummary } from './measure-overhead';
 import type { PipelineRun } from './measure-pipeline';
 
@@ -50,6 +51,8 @@ export interface BenchResults {
     cpuPerFileRatio: number;
     lagRecovery: { messages: number; recoveryMs: number; messagesPerSecond: number };
   };
+  /** Pipeline throughput with tracing and metrics on / off (bench/measure-observability.ts). */
+  observability?: ObservabilitySummary;
   targets?: Record<string, { figure: number; target: string; met: boolean }>;
 }
 
@@ -63,7 +66,7 @@ export function printTable(results: BenchResults): void {
     targets[name] = { figure, target, met };
     return met ? 'met' : 'NOT met';
   };
-  const { limit, pipeline, twoWorkers, split, overhead, streaming, status, kafka } = results;
+  const { limit, pipeline, twoWorkers, split, overhead, streaming, status, kafka, observability } = results;
 
   if (limit)
     rows.push([
@@ -127,6 +130,15 @@ export function printTable(results: BenchResults): void {
       '',
       '',
     ]);
+  }
+  if (observability) {
+    rows.push([
+      '6  pipeline with tracing + metrics on / off',
+      `${fmt(observability.onFilesPerSecond)} / ${fmt(observability.offFilesPerSecond)} files/s = ${fmt(observability.ratio)}`,
+      '≥ 0.97',
+      check('observabilityRatio', observability.ratio, '>= 0.97', observability.ratio >= 0.97),
+    ]);
+    rows.push(['   by API + worker CPU time per file (off / on)', fmt(observability.cpuRatio), '', '']);
   }
   if (streaming) {
     const gib = fmt(streaming.bytes / 1024 ** 3, 2);

@@ -300,6 +300,34 @@ const envSchema = z
     INTAKE_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
     INTAKE_CODEC_TOKEN: z.string().min(24, 'must be at least 24 characters (openssl rand -hex 24)').optional(),
     INTAKE_CODEC_ORIGINS: originList.optional(),
+
+    // Prometheus: /metrics on the API's port, and each worker's own listener. With a token set, both
+    // ask for it as a bearer token; without one they are open, which only development and tests allow.
+    INTAKE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 16)').optional(),
+    INTAKE_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    INTAKE_WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+    // Off only to measure what metrics cost (bench); Prometheus scrapes are the operator's view.
+    INTAKE_METRICS: bool.default(true),
+
+    // OpenTelemetry, by its standard variables only. The SDK reads them itself; they are checked here
+    // so a typo stops the process instead of silently exporting nothing.
+    OTEL_SDK_DISABLED: bool.default(false),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+    OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json']).optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).optional(),
+    OTEL_TRACES_SAMPLER: z
+      .enum([
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ])
+      .optional(),
+    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.INTAKE_RETENTION_MIN > env.INTAKE_RETENTION_MAX) {
@@ -489,6 +517,24 @@ function toConfig(env: z.output<typeof envSchema>) {
       ingestConcurrency: env.KAFKA_INGEST_CONCURRENCY,
       ingestInAllWorker: env.KAFKA_INGEST,
       publishEvents: env.KAFKA_PUBLISH_EVENTS,
+    },
+    metrics: {
+      enabled: env.INTAKE_METRICS,
+      /** Undefined: the endpoints are open (development and tests) or refuse (production). */
+      token: env.INTAKE_METRICS_TOKEN,
+      /** Without a token, production keeps /metrics closed rather than open to whoever reaches the port. */
+      open: env.INTAKE_METRICS_TOKEN === undefined && env.NODE_ENV !== 'production',
+      workerPort: env.INTAKE_WORKER_METRICS_PORT,
+      workerHost: env.INTAKE_WORKER_METRICS_HOST,
+    },
+    telemetry: {
+      enabled: !env.OTEL_SDK_DISABLED,
+      /** Where spans go (OTLP/HTTP); undefined: spans are made (ids in logs and views) but never sent. */
+      tracesUrl:
+        env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        (env.OTEL_EXPORTER_OTLP_ENDPOINT && `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`),
+      protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL,
+      serviceName: env.OTEL_SERVICE_NAME,
     },
     codec: {
       /** Undefined: the development key generated under dataDir (lib/codec-secrets.ts). */

@@ -9,7 +9,7 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '
 export const TOOLS_DIR = join(REPO_ROOT, '.tools');
 
 /** A binary that set-up puts in .tools/bin; the error says how to get it. */
-export function toolPath(name: 'temporal' | 'minio'): string {
+export function toolPath(name: 'temporal' | 'minio' | 'prom2json' | 'promtool'): string {
   const path = join(TOOLS_DIR, 'bin', name);
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run setup\` first.`);
   return path;

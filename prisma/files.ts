@@ -33,6 +33,7 @@ export type NewFile = Pick<
   | 'callbackUrl'
   | 'idempotencyKey'
   | 'ingestSource'
+  | 'traceId'
   | 'storageKey'
   | 'createdAt'
 > & { size: number; retentionMs: number };
@@ -96,19 +97,28 @@ export async function recordStored(db: DbClient, key: FileKey, facts: FileFacts)
 /**
  * Mirrors the workflow's state into the row, upserting by file id. A tombstone is final: a late
  * snapshot (e.g. a cancelled step's record racing the deletion) never brings a deleted file's row back
- * to life, while a DELETED snapshot is always written.
+ * to life, while a DELETED snapshot is always written. Returns true when this write took the row out
+ * of PROCESSING (or created it with an outcome): the one write that counts an outcome, however often
+ * the workflow records the same state again (a retried activity, a retention change).
  */
-export async function mirrorState(db: DbClient, key: FileKey, facts: FileFacts): Promise<void> {
+export async function mirrorState(db: DbClient, key: FileKey, facts: FileFacts): Promise<boolean> {
+  const processing = 'PROCESSING' satisfies FileStatus;
   if (facts.status !== ('DELETED' satisfies FileStatus)) {
+    if (facts.status !== processing) {
+      const { count } = await db.file.updateMany({ where: { id: key.id, status: processing }, data: facts });
+      if (count > 0) return true;
+    }
     const { count } = await db.file.updateMany({
       where: { id: key.id, status: { not: 'DELETED' satisfies FileStatus } },
       data: facts,
     });
-    if (count > 0) return;
+    if (count > 0) return false;
     const existing = await db.file.findUnique({ where: { id: key.id }, select: { id: true } });
-    if (existing) return;
+    if (existing) return false;
   }
   await db.file.upsert({ where: { id: key.id }, create: createFor(key, facts), update: facts });
+  // Here only a DELETED snapshot, or one whose row did not exist: that one's outcome is new.
+  return facts.status !== processing && facts.status !== ('DELETED' satisfies FileStatus);
 }
 
 /**

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/env';
 import { devSecretsFile } from '../lib/codec-secrets';
+import { observabilityLines } from './dev-observability';
 import { trackChild } from '../infra/service-process';
 import {
   describeExit,
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
   const codecUrl = `http://${config.codec.host === '0.0.0.0' ? '127.0.0.1' : config.codec.host}:${config.codec.port}`;
   const tokenSource = config.codec.token ? 'INTAKE_CODEC_TOKEN' : `"token" in ${devSecretsFile(config.dataDir)}`;
   console.log(`  Codec endpoint ${codecUrl}   (the UI decrypts payloads through it; token: ${tokenSource})`);
+  for (const line of observabilityLines(config, api, ['worker'])) console.log(line);
   console.log(
     `  Kafka          ${stack.urls.kafka}   (bootstrap; upload by message to ${config.kafka.topics.uploads}, events on ${config.kafka.topics.events})`,
   );

@@ -47,6 +47,9 @@ const GO_TOOLS = [
   { name: 'minio', module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
   // `helm lint` / `helm template` of deploy/helm/intake in npm test (test/unit/helm-chart.test.ts).
   { name: 'helm', module: 'helm.sh/helm/v4/cmd/helm', version: 'v4.3.2' },
+  // Prometheus' own text-format parser (prometheus/common expfmt) as a CLI: the observability tests read
+  // every scrape with it, as Prometheus would.
+  { name: 'prom2json', module: 'github.com/prometheus/prom2json/cmd/prom2json', version: 'v1.4.2' },
 ];
 
 const started = Date.now();

@@ -11,6 +11,7 @@ import { GENERAL_TASK_QUEUE, workflowIdFor } from '../common/task-queues';
 import type { DeclaredFacts, UploadInput } from '../common/domain';
 import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../common/search-attributes';
 import { newFileId } from '../lib/ids';
+import { currentTraceId } from '../lib/tracing';
 import { discardObject, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import type { Db, Prisma } from '../prisma/db';
@@ -459,6 +460,8 @@ function insertUploadRow(
     retentionMs: upload.retentionMs,
     idempotencyKey,
     ...(source ? { ingestSource: source } : {}),
+    // The request's trace, which the workflow and its activities continue (lib/temporal-tracing.ts).
+    traceId: currentTraceId(),
     storageKey: upload.incomingKey,
     createdAt: upload.createdAt,
   });

@@ -5,7 +5,11 @@ import type { DataConverter, Duration } from '@temporalio/common';
 import { failureConverterPath } from '../lib/data-converter';
 import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { IntakeActivities, SweeperActivities } from '../activities/types';
+import type { WorkerMetrics } from '../lib/metrics';
+import { tracingActivityInterceptor, WORKFLOW_TRACING_MODULES, workflowTracingSinks } from '../lib/temporal-tracing';
+import { DISABLED_TRACING, type Tracing } from '../lib/tracing';
 import { reportAttempts } from './report-attempts';
+import { stepMetrics } from './step-metrics';
 import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from '../common/task-queues';
 
 /** `ingest` runs no Temporal worker, only the uploads topic's consumer (workers/uploads-consumer.ts). */
@@ -20,15 +24,26 @@ export const SHUTDOWN_GRACE_MS = 30_000;
 /** Resolved from this file, not the working directory, so any entry point (tsx, vitest) finds it. */
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
 
 /**
  * Bundles the workflow code once per process (webpack + swc, which compiles the .ts workflows of
  * this ESM package). Workers and replayers share the bundle instead of each paying a few seconds.
+ * With `tracing` (the default, as production runs) the OpenTelemetry workflow interceptors are bundled
+ * in; the replay test replays the committed histories with them.
  */
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  // The failure converter runs inside the sandbox too, so it is bundled with the workflows.
-  bundle ??= bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietBundlerLogger });
+export function bundleWorkflows(tracing = true): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(tracing);
+  if (!bundle) {
+    // The failure converter runs inside the sandbox too, so it is bundled with the workflows.
+    bundle = bundleWorkflowCode({
+      workflowsPath,
+      failureConverterPath,
+      workflowInterceptorModules: tracing ? [...WORKFLOW_TRACING_MODULES] : [],
+      logger: quietBundlerLogger,
+    });
+    bundles.set(tracing, bundle);
+  }
   return bundle;
 }
 
@@ -45,6 +60,10 @@ export interface CreateWorkersOptions {
   resizeConcurrency?: number;
   /** Grace period for in-flight tasks on shutdown. */
   shutdownGraceTime?: Duration;
+  /** This process's tracing (lib/tracing.ts); without it nothing is traced. */
+  tracing?: Tracing;
+  /** This process's worker metrics; without them no step is timed. */
+  metrics?: WorkerMetrics;
 }
 
 /**
@@ -56,11 +75,20 @@ export interface CreateWorkersOptions {
 export async function createWorkers(options: CreateWorkersOptions): Promise<Worker[]> {
   const { connection, namespace, activities, kind } = options;
   const { makeRenditions, ...generalActivities } = activities;
+  const tracing = options.tracing ?? DISABLED_TRACING;
   const shared = {
     connection,
     namespace,
     dataConverter: options.dataConverter,
-    interceptors: { activity: [reportAttempts] },
+    interceptors: {
+      // Tracing outermost, so the activity's span is active in the others and in the activity's logs.
+      activity: [
+        ...(tracing.enabled ? [tracingActivityInterceptor] : []),
+        ...(options.metrics ? [stepMetrics(options.metrics)] : []),
+        reportAttempts,
+      ],
+    },
+    ...(tracing.enabled ? { sinks: workflowTracingSinks(tracing) } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? SHUTDOWN_GRACE_MS,
   };
   const workers: Worker[] = [];
@@ -69,7 +97,7 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
       await Worker.create({
         ...shared,
         taskQueue: GENERAL_TASK_QUEUE,
-        workflowBundle: await bundleWorkflows(),
+        workflowBundle: await bundleWorkflows(tracing.enabled),
         activities: { ...generalActivities, ...options.sweeperActivities },
       }),
     );

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import type { LogLevel, LogMetadata, State } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import type { State } from '@temporalio/worker';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/create-activities';
@@ -13,40 +13,19 @@ import { kafkaEventSink } from '../lib/kafka-event-sink';
 import { createS3Client } from '../lib/s3-client';
 import { dataConverterFor } from '../lib/data-converter';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { tracingClientInterceptors } from '../lib/temporal-tracing';
+import { traceLogFields } from '../lib/tracing';
 import { createDb } from '../prisma/db';
 import { createWorkers, runWorkers } from './create-worker';
 import type { WorkerKind } from './create-worker';
 import { startHealthServer } from './health-server';
 import { ensureSweeperSchedule } from './sweeper-schedule';
 import { startUploadsConsumer } from './uploads-consumer';
+import { startWorkerObservability, type WorkerObservability } from './observability';
 
 /** Connects to Temporal the way config.temporal says: plain, TLS (optionally mTLS) or API key. */
 export function connectToTemporal(temporal: Config['temporal']): Promise<NativeConnection> {
   return NativeConnection.connect(temporalConnectionOptions(temporal));
-}
-
-/** Sends the SDK's own logs (worker state, activity failures, workflow `log`) through pino. */
-function routeSdkLogs(log: Logger): void {
-  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
-    TRACE: 'trace',
-    DEBUG: 'debug',
-    INFO: 'info',
-    WARN: 'warn',
-    ERROR: 'error',
-  };
-  const sdkLog = log.child({ component: 'temporal' });
-  const threshold = log.levelVal <= 20 ? 'DEBUG' : log.levelVal <= 30 ? 'INFO' : 'WARN';
-  try {
-    Runtime.install({
-      logger: new DefaultLogger(
-        threshold,
-        ({ level, message, meta }: { level: LogLevel; message: string; meta?: LogMetadata }) =>
-          sdkLog[levels[level]](meta ?? {}, message),
-      ),
-    });
-  } catch {
-    // The runtime was installed already (e.g. by a test harness); keep its logger.
-  }
 }
 
 export interface RunningWorkers {
@@ -66,6 +45,7 @@ export async function startWorkers(
   config: Config,
   log: Logger,
   kind: WorkerKind = config.worker.kind,
+  observability: WorkerObservability = {},
 ): Promise<RunningWorkers> {
   const connection = await connectToTemporal(config.temporal);
   const db = createDb(config.databaseUrl);
@@ -78,10 +58,16 @@ export async function startWorkers(
     scanner: createClamdScanner(config.clamd),
     log: log.child({ component: 'activities' }),
     events,
+    metrics: observability.metrics,
   });
   // The worker's own connection also serves the client the sweeper uses to describe and start workflows.
   const dataConverter = dataConverterFor(config);
-  const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+  const temporal = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter,
+    interceptors: { workflow: tracingClientInterceptors() },
+  });
   const runsGeneral = kind === 'general' || kind === 'all';
   const workers = await createWorkers({
     connection,
@@ -97,6 +83,8 @@ export async function startWorkers(
     }),
     kind,
     resizeConcurrency: config.worker.resizeConcurrency,
+    tracing: observability.tracing,
+    metrics: observability.metrics,
   });
   const runsIngest = kind === 'ingest' || (kind === 'all' && config.kafka.ingestInAllWorker);
   const ingest = runsIngest
@@ -147,9 +135,9 @@ export async function startWorkers(
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.logLevel, base: { service: 'intake-worker' } });
-  routeSdkLogs(log);
-  const running = await startWorkers(config, log);
+  const log = pino({ level: config.logLevel, base: { service: 'intake-worker' }, mixin: traceLogFields });
+  const observability = await startWorkerObservability(config, log);
+  const running = await startWorkers(config, log, config.worker.kind, observability);
   const health =
     config.worker.healthPort === undefined
       ? undefined
@@ -163,6 +151,8 @@ async function main(): Promise<void> {
   }
   await running.done;
   await health?.close();
+  // Spans still buffered are sent before the process exits.
+  await observability.close();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -80,6 +80,7 @@ export const uploadFile: AppRouteHandler<routes.UploadFileRoute> = async (c) => 
     },
   );
   if (replayed) c.header('Idempotent-Replayed', 'true');
+  else c.var.metrics?.uploadAccepted(row.tenantId, 'http', Number(row.size));
   return c.json(uploadAccepted(c, row), 202);
 };
 

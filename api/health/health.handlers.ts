@@ -51,9 +51,10 @@ async function checkS3(c: Context<AppEnv>, signal: AbortSignal): Promise<void> {
   }
 }
 
-function readinessChecks(c: Context<AppEnv>) {
+/** Every dependency's check, run together; /readyz and each /metrics scrape (intake_dependency_up) use it. */
+export async function readinessChecks(c: Context<AppEnv>) {
   const { temporal, db, config, clamdPing } = c.var;
-  return Promise.all([
+  const [temporalCheck, s3, postgres, clamd] = await Promise.all([
     probe(c, 'Temporal', (signal) =>
       temporal.withAbortSignal(signal, () =>
         temporal.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
@@ -63,13 +64,13 @@ function readinessChecks(c: Context<AppEnv>) {
     probe(c, 'Postgres', () => db.$queryRawUnsafe('SELECT 1')),
     probe(c, 'clamd', () => clamdPing()),
   ]);
+  return { temporal: temporalCheck!, s3: s3!, postgres: postgres!, clamd: clamd! };
 }
 
 export const liveness: AppRouteHandler<routes.LivenessRoute> = (c) => c.json({ status: 'ok' as const }, 200);
 
 export const readiness: AppRouteHandler<routes.ReadinessRoute> = async (c) => {
-  const [temporal, s3, postgres, clamd] = await readinessChecks(c);
-  const checks = { temporal: temporal!, s3: s3!, postgres: postgres!, clamd: clamd! };
+  const checks = await readinessChecks(c);
   const failing = Object.entries(checks)
     .filter(([, check]) => !check.ok)
     .map(([name]) => name);

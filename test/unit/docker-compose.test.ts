@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../config/env';
@@ -114,7 +114,7 @@ describe('docker-compose.yml', () => {
       // A full release: x.y.z (PostgreSQL's releases are x.y), MinIO's RELEASE.<time>; never latest or x.y.
       const release = service.image?.startsWith('postgres:') ? /\d+\.\d+/ : /\d+\.\d+\.\d+/;
       expect(service.image, name).toMatch(
-        new RegExp(`^[a-z0-9/._-]+:(${release.source}(-[a-z0-9.-]+)?|RELEASE\\.[0-9TZ-]+)$`),
+        new RegExp(`^[a-z0-9/._-]+:(v?${release.source}(-[a-z0-9.-]+)?|RELEASE\\.[0-9TZ-]+)$`),
       );
     }
     const node = readFileSync('.node-version', 'utf8').trim();
@@ -217,5 +217,32 @@ describe('docker-compose.yml', () => {
         expect(loadConfig(resolved).s3.encryption, name).toEqual(expected);
       }
     }
+  });
+});
+
+describe('docker-compose.yml: observability', () => {
+  it('runs Prometheus, Grafana and Jaeger on loopback, provisioned from ops/ files that exist', () => {
+    for (const name of ['prometheus', 'grafana', 'jaeger']) {
+      expect(services[name]?.restart, name).toBe('unless-stopped');
+      for (const port of services[name]?.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:/);
+    }
+    const mounts = ['prometheus', 'grafana'].flatMap((name) =>
+      ((services[name] as { volumes?: string[] }).volumes ?? []).filter((v) => v.startsWith('./')),
+    );
+    expect(mounts.length).toBeGreaterThanOrEqual(4);
+    for (const mount of mounts) expect(existsSync(mount.split(':')[0]!), mount).toBe(true);
+  });
+
+  it('gives every app the metrics token and an OTLP endpoint, and Prometheus the same token', () => {
+    for (const name of ['api', 'worker', 'media-worker']) {
+      const env = services[name]?.environment ?? {};
+      expect(env.INTAKE_METRICS_TOKEN, name).toContain('${INTAKE_METRICS_TOKEN:?');
+      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT, name).toBe('http://jaeger:4318');
+      expect(env.OTEL_SERVICE_NAME, name).toMatch(/^intake-/);
+    }
+    expect(services.prometheus?.environment?.INTAKE_METRICS_TOKEN).toContain('${INTAKE_METRICS_TOKEN:?');
+    expect(commandText(services.prometheus)).toMatch(/^sh -c set -eu;/);
+    expect(envExample.INTAKE_METRICS_TOKEN).toBeTruthy();
+    expect(envExample.GRAFANA_ADMIN_PASSWORD).toBeTruthy();
   });
 });

@@ -75,6 +75,7 @@ describe('workflow replay', () => {
     // part refused on arrival ends REJECTED without a step), and batchWorkflow's own history.
     // stop23-*: batch-member decided early too, with Kafka ingest and direct uploads merged.
     // events-topic-*: with the events-topic patch (every webhook event also published to the events topic).
+    // otel-tracing-*: recorded with the OpenTelemetry interceptors, behind the otel-tracing patch.
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
@@ -110,6 +111,9 @@ describe('workflow replay', () => {
         'stop23-image-ready-deleted',
         'stop23-infected-expired',
         'stop23-pdf-failed-expired',
+        'otel-tracing-image-ready-deleted',
+        'otel-tracing-pdf-failed-expired',
+        'otel-tracing-deleted-while-scanning',
       ]),
     );
     for (const { history } of committed) {

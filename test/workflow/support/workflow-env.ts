@@ -22,6 +22,7 @@ import { intakeDataConverter } from '../../../lib/data-converter';
 import type { PayloadKey } from '../../../lib/payload-codec';
 import { storageKeys } from '../../../lib/storage-keys';
 import { createWorkers } from '../../../workers/create-worker';
+import { DISABLED_TRACING } from '../../../lib/tracing';
 import { workflowIdFor } from '../../../common/task-queues';
 import type { FileState, Rendition, UploadInput } from '../../../common/domain';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../../common/search-attributes';
@@ -273,6 +274,9 @@ export async function startWorkers(
     kind: 'all',
     resizeConcurrency: 2,
     shutdownGraceTime: '1 second',
+    // As production runs: the OpenTelemetry interceptors bundled and the otel-tracing patch recorded
+    // (spans go nowhere: no exporter in tests), so fresh histories are traced ones.
+    tracing: { ...DISABLED_TRACING, enabled: true },
   });
   const running = Promise.all(workers.map((w) => w.run()));
   return {
