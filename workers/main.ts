@@ -108,6 +108,12 @@ export async function startWorkers(
     },
     'workers running',
   );
+  // The consumer counts for the health endpoint like a worker: an `ingest` process has no other.
+  let ingestState: State = 'RUNNING';
+  ingest?.done.then(
+    () => (ingestState = 'STOPPED'),
+    () => (ingestState = 'FAILED'),
+  );
   const done = Promise.all([
     // A worker that fails takes the consumer along: the process is restarted whole.
     runWorkers(workers).catch(async (error: unknown) => {
@@ -129,7 +135,7 @@ export async function startWorkers(
       await ingest?.stop();
       await done;
     },
-    states: () => workers.map((worker) => worker.getState()),
+    states: () => [...workers.map((worker) => worker.getState()), ...(ingest ? [ingestState] : [])],
   };
 }
 
