@@ -68,11 +68,19 @@ async function settledUpload(
 const readyUpload = (overrides: Partial<UploadInput> = {}) => settledUpload(overrides);
 
 const statusOf = (upload: Upload) => upload.handle.query(statusQuery);
-const deletedOf = (upload: Upload) =>
-  eventually(
+/**
+ * Waits for DELETED, then for the workflow to end (it delivers file.deleted first): deliveries left
+ * running when the test stops its workers would be abandoned mid-attempt, and the time-skipping server
+ * holds its clock until such an attempt times out, which stalled the next test's `env.sleep`.
+ */
+async function deletedOf(upload: Upload): Promise<FileState> {
+  const deleted = await eventually(
     () => statusOf(upload),
     (s) => s.status === 'DELETED',
   );
+  await upload.handle.result();
+  return deleted;
+}
 
 describe('retention', () => {
   it('the 7-day default deletes the file after 7 days and not a minute before', async () => {
