@@ -1,26 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../infra/free-port';
-import { startProcess, waitUntilReady, type ServiceProcess } from '../infra/service-process';
-import { REPO_ROOT } from '../infra/tools';
+import { startNodeEntry, waitUntilReady, type ServiceProcess } from '../infra/service-process';
 import type { WorkerKind } from '../workers/create-worker';
 
-/**
- * The API and the workers run as their own Node processes, exactly as `npm run api` / `npm run worker`
- * run them, so the API's RSS is its own and two workers really are two processes. They are started as
- * `node --import tsx <entry>` rather than through the tsx CLI, which would put a wrapper process (and
- * its RSS) between us and the server.
+/*
+ * The API and the workers run as their own Node processes (startNodeEntry), exactly as `npm run api` /
+ * `npm run worker` run them, so the API's RSS is its own and two workers really are two processes.
  */
-function startNode(name: string, entry: string, env: NodeJS.ProcessEnv, logFile: string): ServiceProcess {
-  return startProcess({
-    name,
-    command: process.execPath,
-    args: ['--import', 'tsx', join(REPO_ROOT, entry)],
-    env,
-    cwd: REPO_ROOT,
-    logFile,
-  });
-}
 
 export interface ApiProcess {
   url: string;
@@ -28,7 +15,7 @@ export interface ApiProcess {
 }
 
 export async function startApiProcess(env: NodeJS.ProcessEnv, port: number, logFile: string): Promise<ApiProcess> {
-  const child = startNode(
+  const child = startNodeEntry(
     'api',
     'api/server.ts',
     { ...env, INTAKE_PORT: String(port), INTAKE_HOST: '127.0.0.1' },
@@ -58,7 +45,7 @@ export async function startWorkerProcess(
   const logFile = join(logDir, `worker-${++workerCount}-${kind}.log`);
   // Several workers run side by side: each gets its own metrics port (unless the caller chose one).
   const metricsPort = String(await freePort());
-  const child = startNode(
+  const child = startNodeEntry(
     `worker-${kind}`,
     'workers/main.ts',
     {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { REPO_ROOT } from './tools';
 
 export interface ExitInfo {
   code: number | null;
@@ -122,6 +123,22 @@ export function startProcess(options: StartProcessOptions): ServiceProcess {
       if (running.has(entry)) killGroup(entry.pid, signal);
     },
   };
+}
+
+/**
+ * One of Intake's own entry points (`api/server.ts`, `workers/main.ts`) as its own Node process, as
+ * `npm run api` / `npm run worker` run it: `node --import tsx <entry>` rather than the tsx CLI, which
+ * would put a wrapper process (and its RSS) between the caller and the server.
+ */
+export function startNodeEntry(name: string, entry: string, env: NodeJS.ProcessEnv, logFile: string): ServiceProcess {
+  return startProcess({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', join(REPO_ROOT, entry)],
+    env,
+    cwd: REPO_ROOT,
+    logFile,
+  });
 }
 
 /**

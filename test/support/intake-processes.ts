@@ -2,8 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../infra/free-port';
-import { startProcess, waitUntilReady, type ServiceProcess } from '../../infra/service-process';
-import { REPO_ROOT } from '../../infra/tools';
+import { startNodeEntry, waitUntilReady, type ServiceProcess } from '../../infra/service-process';
 
 /*
  * The API and one worker as their own processes, started as `npm run api` / `npm run worker` start
@@ -17,17 +16,6 @@ export interface IntakeProcesses {
   workerMetricsUrl: string;
   logDir: string;
   stop(): Promise<void>;
-}
-
-function startNode(name: string, entry: string, env: NodeJS.ProcessEnv, logFile: string): ServiceProcess {
-  return startProcess({
-    name,
-    command: process.execPath,
-    args: ['--import', 'tsx', join(REPO_ROOT, entry)],
-    env,
-    cwd: REPO_ROOT,
-    logFile,
-  });
 }
 
 /** Starts both against the shared test stack (process.env), with `env` on top for each. */
@@ -45,7 +33,7 @@ export async function startIntakeProcesses(options: {
   };
   try {
     const workerLog = join(logDir, 'worker.log');
-    const worker = startNode(
+    const worker = startNodeEntry(
       'worker',
       'workers/main.ts',
       { ...base, INTAKE_WORKER_KIND: 'all', INTAKE_WORKER_METRICS_PORT: String(metricsPort), ...options.workerEnv },
@@ -53,7 +41,7 @@ export async function startIntakeProcesses(options: {
     );
     children.push(worker);
     const apiLog = join(logDir, 'api.log');
-    const api = startNode(
+    const api = startNodeEntry(
       'api',
       'api/server.ts',
       { ...base, INTAKE_PORT: String(apiPort), INTAKE_HOST: '127.0.0.1', ...options.apiEnv },
