@@ -1,3 +1,10 @@
+import {
+  AbortMultipartUploadCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
 import { FILE_ID_PATTERN } from '../lib/ids';
 import { copyObject, deleteKeys, isNotFound } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
@@ -104,4 +111,50 @@ export async function finishTusUpload(deps: AcceptUploadDeps, upload: FinishedTu
     log.warn({ err: error }, 'could not delete the finished tus object; it is only a copy'),
   );
   return result;
+}
+
+export interface TusSweepDeps {
+  s3: S3Client;
+  bucket: string;
+  expiryMs: number;
+  log: Logger;
+}
+
+/**
+ * Removes tus uploads whose `.info` is older than the expiry: an unfinished one's multipart upload is
+ * aborted (S3 would keep and bill its parts forever) and its objects deleted; a finished one's `.info`
+ * goes too (the file has its own copy, and tus answers 410 for it by then anyway). @tus/s3-store's own
+ * deleteExpired lists every multipart upload in the bucket, direct uploads' included, and MinIO lists
+ * them only per exact key (see activities/sweep-orphans.ts), so the `.info` objects are what is listed.
+ */
+export async function sweepExpiredTusUploads(deps: TusSweepDeps, now = Date.now()): Promise<number> {
+  const { s3, bucket, expiryMs, log } = deps;
+  let removed = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'tus/', ContinuationToken: token }));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    for (const object of page.Contents ?? []) {
+      const id = object.Key?.endsWith('.info') ? object.Key.slice(0, -'.info'.length) : undefined;
+      if (!id || !parseTusUploadId(id) || !object.LastModified) continue;
+      if (object.LastModified.getTime() + expiryMs > now) continue;
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.Key })).catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+      const multipartId = head?.Metadata?.['upload-id'];
+      if (multipartId) {
+        await s3
+          .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: id, UploadId: multipartId }))
+          .catch((error: unknown) => {
+            // Completed (a finished upload) or aborted already: nothing left to abort.
+            if (!(isNotFound(error) || (error as { name?: string }).name === 'NoSuchUpload')) throw error;
+          });
+      }
+      await deleteKeys(s3, bucket, [id, `${id}.part`, `${id}.info`]);
+      removed++;
+      log.info({ tusUpload: id, lastModified: object.LastModified }, 'removed an expired tus upload');
+    }
+  } while (token);
+  return removed;
 }

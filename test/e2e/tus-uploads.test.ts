@@ -2,11 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, ListPartsCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, ListPartsCommand } from '@aws-sdk/client-s3';
+import pino from 'pino';
+import { Upload } from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiProcess, type ApiProcess } from '../../bench/processes';
 import { freePort } from '../../infra/free-port';
 import { storageKeys } from '../../lib/storage-keys';
+import { sweepExpiredTusUploads } from '../../services/tus-upload';
 import { startIntake, type RunningIntake } from '../support/running-intake';
 import { waitUntil } from '../support/wait-until';
 
@@ -203,6 +206,58 @@ describe('tus: resumable uploads', () => {
     const fileId = response.headers.get('intake-file-id');
     expect(fileId).toBe(fileIdOf(response.headers.get('location')!));
     expect((await intake.clients.acme.waitForFile(fileId!, 120_000)).status).toBe('READY');
+  });
+
+  it('tus-js-client uploads in chunks and learns the file id from the final PATCH', async () => {
+    const bytes = textOf(11 * MIB);
+    const fileIds: string[] = [];
+    const location = await new Promise<string>((resolve, reject) => {
+      const upload = new Upload(bytes, {
+        endpoint: url('/v1/tus/'),
+        headers: { Authorization: `Bearer ${KEY}` },
+        metadata: { filename: 'client.txt', filetype: 'text/plain', tags: 'client' },
+        chunkSize: 6 * MIB,
+        retryDelays: [],
+        onAfterResponse: (_req, res) => {
+          const fileId = res.getHeader('Intake-File-Id');
+          if (fileId) fileIds.push(fileId);
+        },
+        onError: reject,
+        onSuccess: () => resolve(upload.url!),
+      });
+      upload.start();
+    });
+    expect(fileIds).toEqual([fileIdOf(location)]);
+    const file = await intake.clients.acme.waitForFile(fileIds[0]!, 120_000);
+    expect(file).toMatchObject({ status: 'READY', filename: 'client.txt', tags: ['client'], sha256: sha256(bytes) });
+  });
+
+  it('expiration: an unfinished upload older than INTAKE_TUS_EXPIRY is removed, its parts aborted', async () => {
+    const bytes = textOf(6 * MIB);
+    const location = await created(12 * MIB, { filename: 'abandoned.txt' });
+    const expires = (await patch(location, 0, bytes)).headers.get('upload-expires');
+    expect(Date.parse(expires!)).toBeGreaterThan(Date.now());
+    const tusKey = storageKeys.tus('acme', fileIdOf(location));
+    const { bucket } = intake.config.s3;
+    const listed = async () =>
+      ((await intake.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: tusKey }))).Contents ?? []).map(
+        (object) => object.Key,
+      );
+    expect(await listed()).toContain(`${tusKey}.info`);
+    const info = await intake.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `${tusKey}.info` }));
+    const multipartId = info.Metadata!['upload-id']!;
+
+    const deps = { s3: intake.s3, bucket, expiryMs: intake.config.tus.expiryMs, log: pino({ level: 'silent' }) };
+    // Not yet expired: nothing happens.
+    await sweepExpiredTusUploads(deps);
+    expect(await listed()).toContain(`${tusKey}.info`);
+    // A day later (the default expiry), it is gone: objects, parts and all.
+    expect(await sweepExpiredTusUploads(deps, Date.now() + intake.config.tus.expiryMs + 60_000)).toBeGreaterThan(0);
+    expect(await listed()).toEqual([]);
+    await expect(
+      intake.s3.send(new ListPartsCommand({ Bucket: bucket, Key: tusKey, UploadId: multipartId })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    expect((await head(location)).status).toBe(404);
   });
 
   it('another tenant cannot see, resume or terminate an upload', async () => {
