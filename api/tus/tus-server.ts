@@ -82,6 +82,17 @@ class EncryptedS3Store extends S3Store {
   }
 }
 
+/**
+ * @tus/s3-store caches each upload's `.info` in memory by default. Another API process (a PATCH routed
+ * elsewhere, a restart) or the expiry sweep changes S3 behind such a cache, so every request reads
+ * S3 itself: one small GET per request.
+ */
+const noCache: NonNullable<S3StoreOptions['cache']> = {
+  get: () => Promise.resolve(undefined),
+  set: () => Promise.resolve(),
+  delete: () => Promise.resolve(),
+};
+
 export interface TusEndpoint {
   /** Answers one tus request; its body is read by @tus/server itself, so nothing may parse it first. */
   handle(c: Context<AppEnv>): Promise<Response>;
@@ -117,6 +128,7 @@ export function createTusEndpoint(config: Config): TusEndpoint {
   const store = new EncryptedS3Store(
     {
       partSize: config.tus.partBytes,
+      cache: noCache,
       expirationPeriodInMilliseconds: config.tus.expiryMs,
       s3ClientConfig: {
         bucket: s3.bucket,
