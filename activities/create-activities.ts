@@ -7,6 +7,8 @@ import { deliverWebhook } from './deliver-webhook';
 import { indexFile } from './index-file';
 import { makeRenditions } from './make-renditions';
 import { planNotifications } from './plan-notifications';
+import { publishEvent } from './publish-event';
+import { recordBatchDone } from './record-batch-done';
 import { recordFile } from './record-file';
 import { removeRenditions } from './remove-renditions';
 import { scanFile } from './scan-file';
@@ -38,6 +40,8 @@ export function createActivities(deps: ActivityDeps): IntakeActivities {
     deliverWebhook: bind(deliverWebhook),
     removeRenditions: bind(removeRenditions),
     deleteArtifacts: bind(deleteArtifacts),
+    publishEvent: bind(publishEvent),
+    recordBatchDone: bind(recordBatchDone),
   };
 }
 

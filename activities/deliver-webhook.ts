@@ -8,7 +8,7 @@ import type { ActivityDeps } from './deps';
 import { webhookRefused, webhookRejected, webhookUnavailable } from '../common/failures';
 import { redactUrl } from '../common/redact';
 import type { DeliverWebhookInput, DeliverWebhookResult } from './types';
-import { buildWebhookBody, webhookHeaders } from './webhook-message';
+import { buildEventBody, webhookHeaders } from './webhook-message';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -100,7 +100,7 @@ export async function deliverWebhook(deps: ActivityDeps, input: DeliverWebhookIn
   }
 
   const timestamp = new Date();
-  const body = JSON.stringify(buildWebhookBody(config.publicUrl, input.event, input.file, timestamp));
+  const body = JSON.stringify(buildEventBody(config.publicUrl, input, timestamp));
   const started = performance.now();
   let response: Response;
   try {

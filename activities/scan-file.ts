@@ -23,6 +23,7 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
   const quarantineKey = storageKeys.quarantine(input.tenantId, input.fileId);
 
   let body: Readable;
+  let sourceKey = input.key;
   try {
     body = await getObjectStream(s3, bucket, input.key);
   } catch (error) {
@@ -30,7 +31,15 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
     // A retry after the infected branch already moved the file: repeat the verdict recorded with the copy.
     const quarantined = await objectMetadata(s3, bucket, quarantineKey);
     if (quarantined) throw infected(quarantined[SIGNATURE_METADATA] ?? 'unknown signature', quarantineKey);
-    throw objectMissing('The uploaded file is no longer in the incoming area, so it cannot be scanned.');
+    // A re-run after the store step moved it: local activities of one workflow task are recorded only
+    // when the task completes, so a task that timed out under load runs scan again after its store.
+    sourceKey = storageKeys.original(input.tenantId, input.fileId);
+    try {
+      body = await getObjectStream(s3, bucket, sourceKey);
+    } catch (again) {
+      if (!isNotFound(again)) throw again;
+      throw objectMissing('The uploaded file is no longer in the incoming area, so it cannot be scanned.');
+    }
   }
 
   // clamd refuses a stream longer than its StreamMaxLength, but as it hangs up mid-stream the client
@@ -70,8 +79,8 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
 
   const signature = verdict.signature ?? 'unknown signature';
   deps.log?.warn({ fileId: input.fileId, signature }, 'infected upload quarantined');
-  await copyObject(s3, bucket, input.key, quarantineKey, { [SIGNATURE_METADATA]: signature });
-  await deleteKeys(s3, bucket, [input.key]);
+  await copyObject(s3, bucket, sourceKey, quarantineKey, { [SIGNATURE_METADATA]: signature });
+  await deleteKeys(s3, bucket, [sourceKey]);
   await recordQuarantine(
     deps.db,
     { id: input.fileId, tenantId: input.tenantId },

@@ -19,7 +19,8 @@ import { failIfProcessing } from '../prisma/files';
 import { declaredFactsOf } from '../services/direct-upload';
 import { storageKeys } from '../lib/storage-keys';
 import { acceptedUploadOf, startAcceptedUpload, workflowExists } from '../services/accept-upload';
-import { workflowIdFor } from '../common/task-queues';
+import { batchMemberDoneSignal } from '../common/messages';
+import { batchWorkflowIdFor, workflowIdFor } from '../common/task-queues';
 import type { FileStatus } from '../common/domain';
 import { classifyFailure } from './create-activities';
 import type { SweepPageInput, SweepPageResult, SweeperActivities } from './types';
@@ -162,7 +163,8 @@ export async function recoverStalledUploads(
     const upload = acceptedUploadOf(row, config, declared.get(row.id));
     const rowLog = log?.child({ fileId: row.id, workflowId });
 
-    if (await objectExists(s3, config.s3.bucket, upload.incomingKey)) {
+    // A batch part refused on arrival has no bytes to find: its workflow records the refusal.
+    if (upload.refusal !== undefined || (await objectExists(s3, config.s3.bucket, upload.incomingKey))) {
       try {
         await startAcceptedUpload(temporal, config, upload);
         restarted++;
@@ -178,6 +180,8 @@ export async function recoverStalledUploads(
     const count = await failIfProcessing(db, row.id, INTERRUPTED_REASON);
     failed += count;
     if (count > 0) rowLog?.warn('marked FAILED: neither its bytes nor its workflow exist');
+    // No workflow will tell this file's batch: the sweeper does, or the batch would wait for ever.
+    if (count > 0 && row.batchId !== null) await tellBatchOfFailure(temporal, row.batchId, row.id, rowLog);
   }
 
   const last = rows[rows.length - 1];
@@ -188,6 +192,16 @@ export async function recoverStalledUploads(
         ? JSON.stringify({ createdAt: last.createdAt.toISOString(), id: last.id } satisfies RowCursor)
         : null,
   };
+}
+
+async function tellBatchOfFailure(temporal: Client, batchId: string, fileId: string, log: pino.Logger | undefined) {
+  try {
+    await temporal.workflow
+      .getHandle(batchWorkflowIdFor(batchId))
+      .signal(batchMemberDoneSignal, { fileId, status: 'FAILED' satisfies FileStatus });
+  } catch (error) {
+    log?.error({ err: error, batchId }, 'could not tell the batch of a file marked FAILED');
+  }
 }
 
 interface MultipartCursor {

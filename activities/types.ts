@@ -1,4 +1,13 @@
-import type { DeclaredFacts, DeletionReason, FileState, Rendition, UploadInput, WebhookEvent } from '../common/domain';
+import type {
+  BatchCompletion,
+  DeclaredFacts,
+  DeletionReason,
+  FileEvent,
+  FileState,
+  Rendition,
+  UploadInput,
+  WebhookEvent,
+} from '../common/domain';
 
 /**
  * The activity contract between the workflow (which imports only these types) and
@@ -67,17 +76,29 @@ export interface PlanNotificationsInput {
   event: WebhookEvent;
   callbackUrl: string | null;
 }
-export interface DeliverWebhookInput {
-  /** Stable across retries: derived from the workflow, one per event. */
+/** One event Intake tells of: a file's (with the file's state) or a batch's (with its counts). */
+export type IntakeEvent = {
+  /** Stable across retries: derived from the workflow, one per event (the webhook-id). */
   messageId: string;
   tenantId: string;
+  /** What the event is about: the file's id, or the batch's for batch.completed. */
   fileId: string;
-  event: WebhookEvent;
-  target: WebhookTarget;
-  file: FileState;
+} & ({ event: FileEvent; file: FileState } | { event: 'batch.completed'; batch: BatchCompletion });
+
+/** One event to one webhook target. */
+export type DeliverWebhookInput = IntakeEvent & { target: WebhookTarget };
+
+/** One event to the events topic; `occurredAt` (ISO) is the body's timestamp, the same on every retry. */
+export interface PublishEventInput {
+  event: IntakeEvent;
+  occurredAt: string;
 }
 export interface DeliverWebhookResult {
   statusCode: number;
+}
+
+export interface RecordBatchDoneInput {
+  completion: BatchCompletion;
 }
 
 export interface RemoveRenditionsInput {
@@ -102,6 +123,10 @@ export interface IntakeActivities {
   deliverWebhook(input: DeliverWebhookInput): Promise<DeliverWebhookResult>;
   removeRenditions(input: RemoveRenditionsInput): Promise<void>;
   deleteArtifacts(input: DeleteArtifactsInput): Promise<void>;
+  /** Publishes an event to the events topic (at least once: consumers de-duplicate on its id). */
+  publishEvent(input: PublishEventInput): Promise<void>;
+  /** Marks the batch DONE with its final counts (once: a repeat changes nothing). */
+  recordBatchDone(input: RecordBatchDoneInput): Promise<void>;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
-import { getObjectStream, readObjectPrefix, readStream } from '../lib/s3-objects';
+import { getObjectStream, isNotFound, readObjectPrefix, readStream } from '../lib/s3-objects';
+import { storageKeys } from '../lib/storage-keys';
 import {
   TextSniffer,
   canonicalType,
@@ -40,9 +41,22 @@ export async function validateFile(deps: ActivityDeps, input: ValidateInput): Pr
 
   const declared = normalizeDeclaredType(input.declaredContentType);
   // An empty object has no byte range to ask for (S3 answers 416), so skip the read.
-  const prefix = input.size === 0 ? Buffer.alloc(0) : await readObjectPrefix(s3, bucket, input.key, PREFIX_BYTES);
+  // Read from the incoming area, or from storage when this is a re-run after the store step moved the
+  // file (see scanFile: a timed-out workflow task re-runs its local activities).
+  let key = input.key;
+  const readPrefix = async () => {
+    try {
+      return await readObjectPrefix(s3, bucket, key, PREFIX_BYTES);
+    } catch (error) {
+      const stored = storageKeys.storedOriginalOf(key);
+      if (!isNotFound(error) || stored === null) throw error;
+      key = stored;
+      return readObjectPrefix(s3, bucket, key, PREFIX_BYTES);
+    }
+  };
+  const prefix = input.size === 0 ? Buffer.alloc(0) : await readPrefix();
   const wholeFileInPrefix = prefix.length >= input.size;
-  const openBody = (): Promise<Readable> => getObjectStream(s3, bucket, input.key);
+  const openBody = (): Promise<Readable> => getObjectStream(s3, bucket, key);
 
   const magic = await fileTypeFromBuffer(prefix);
   const detected = magic

@@ -1,8 +1,9 @@
 import { Webhook } from 'standardwebhooks';
-import type { FileState, WebhookEvent } from '../common/domain';
+import type { BatchCompletion, FileEvent, FileState } from '../common/domain';
+import type { IntakeEvent } from './types';
 
 /** The JSON body of every Intake webhook: `{ type, timestamp, data }` as Standard Webhooks recommends. */
-export function buildWebhookBody(publicUrl: string, event: WebhookEvent, file: FileState, timestamp: Date) {
+export function buildWebhookBody(publicUrl: string, event: FileEvent, file: FileState, timestamp: Date) {
   const self = `${publicUrl}/v1/files/${file.fileId}`;
   return {
     type: event,
@@ -32,6 +33,33 @@ export function buildWebhookBody(publicUrl: string, event: WebhookEvent, file: F
       links: { self, content: `${self}/content` },
     },
   };
+}
+
+/** The body of batch.completed: the batch's final counts, in the same envelope as file events. */
+export function buildBatchWebhookBody(publicUrl: string, batch: BatchCompletion, timestamp: Date) {
+  return {
+    type: 'batch.completed' as const,
+    timestamp: timestamp.toISOString(),
+    data: {
+      id: batch.batchId,
+      status: 'DONE' as const,
+      fileCount: batch.fileCount,
+      counts: batch.counts,
+      createdAt: batch.createdAt,
+      completedAt: batch.completedAt,
+      links: {
+        self: `${publicUrl}/v1/batches/${batch.batchId}`,
+        files: `${publicUrl}/v1/files?batch=${batch.batchId}`,
+      },
+    },
+  };
+}
+
+/** The body of whichever event a delivery carries. */
+export function buildEventBody(publicUrl: string, event: IntakeEvent, timestamp: Date) {
+  return event.event === 'batch.completed'
+    ? buildBatchWebhookBody(publicUrl, event.batch, timestamp)
+    : buildWebhookBody(publicUrl, event.event, event.file, timestamp);
 }
 
 /**

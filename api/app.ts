@@ -1,3 +1,4 @@
+import { batches } from './batches';
 import { createBaseApp } from './create-app';
 import { mountDocs } from './docs';
 import { events } from './events';
@@ -27,6 +28,7 @@ export function createApp(services: ApiServices) {
     .route('/v1/files', fileShares)
     .route('/v1/uploads', uploads)
     .route('/s', shareLinks)
+    .route('/v1/batches', batches)
     .route('/v1/webhooks', webhooks)
     .route('/v1/webhook-secret', webhookSecret)
     .route('/v1/events', events);

@@ -1,3 +1,4 @@
+import type { BatchAccepted, BatchView } from './batches/batches.routes';
 import type { FileView, UploadAccepted } from './file-view';
 import type { Webhook, WebhookDeliveryView } from './webhooks/webhooks.routes';
 import type { FileStatus, WebhookEvent } from '../common/domain';
@@ -7,7 +8,14 @@ import type { FileStatus, WebhookEvent } from '../common/domain';
  * (the upload streams), and error answers turned into IntakeApiError.
  */
 
-export type { FileView, UploadAccepted, Webhook, WebhookDeliveryView };
+export type { BatchAccepted, BatchView, FileView, UploadAccepted, Webhook, WebhookDeliveryView };
+
+/** One file of a batch upload. */
+export interface BatchFile {
+  body: Blob | Uint8Array | string;
+  filename: string;
+  contentType?: string;
+}
 
 export interface FilePage {
   items: FileView[];
@@ -115,6 +123,39 @@ export function createIntakeClient(options: IntakeClientOptions) {
       };
     },
 
+    /** POST /v1/batches: every file as a `file` part, the options applied to each. */
+    async createBatch(
+      files: readonly BatchFile[],
+      options: Omit<UploadOptions, 'filename' | 'contentType' | 'mode'> = {},
+    ): Promise<BatchAccepted & { replayed: boolean }> {
+      const form = new FormData();
+      if (options.callbackUrl) form.append('callbackUrl', options.callbackUrl);
+      if (options.retention) form.append('retention', options.retention);
+      if (options.tags?.length) form.append('tags', options.tags.join(','));
+      for (const file of files) {
+        const blob =
+          file.body instanceof Blob
+            ? file.body
+            : new Blob([typeof file.body === 'string' ? file.body : new Uint8Array(file.body)], {
+                type: file.contentType ?? 'application/octet-stream',
+              });
+        form.append('file', blob, file.filename);
+      }
+      const headers: Record<string, string> = {};
+      if (options.idempotencyKey) headers['Idempotency-Key'] = options.idempotencyKey;
+      const response = await request('/v1/batches', { method: 'POST', headers, body: form });
+      return {
+        ...((await response.json()) as BatchAccepted),
+        replayed: response.headers.get('idempotent-replayed') === 'true',
+      };
+    },
+
+    getBatch(id: string, page: { limit?: number; cursor?: string } = {}) {
+      const query = new URLSearchParams();
+      for (const [key, value] of Object.entries(page)) if (value !== undefined) query.set(key, String(value));
+      return json<BatchView>(`/v1/batches/${encodeURIComponent(id)}${query.size ? `?${query}` : ''}`);
+    },
+
     getFile: (id: string, opts: { wait?: string } = {}) =>
       json<FileView>(`/v1/files/${encodeURIComponent(id)}${opts.wait ? `?wait=${encodeURIComponent(opts.wait)}` : ''}`),
 
@@ -128,7 +169,16 @@ export function createIntakeClient(options: IntakeClientOptions) {
       }
     },
 
-    listFiles(filter: { status?: FileStatus; contentType?: string; q?: string; limit?: number; cursor?: string } = {}) {
+    listFiles(
+      filter: {
+        status?: FileStatus;
+        contentType?: string;
+        q?: string;
+        batch?: string;
+        limit?: number;
+        cursor?: string;
+      } = {},
+    ) {
       const query = new URLSearchParams();
       for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
       return json<FilePage>(`/v1/files${query.size ? `?${query}` : ''}`);

@@ -19,6 +19,7 @@ export const ERRORS = {
   codec_forbidden: { status: 403, meaning: 'The codec endpoint refuses this browser origin or namespace' },
   not_found: { status: 404, meaning: 'No route for this method and path' },
   file_not_found: { status: 404, meaning: 'No such file for this tenant' },
+  batch_not_found: { status: 404, meaning: 'No such batch for this tenant' },
   rendition_not_found: { status: 404, meaning: 'The file has no rendition of that name' },
   webhook_not_found: { status: 404, meaning: 'No such webhook for this tenant' },
   share_not_found: { status: 404, meaning: 'No such share link' },
@@ -161,6 +162,7 @@ export const validationHook = (
 
 /** The code of each refusal the accept-upload service raises (it knows nothing of HTTP). */
 const UPLOAD_REFUSALS: Record<UploadRefusalReason, ErrorCode> = {
+  invalid_request: 'invalid_request',
   empty_file: 'empty_file',
   processing_not_started: 'dependency_unavailable',
   idempotency_key_reused: 'idempotency_key_reused',

@@ -54,6 +54,7 @@ export const FileSchema = z
     hold: z.boolean(),
     deletedAt: z.string().nullable(),
     workflowId: z.string(),
+    batchId: z.string().nullable().openapi({ description: 'The batch the file arrived in (POST /v1/batches)' }),
     links: FileLinksSchema,
   })
   .openapi('File');
@@ -133,6 +134,7 @@ export function toFileView(config: Config, row: FileRecord, state?: FileState | 
     hold: state?.hold ?? row.hold,
     deletedAt: state ? state.deletedAt : iso(row.deletedAt),
     workflowId: row.workflowId,
+    batchId: row.batchId ?? null,
     links,
   };
 }

@@ -3,6 +3,10 @@ import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { Upload } from '@aws-sdk/lib-storage';
 import busboy from 'busboy';
 import { discardObject } from '../lib/s3-objects';
+import { normaliseContentType } from '../services/upload-fields';
+
+// Re-exported for the routes that parse declared types beside this module (batches, direct uploads).
+export { normaliseContentType };
 import type { ReceivedUpload, UploadTarget } from '../services/accept-upload';
 import { ApiError } from './errors';
 
@@ -31,19 +35,11 @@ class ByteLimit extends Transform {
   }
 }
 
-export function normaliseContentType(value: string | undefined | null): string | null {
-  const type = value?.split(';')[0]?.trim().toLowerCase();
-  // A generic type says nothing about the content; the validate step decides from magic bytes anyway.
-  // curl --data-binary labels any file as a urlencoded form unless told otherwise: no declaration either.
-  if (!type || type === 'application/octet-stream' || type === 'application/x-www-form-urlencoded') return null;
-  return /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(type) ? type : null;
-}
-
 /**
  * Streams a body to S3 with a multipart upload, counting bytes. Over the limit the stream fails, the
  * multipart upload is aborted (leavePartsOnError: false) and any object is deleted before the 413.
  */
-async function streamToS3(body: Readable, target: UploadTarget): Promise<number> {
+export async function streamToS3(body: Readable, target: UploadTarget): Promise<number> {
   const counter = new ByteLimit(target.maxBytes);
   body.on('error', (error) => counter.destroy(error));
   body.pipe(counter);
@@ -72,7 +68,7 @@ function checkContentLength(request: Request, maxBytes: number, overhead = 0): v
   if (header !== null && /^\d+$/.test(header) && Number(header) > maxBytes + overhead) throw tooLarge(maxBytes);
 }
 
-function requestBody(request: Request): Readable {
+export function requestBody(request: Request): Readable {
   if (!request.body) return Readable.from([]);
   return Readable.fromWeb(request.body as unknown as NodeWebReadableStream<Uint8Array>);
 }

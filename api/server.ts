@@ -20,7 +20,8 @@ import type { ApiServices } from './types';
 
 /** Uploads of hundreds of MiB over slow links must not hit Node's default 5-minute request timeout. */
 const REQUEST_TIMEOUT_MS = 60 * 60_000;
-const SHUTDOWN_GRACE_MS = 15_000;
+/** How long a stopping API lets in-flight requests finish; the Helm chart's grace period outlasts it. */
+export const SHUTDOWN_GRACE_MS = 15_000;
 
 /** The Temporal client, connected lazily so the API starts (and /readyz reports) while Temporal is down. */
 export function createTemporalClient(config: Pick<Config, 'temporal' | 'codec' | 'dataDir'>): Client {

@@ -16,6 +16,7 @@ import { startStack, type Stack } from '../infra/stack';
 import { REPO_ROOT } from '../infra/tools';
 import { createIntakeClient } from '../api/client';
 import { createClamdScanner } from '../lib/clamd-scanner';
+import { createKafkaAdmin, createKafkaProducer } from '../lib/kafka-client';
 import { dataConverterFor } from '../lib/data-converter';
 import { createS3Client } from '../lib/s3-client';
 import { createDb } from '../prisma/db';
@@ -23,6 +24,7 @@ import type { WorkerKind } from '../workers/create-worker';
 import { makeJpegs } from './images';
 import { measureLimit, type LimitRun } from './measure-limit';
 import { measureOverhead, summariseOverhead } from './measure-overhead';
+import { measureKafkaPipeline, measureLagRecovery } from './measure-kafka';
 import { measurePipeline, waitForOutcomes, type PipelineRun } from './measure-pipeline';
 import { measureStatusTtfb, waitForStep } from './measure-status';
 import { uploadDirectInChild, uploadThroughApi, type StreamingRun } from './measure-streaming';
@@ -34,7 +36,7 @@ import { collectVersions } from './versions';
 /*
  * `npm run bench`: starts its own stack in a temporary folder, the API and the workers as child
  * processes, runs the five measurements of issue 6 and prints them beside their targets. BENCH_QUICK=1
- * runs every measurement with smaller counts (a smoke run of a few minutes). BENCH_ONLY=limit,pipeline,…
+ * runs every measurement with smaller counts (a smoke run of a few minutes). BENCH_ONLY=limit,pipeline,kafka,…
  * runs a subset (for tuning); BENCH_WORKER_ENV="UV_THREADPOOL_SIZE=8,INTAKE_RESIZE_CONCURRENCY=4" passes
  * settings to the worker processes (BENCH_API_ENV likewise to the API). The bench's own knobs are read here; Intake's settings go through
  * config/env.ts in the processes that use them.
@@ -64,6 +66,7 @@ const SETTINGS = {
   statusFiles: 4,
   streamingBytes: QUICK ? 256 * 1024 * 1024 : 1024 * 1024 * 1024,
   streamingRepetitions: QUICK ? 1 : 3,
+  kafkaBacklog: Number(process.env.BENCH_KAFKA_BACKLOG ?? 1000),
   workerEnv: WORKER_ENV,
   apiEnv: API_ENV,
 };
@@ -281,6 +284,93 @@ async function main(): Promise<void> {
       results.overhead = summariseOverhead(samples);
       log(`orchestration overhead p50 ${results.overhead.p50Ms} ms, p95 ${results.overhead.p95Ms} ms`);
       await stopWorkers();
+    }
+
+    // 6: Kafka ingest against HTTP on the same images, alternating in the same run: an `all` worker does
+    // the processing for both, the API process receives the HTTP uploads and an `ingest` process the
+    // messages. Then the lag recovery of the consumer after a backlog of small files.
+    if (wants('kafka')) {
+      const kafkaEnv = {
+        KAFKA_UPLOADS_TOPIC: 'bench.uploads',
+        KAFKA_UPLOADS_DLQ_TOPIC: 'bench.uploads.dlq',
+        KAFKA_CONSUMER_GROUP: 'bench-ingest',
+      };
+      const kafka = loadConfig({ ...childEnv, ...kafkaEnv }).kafka;
+      await startWorker('all', { KAFKA_INGEST: 'false' });
+      const ingest = await startWorker('ingest', kafkaEnv);
+      const producer = createKafkaProducer(kafka, 'bench');
+      const admin = createKafkaAdmin(kafka);
+      try {
+        const kafkaRun = (files: readonly Buffer[], label: string) =>
+          measureKafkaPipeline({
+            producer,
+            pool,
+            topic: kafka.topics.uploads,
+            tenantId: TENANT,
+            images: files,
+            concurrency: SETTINGS.uploadConcurrency,
+            label,
+            processes,
+          });
+        // Warm-up on both paths: the consumer has joined its group and each process has its code loaded.
+        await kafkaRun(images.slice(0, 2), 'kafka-warm');
+        await measurePipeline({
+          client,
+          pool,
+          images: images.slice(0, 2),
+          uploadConcurrency: 2,
+          label: 'http-warm',
+          processes,
+        });
+        const httpRuns: PipelineRun[] = [];
+        const kafkaRuns: PipelineRun[] = [];
+        for (let rep = 0; rep < SETTINGS.repetitions; rep++) {
+          const http = await measurePipeline({
+            client,
+            pool,
+            images,
+            uploadConcurrency: SETTINGS.uploadConcurrency,
+            label: `http-${rep}`,
+            processes,
+          });
+          const viaKafka = await kafkaRun(images, `kafka-${rep}`);
+          if (http.notReady + viaKafka.notReady > 0)
+            throw new Error('uploads of the Kafka comparison did not end READY');
+          log(
+            `kafka #${rep + 1}: ${viaKafka.filesPerSecond.toFixed(2)} files/s, http ${http.filesPerSecond.toFixed(2)} files/s`,
+          );
+          httpRuns.push(http);
+          kafkaRuns.push(viaKafka);
+        }
+        // Nothing processes the backlog's files meanwhile: the figure is the consumer's own pace.
+        await Promise.all(workers.filter((w) => w !== ingest).map((w) => w.stop(20_000)));
+        const lag = await measureLagRecovery({
+          producer,
+          admin,
+          topic: kafka.topics.uploads,
+          group: kafka.consumerGroup,
+          tenantId: TENANT,
+          count: SETTINGS.kafkaBacklog,
+          alreadyProduced: 2 + SETTINGS.repetitions * images.length,
+          pause: () => ingest.signal('SIGSTOP'),
+          resume: () => ingest.signal('SIGCONT'),
+        });
+        log(`kafka lag recovery: ${lag.messages} messages in ${(lag.recoveryMs / 1000).toFixed(1)} s`);
+        const http = summarise(httpRuns);
+        const viaKafka = summarise(kafkaRuns);
+        results.kafka = {
+          http,
+          kafka: viaKafka,
+          ratio: round(viaKafka.filesPerSecond / http.filesPerSecond),
+          ratioPerRun: kafkaRuns.map((run, i) => round(run.filesPerSecond / httpRuns[i]!.filesPerSecond)),
+          // Intake's own CPU per file (every process but "other"), which other programs' load does not distort.
+          cpuPerFileRatio: round((http.cpuMsPerFile.total ?? 0) / (viaKafka.cpuMsPerFile.total ?? 1)),
+          lagRecovery: { ...lag, messagesPerSecond: round(lag.messagesPerSecond, 1) },
+        };
+      } finally {
+        await Promise.allSettled([producer.close(), admin.close()]);
+        await stopWorkers();
+      }
     }
 
     // 3: no workers run, so the 1 GiB upload's workflow (clamd refuses streams over 1000 MB) stays idle

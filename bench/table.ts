@@ -40,6 +40,16 @@ export interface BenchResults {
     runs: unknown;
   };
   status?: { requests: number; runningP50Ms: number; afterP50Ms: number; runningP95Ms: number; afterP95Ms: number };
+  /** The same images through the uploads topic and through the API, alternating in one run. */
+  kafka?: {
+    http: ThroughputSummary;
+    kafka: ThroughputSummary;
+    ratio: number;
+    ratioPerRun: number[];
+    /** HTTP's CPU per file over Kafka's: above 1 when a file costs less CPU by message. */
+    cpuPerFileRatio: number;
+    lagRecovery: { messages: number; recoveryMs: number; messagesPerSecond: number };
+  };
   targets?: Record<string, { figure: number; target: string; met: boolean }>;
 }
 
@@ -53,7 +63,7 @@ export function printTable(results: BenchResults): void {
     targets[name] = { figure, target, met };
     return met ? 'met' : 'NOT met';
   };
-  const { limit, pipeline, twoWorkers, split, overhead, streaming, status } = results;
+  const { limit, pipeline, twoWorkers, split, overhead, streaming, status, kafka } = results;
 
   if (limit)
     rows.push([
@@ -159,6 +169,26 @@ export function printTable(results: BenchResults): void {
     rows.push([
       '5  status TTFB p50: running (query) / after (Postgres)',
       `${fmt(status.runningP50Ms, 1)} / ${fmt(status.afterP50Ms, 1)} ms`,
+      '',
+      'report',
+    ]);
+  }
+  if (kafka) {
+    rows.push([
+      '6  Kafka ingest / HTTP, same 1-MP JPEGs, same run',
+      `${fmt(kafka.kafka.filesPerSecond)} / ${fmt(kafka.http.filesPerSecond)} files/s = ${fmt(kafka.ratio)}×`,
+      '≥ 1.0',
+      check('kafkaRatio', kafka.ratio, '≥ 1.0', kafka.ratio >= 1),
+    ]);
+    rows.push([
+      '6  CPU per file, HTTP / Kafka (load-independent)',
+      `${fmt(kafka.http.cpuMsPerFile.total ?? 0, 0)} / ${fmt(kafka.kafka.cpuMsPerFile.total ?? 0, 0)} ms = ${fmt(kafka.cpuPerFileRatio)}×`,
+      '',
+      'report',
+    ]);
+    rows.push([
+      `6b consumer lag recovery, ${kafka.lagRecovery.messages}-message backlog`,
+      `${fmt(kafka.lagRecovery.recoveryMs / 1000, 1)} s (${fmt(kafka.lagRecovery.messagesPerSecond, 0)} messages/s)`,
       '',
       'report',
     ]);

@@ -27,13 +27,15 @@ export interface Rendition {
 
 export type DeletionReason = 'expired' | 'requested';
 
-export type WebhookEvent = 'file.ready' | 'file.rejected' | 'file.infected' | 'file.failed' | 'file.deleted';
+export type FileEvent = 'file.ready' | 'file.rejected' | 'file.infected' | 'file.failed' | 'file.deleted';
+export type WebhookEvent = FileEvent | 'batch.completed';
 export const WEBHOOK_EVENTS: readonly WebhookEvent[] = [
   'file.ready',
   'file.rejected',
   'file.infected',
   'file.failed',
   'file.deleted',
+  'batch.completed',
 ];
 
 /**
@@ -44,6 +46,53 @@ export interface DeclaredFacts {
   size: number;
   /** Lowercase hex; null when the client gave none. */
   sha256: string | null;
+}
+
+/** The statuses a file ends in: every one but PROCESSING. A batch is DONE when each member has one. */
+export type TerminalStatus = Exclude<FileStatus, 'PROCESSING'>;
+
+export const BATCH_STATUSES = ['PROCESSING', 'DONE'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+/** Files of a batch per status. */
+export type BatchCounts = Record<FileStatus, number>;
+
+export function emptyBatchCounts(): BatchCounts {
+  return Object.fromEntries(FILE_STATUSES.map((status) => [status, 0])) as BatchCounts;
+}
+
+/** What starts a batch's workflow; the members arrive by signal (common/messages.ts). */
+export interface BatchInput {
+  batchId: string;
+  tenantId: string;
+  /** The batch's callback URL (the one its files carry), told of batch.completed too. */
+  callbackUrl: string | null;
+  createdAt: string;
+}
+
+/** What batch.completed tells: the batch's final counts. */
+export interface BatchCompletion {
+  batchId: string;
+  tenantId: string;
+  fileCount: number;
+  counts: BatchCounts;
+  createdAt: string;
+  completedAt: string;
+}
+
+/** What a batch's workflow knows; carried across continue-as-new. */
+export interface BatchState {
+  batchId: string;
+  tenantId: string;
+  status: BatchStatus;
+  /** How many files the batch has; null until a producer says (a Kafka batch's end marker). */
+  expected: number | null;
+  /** Members announced (Kafka: as their messages arrive); HTTP batches are announced by `expected`. */
+  members: string[];
+  /** Each member's terminal status, by file id. */
+  outcomes: Record<string, TerminalStatus>;
+  counts: BatchCounts;
+  completedAt: string | null;
 }
 
 /** What the API hands the workflow when an upload has landed in the incoming area. */
@@ -73,6 +122,13 @@ export interface UploadInput {
   /** A direct upload's declared size and checksum; absent for uploads that streamed through the API. */
   declared?: DeclaredFacts;
   createdAt: string;
+  /** The batch this file belongs to: its workflow is told of the file's terminal status. */
+  batchId?: string;
+  /**
+   * Why the file was refused on arrival (a batch part that was empty or too large): the workflow
+   * records it REJECTED without running a step, so it still counts in its batch.
+   */
+  refusal?: string;
 }
 
 /** The workflow's whole state: what the status query returns and what continue-as-new carries. */

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DeletionReason, FileState, RetentionChange, RetentionState } from './domain';
+import type { BatchState, DeletionReason, FileState, RetentionChange, RetentionState, TerminalStatus } from './domain';
 
 /** Signals, queries and updates of the upload workflow; the API imports these same definitions. */
 export const statusQuery = defineQuery<FileState>('status');
@@ -16,3 +16,15 @@ export interface ActivityAttempt {
   attempt: number;
 }
 export const activityAttemptSignal = defineSignal<[ActivityAttempt]>('activityAttempt');
+
+/*
+ * The batch workflow's signals. A producer that knows the whole batch at once (POST /v1/batches) sends
+ * `batchExpected` with signalWithStart; one that learns it over time (Kafka) signalWithStarts
+ * `batchMemberAdded` per file and `batchExpected` when the batch's end marker arrives. Each member's
+ * upload workflow sends `batchMemberDone` at its terminal status. Every signal is idempotent: the batch
+ * counts a file id once, and the expected count only once it is set.
+ */
+export const batchMemberAddedSignal = defineSignal<[{ fileId: string }]>('batchMemberAdded');
+export const batchExpectedSignal = defineSignal<[{ count: number }]>('batchExpected');
+export const batchMemberDoneSignal = defineSignal<[{ fileId: string; status: TerminalStatus }]>('batchMemberDone');
+export const batchStatusQuery = defineQuery<BatchState>('batchStatus');

@@ -67,6 +67,32 @@ const originList = z.string().transform((value, ctx) => {
   return out;
 });
 
+/** `host:port,host:port`: the bootstrap brokers of a Kafka cluster. */
+const brokerList = z.string().transform((value, ctx) => {
+  const out: string[] = [];
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(part);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not host:port (e.g. kafka-1.internal:9092)` });
+      return z.NEVER;
+    }
+    out.push(part);
+  }
+  if (out.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'names no broker' });
+    return z.NEVER;
+  }
+  return out;
+});
+
+/** A Kafka topic name as the broker accepts it. */
+const topicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (letters, digits, . _ -, at most 249)');
+
 const renditionList = z.string().transform((value, ctx) => {
   const out: { name: string; maxEdge: number }[] = [];
   for (const part of value
@@ -165,6 +191,8 @@ const envSchema = z
       .int()
       .positive()
       .default(512 * 1024 * 1024),
+    // Files one POST /v1/batches may carry; each becomes a file with its own workflow.
+    INTAKE_MAX_BATCH_FILES: z.coerce.number().int().min(1).max(10_000).default(1000),
     INTAKE_ALLOWED_TYPES: z
       .string()
       .transform((v) =>
@@ -230,7 +258,50 @@ const envSchema = z
     // is started with them).
     INTAKE_UPLOAD_ORIGINS: originList.optional(),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
-    INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media']).default('all'),
+    // `ingest` runs only the Kafka consumer of the uploads topic; `all` runs it beside both task queues.
+    INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media', 'ingest']).default('all'),
+    // Workers have no API; unset, they open no port (several share a machine in development).
+    INTAKE_WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+
+    // Unset: the embedded broker of `npm run dev` / `npm run infra` on its default port.
+    KAFKA_BROKERS: brokerList.optional(),
+    KAFKA_CLIENT_ID: z.string().min(1).default('intake'),
+    KAFKA_SASL_MECHANISM: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).optional(),
+    KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+    KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+    KAFKA_TLS: bool.default(false),
+    // A CA bundle (PEM) for a cluster whose certificate no public CA signed; the system's CAs otherwise.
+    KAFKA_TLS_CA_PATH: z.string().min(1).optional(),
+    KAFKA_UPLOADS_TOPIC: topicName.default('intake.uploads'),
+    KAFKA_UPLOADS_DLQ_TOPIC: topicName.default('intake.uploads.dlq'),
+    KAFKA_EVENTS_TOPIC: topicName.default('intake.events'),
+    // Only used when Intake creates a missing topic: consumers of one group scale up to this many.
+    KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(4),
+    // The largest message the topics take (the embedded broker's message.max.bytes too); larger files
+    // go by reference (application/vnd.intake.upload+json).
+    KAFKA_MAX_MESSAGE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(10 * 1024 * 1024),
+    // Buckets a by-reference message may name (comma-separated); unset: any the S3 credentials can read.
+    // Intake's own bucket is always refused: a reference must not reach another tenant's files.
+    KAFKA_REFERENCE_BUCKETS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean),
+      )
+      .optional(),
+    KAFKA_CONSUMER_GROUP: z.string().min(1).default('intake-ingest'),
+    // Messages one ingest consumer works on at once; it stops fetching while that many are in flight.
+    KAFKA_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    // Whether every event told to webhooks is also published to KAFKA_EVENTS_TOPIC.
+    KAFKA_PUBLISH_EVENTS: bool.default(true),
+    // Whether a worker of kind `all` also consumes the uploads topic (kind `ingest` always does).
+    KAFKA_INGEST: bool.default(true),
 
     INTAKE_PAYLOAD_KEYS: payloadKeyList.optional(),
     // The codec endpoint decrypts for whoever holds the token, so it gets its own listener, on loopback
@@ -280,6 +351,38 @@ const envSchema = z
           });
         }
       }
+    }
+    if (env.KAFKA_SASL_MECHANISM && !(env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME'],
+        message: `is required when KAFKA_SASL_MECHANISM is ${env.KAFKA_SASL_MECHANISM}`,
+      });
+    }
+    if (!env.KAFKA_SASL_MECHANISM && (env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_SASL_MECHANISM'],
+        message: 'must be set (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) when KAFKA_SASL_USERNAME/PASSWORD are',
+      });
+    }
+    if (env.NODE_ENV === 'production' && env.KAFKA_SASL_MECHANISM === 'PLAIN' && !env.KAFKA_TLS) {
+      // SASL/PLAIN sends the password as it is: over a plaintext listener anyone on the path reads it.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_TLS'],
+        message: 'must be true with KAFKA_SASL_MECHANISM=PLAIN in production (PLAIN sends the password in clear)',
+      });
+    }
+    if (env.KAFKA_TLS_CA_PATH && !env.KAFKA_TLS) {
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_TLS'], message: 'must be true when KAFKA_TLS_CA_PATH is set' });
+    }
+    if (new Set([env.KAFKA_UPLOADS_TOPIC, env.KAFKA_UPLOADS_DLQ_TOPIC, env.KAFKA_EVENTS_TOPIC]).size !== 3) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_UPLOADS_DLQ_TOPIC'],
+        message: 'KAFKA_UPLOADS_TOPIC, KAFKA_UPLOADS_DLQ_TOPIC and KAFKA_EVENTS_TOPIC must be three different topics',
+      });
     }
     if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({
@@ -336,6 +439,7 @@ function toConfig(env: z.output<typeof envSchema>) {
     },
     limits: {
       maxUploadBytes: env.INTAKE_MAX_UPLOAD_BYTES,
+      maxBatchFiles: env.INTAKE_MAX_BATCH_FILES,
       allowedTypes: env.INTAKE_ALLOWED_TYPES,
       maxPixels: env.INTAKE_MAX_PIXELS,
     },
@@ -363,7 +467,40 @@ function toConfig(env: z.output<typeof envSchema>) {
         loopbackTwins(new URL(env.INTAKE_PUBLIC_URL ?? `http://localhost:${env.INTAKE_PORT}`).origin),
     },
     tus: { expiryMs: env.INTAKE_TUS_EXPIRY, partBytes: env.INTAKE_TUS_PART_SIZE },
-    worker: { kind: env.INTAKE_WORKER_KIND, resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY },
+    worker: {
+      kind: env.INTAKE_WORKER_KIND,
+      resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY,
+      /** Port of /healthz and /readyz (workers/health-server.ts); undefined: none. */
+      healthPort: env.INTAKE_WORKER_HEALTH_PORT,
+    },
+    kafka: {
+      brokers: env.KAFKA_BROKERS ?? ['127.0.0.1:9092'],
+      /** True when no brokers are configured: the embedded broker, not a production cluster. */
+      embedded: env.KAFKA_BROKERS === undefined,
+      clientId: env.KAFKA_CLIENT_ID,
+      sasl: env.KAFKA_SASL_MECHANISM
+        ? {
+            mechanism: env.KAFKA_SASL_MECHANISM,
+            // The schema refuses a mechanism without both.
+            username: env.KAFKA_SASL_USERNAME!,
+            password: env.KAFKA_SASL_PASSWORD!,
+          }
+        : undefined,
+      tls: env.KAFKA_TLS,
+      tlsCaPath: env.KAFKA_TLS_CA_PATH,
+      topics: {
+        uploads: env.KAFKA_UPLOADS_TOPIC,
+        uploadsDlq: env.KAFKA_UPLOADS_DLQ_TOPIC,
+        events: env.KAFKA_EVENTS_TOPIC,
+      },
+      partitions: env.KAFKA_TOPIC_PARTITIONS,
+      maxMessageBytes: env.KAFKA_MAX_MESSAGE_BYTES,
+      referenceBuckets: env.KAFKA_REFERENCE_BUCKETS,
+      consumerGroup: env.KAFKA_CONSUMER_GROUP,
+      ingestConcurrency: env.KAFKA_INGEST_CONCURRENCY,
+      ingestInAllWorker: env.KAFKA_INGEST,
+      publishEvents: env.KAFKA_PUBLISH_EVENTS,
+    },
     codec: {
       /** Undefined: the development key generated under dataDir (lib/codec-secrets.ts). */
       keys: env.INTAKE_PAYLOAD_KEYS,

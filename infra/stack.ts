@@ -2,10 +2,12 @@
 // watch, stop and restart one service, leftovers of a killed run) in one place, read top to bottom.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Config } from '../config/env';
+import { loadConfig, type Config } from '../config/env';
 import { codecSecrets } from '../lib/codec-secrets';
+import { intakeTopics, type TopicSpec } from '../lib/kafka-topics';
 import { startClamdServer } from './clamd-server';
 import { freePorts, isPortFree } from './free-port';
+import { startKafkaServer } from './kafka-server';
 import { EMBEDDED_KMS_KEY_NAME, startMinioServer } from './minio-server';
 import { startPostgresServer } from './postgres-server';
 import type { ExitInfo } from './service-process';
@@ -18,15 +20,18 @@ export interface StackPorts {
   minioConsole: number;
   postgres: number;
   clamd: number;
+  kafka: number;
+  kafkaController: number;
 }
 
-export type ServiceName = 'temporal' | 'minio' | 'postgres' | 'clamd';
+export type ServiceName = 'temporal' | 'minio' | 'postgres' | 'clamd' | 'kafka';
 
 export const SERVICE_LABELS: Record<ServiceName, string> = {
   temporal: 'Temporal dev server',
   minio: 'MinIO (S3)',
   postgres: 'PostgreSQL',
   clamd: 'clamd (ClamAV)',
+  kafka: 'Kafka broker',
 };
 
 export interface StackOptions {
@@ -44,6 +49,8 @@ export interface StackOptions {
   uiCodecEndpoint?: string;
   /** Browser origins MinIO's CORS lets PUT direct uploads (default: the API on localhost:3000). */
   uploadOrigins?: string[];
+  /** The broker's message.max.bytes and the topics it creates at start (intakeTopics of the defaults). */
+  kafka?: { maxMessageBytes: number; topics: TopicSpec[] };
 }
 
 /** The variables config/env.ts reads, pointing at this stack. */
@@ -63,6 +70,7 @@ export interface StackEnv {
   S3_SSE_KMS_KEY_ID: string;
   CLAMD_HOST: string;
   CLAMD_PORT: string;
+  KAFKA_BROKERS: string;
 }
 
 export interface StackService {
@@ -78,7 +86,16 @@ export interface Stack {
   dataDir: string;
   ports: StackPorts;
   env: StackEnv;
-  urls: { temporal: string; temporalUi: string; s3: string; s3Console: string; postgres: string; clamd: string };
+  urls: {
+    temporal: string;
+    temporalUi: string;
+    s3: string;
+    s3Console: string;
+    postgres: string;
+    clamd: string;
+    /** The broker's bootstrap address, host:port. */
+    kafka: string;
+  };
   services: StackService[];
   /**
    * Stops one service and leaves the others running; its state stays in the data folder. Used to prove
@@ -109,7 +126,8 @@ export class StackAlreadyRunningError extends Error {
   ) {
     super(
       `Intake's stack is already running from ${dataDir} (pid ${pid}): Temporal on ${ports.temporal}, ` +
-        `Temporal UI on ${ports.temporalUi}, MinIO on ${ports.minio}, Postgres on ${ports.postgres}, clamd on ${ports.clamd}.`,
+        `Temporal UI on ${ports.temporalUi}, MinIO on ${ports.minio}, Postgres on ${ports.postgres}, clamd on ${ports.clamd}, ` +
+        `Kafka on ${ports.kafka}.`,
     );
   }
 }
@@ -130,6 +148,8 @@ const PROCESS_NAMES: Record<ServiceName, string> = {
   minio: 'minio',
   postgres: 'postgres',
   clamd: 'clamd',
+  // The broker is a JVM: its command line names the main class.
+  kafka: 'kafka.Kafka',
 };
 
 function isAlive(pid: number): boolean {
@@ -206,7 +226,16 @@ async function stopLeftovers(record: StackRecord, log: (line: string) => void): 
 }
 
 async function choosePorts(wanted: Partial<StackPorts>): Promise<StackPorts> {
-  const keys: (keyof StackPorts)[] = ['temporal', 'temporalUi', 'minio', 'minioConsole', 'postgres', 'clamd'];
+  const keys: (keyof StackPorts)[] = [
+    'temporal',
+    'temporalUi',
+    'minio',
+    'minioConsole',
+    'postgres',
+    'clamd',
+    'kafka',
+    'kafkaController',
+  ];
   const missing = keys.filter((key) => wanted[key] === undefined);
   const picked = await freePorts(missing.length);
   const ports = { ...wanted } as StackPorts;
@@ -249,6 +278,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const pgRole = options.postgres ?? { user: 'intake', password: 'intake', database: 'intake' };
   const namespace = options.namespace ?? 'default';
   const ephemeral = options.ephemeral ?? false;
+  const kafkaSettings = options.kafka ?? defaultKafkaSettings();
 
   const timed = async <T>(name: ServiceName, start: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
@@ -279,15 +309,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }),
     postgres: () => startPostgresServer({ dataDir, port: ports.postgres, ...pgRole, durable: !ephemeral, log }),
     clamd: () => startClamdServer({ dataDir, port: ports.clamd, systemSignatures: !ephemeral }),
+    kafka: () =>
+      startKafkaServer({
+        dataDir,
+        port: ports.kafka,
+        controllerPort: ports.kafkaController,
+        maxMessageBytes: kafkaSettings.maxMessageBytes,
+        topics: kafkaSettings.topics,
+      }),
   };
 
-  const [temporal, minio, postgres, clamd] = await Promise.allSettled([
+  // The JVM is the slowest to start: it begins first, and everyone starts side by side.
+  const [kafka, temporal, minio, postgres, clamd] = await Promise.allSettled([
+    timed('kafka', starters.kafka),
     timed('temporal', starters.temporal),
     timed('minio', starters.minio),
     timed('postgres', starters.postgres),
     timed('clamd', starters.clamd),
   ]);
-  const results = { temporal, minio, postgres, clamd };
+  const results = { temporal, minio, postgres, clamd, kafka };
   const failures = Object.entries(results).filter(([, r]) => r.status === 'rejected') as [
     string,
     PromiseRejectedResult,
@@ -305,6 +345,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const m = (minio as PromiseFulfilledResult<Awaited<ReturnType<typeof startMinioServer>>>).value;
   const p = (postgres as PromiseFulfilledResult<Awaited<ReturnType<typeof startPostgresServer>>>).value;
   const c = (clamd as PromiseFulfilledResult<Awaited<ReturnType<typeof startClamdServer>>>).value;
+  const k = (kafka as PromiseFulfilledResult<Awaited<ReturnType<typeof startKafkaServer>>>).value;
 
   const env: StackEnv = {
     INTAKE_DATA_DIR: dataDir,
@@ -321,6 +362,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     S3_SSE_KMS_KEY_ID: EMBEDDED_KMS_KEY_NAME,
     CLAMD_HOST: c.host,
     CLAMD_PORT: String(c.port),
+    KAFKA_BROKERS: k.bootstrap,
   };
   const postgresUrl = p.databaseUrl.replace(/:[^:@/]*@/, ':***@');
   const services: StackService[] = [
@@ -334,6 +376,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       pid: c.process.pid,
       exited: c.process.exited,
     },
+    { name: 'kafka', label: SERVICE_LABELS.kafka, url: k.bootstrap, pid: k.process.pid, exited: k.process.exited },
   ];
   const writeRecord = (): void => {
     const record: StackRecord = {
@@ -351,6 +394,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     minio: m,
     postgres: p,
     clamd: c,
+    kafka: k,
   };
   let stopping: Promise<void> | undefined;
   return {
@@ -364,6 +408,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       s3Console: m.consoleUrl,
       postgres: postgresUrl,
       clamd: `tcp://${c.host}:${c.port}`,
+      kafka: k.bootstrap,
     },
     services,
     async stopService(name) {
@@ -418,6 +463,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 }
 
+/** The embedded broker's settings when the caller names none: the configuration's defaults. */
+function defaultKafkaSettings(): NonNullable<StackOptions['kafka']> {
+  const kafka = loadConfig({}).kafka;
+  return { maxMessageBytes: kafka.maxMessageBytes, topics: intakeTopics(kafka) };
+}
+
 function portOf(url: string, fallback: number): number {
   const port = new URL(url.includes('://') ? url : `tcp://${url}`).port;
   return port ? Number(port) : fallback;
@@ -434,6 +485,9 @@ export function stackOptionsFromConfig(config: Config): Omit<StackOptions, 'data
     minioConsole: minio + 1,
     postgres: portOf(config.databaseUrl, 5432),
     clamd: config.clamd.port,
+    kafka: portOf(config.kafka.brokers[0] ?? '127.0.0.1:9092', 9092),
+    // KRaft's controller listener, beside the broker's as in Kafka's own quickstart (9092 / 9093).
+    kafkaController: portOf(config.kafka.brokers[0] ?? '127.0.0.1:9092', 9092) + 1,
   };
   return {
     ports,
@@ -451,6 +505,7 @@ export function stackOptionsFromConfig(config: Config): Omit<StackOptions, 'data
     namespace: config.temporal.namespace,
     uiCodecEndpoint: uiCodecEndpoint(config),
     uploadOrigins: config.directUploads.browserOrigins,
+    kafka: { maxMessageBytes: config.kafka.maxMessageBytes, topics: intakeTopics(config.kafka) },
   };
 }
 
@@ -475,6 +530,7 @@ export function printStack(stack: Stack): void {
     ['MinIO console', stack.urls.s3Console],
     ['PostgreSQL', stack.urls.postgres],
     ['clamd', stack.urls.clamd],
+    ['Kafka', `${stack.urls.kafka}  (bootstrap; KAFKA_BROKERS=${stack.env.KAFKA_BROKERS})`],
     ['Data folder', `${stack.dataDir}  (logs in ${stack.dataDir}/logs)`],
   ];
   for (const [name, value] of rows) console.log(`  ${name.padEnd(14)} ${value}`);

@@ -18,6 +18,14 @@ export function toolPath(name: 'temporal' | 'minio'): string {
 /** The time-skipping Temporal test server launcher for `TestWorkflowEnvironment.createTimeSkipping`. */
 export const TEMPORAL_TEST_SERVER_PATH = join(TOOLS_DIR, 'temporal-test-server', 'bin', 'temporal-test-server');
 
+/** The Kafka broker's jars, gathered by set-up from Maven Central (infra/kafka/pom.xml). */
+export const KAFKA_LIBS_DIR = join(TOOLS_DIR, 'kafka', 'libs');
+
+/** The broker's class path: Java expands the trailing `*` to every jar of the folder. */
+export function kafkaClasspath(): string {
+  return join(KAFKA_LIBS_DIR, '*');
+}
+
 /** Finds a system command on PATH or in the sbin folders Debian puts daemons in. */
 export function systemCommand(name: string, path: string | undefined): string | undefined {
   const dirs = (path ?? '').split(delimiter).concat(['/usr/sbin', '/usr/local/sbin', '/sbin']);

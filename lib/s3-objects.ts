@@ -6,6 +6,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -76,6 +77,47 @@ export async function copyObject(
       CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
       ...(metadata ? { Metadata: metadata, MetadataDirective: 'REPLACE' as const } : {}),
     }),
+  );
+}
+
+/** Server-side copy from another bucket (or key) the same credentials can read; the source stays. */
+export async function copyObjectFrom(
+  s3: S3Client,
+  source: { bucket: string; key: string },
+  bucket: string,
+  key: string,
+): Promise<void> {
+  await s3.send(
+    new CopyObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      CopySource: `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`,
+      // The copy is Intake's own object: none of the source's metadata or tags ride along.
+      MetadataDirective: 'REPLACE',
+      ContentType: 'application/octet-stream',
+    }),
+  );
+}
+
+/** An object's size and declared type, or null when it does not exist. */
+export async function describeObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ size: number; contentType: string | undefined } | null> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { size: head.ContentLength ?? 0, contentType: head.ContentType };
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+/** Writes a whole object from memory in one request (small bodies; uploadStream streams large ones). */
+export async function putObject(s3: S3Client, bucket: string, key: string, body: Buffer): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/octet-stream' }),
   );
 }
 

@@ -11,4 +11,9 @@ export const storageKeys = {
   /** A resumable (tus) upload's object while its bytes arrive; @tus/s3-store adds `.info` and `.part` beside it. */
   tus: (tenantId: string, fileId: string) => `tus/${tenantId}/${fileId}`,
   quarantine: (tenantId: string, fileId: string) => `quarantine/${tenantId}/${fileId}`,
+  /** Where the store step moves an incoming object; null for a key outside the incoming area. */
+  storedOriginalOf: (incomingKey: string): string | null => {
+    const match = /^incoming\/([^/]+)\/([^/]+)$/.exec(incomingKey);
+    return match ? `files/${match[1]}/${match[2]}/original` : null;
+  },
 };

@@ -12,6 +12,7 @@ export { Prisma } from '../generated/prisma/client';
 export type {
   ApiKey,
   DirectUpload,
+  Batch,
   File,
   ShareLink,
   Tenant,

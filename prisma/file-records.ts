@@ -31,6 +31,7 @@ export interface ListFilter {
   status?: FileStatus;
   contentType?: string;
   q?: string;
+  batchId?: string;
   limit: number;
   cursor?: { createdAt: Date; id: string };
 }
@@ -48,6 +49,7 @@ export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilt
     return `$${params.length}`;
   };
   if (filter.status) where.push(`"status" = ${bind(filter.status)}`);
+  if (filter.batchId) where.push(`"batchId" = ${bind(filter.batchId)}`);
   if (filter.contentType) {
     if (filter.contentType.endsWith('/*')) {
       where.push(`"contentType" LIKE ${bind(`${filter.contentType.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`)}`);

@@ -32,6 +32,7 @@ export type NewFile = Pick<
   | 'tags'
   | 'callbackUrl'
   | 'idempotencyKey'
+  | 'ingestSource'
   | 'storageKey'
   | 'createdAt'
 > & { size: number; retentionMs: number };

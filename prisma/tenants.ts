@@ -41,6 +41,11 @@ function keyPrefix(key: string): string {
   return key.slice(0, API_KEY_PREFIX.length + 4);
 }
 
+/** Whether the tenant exists; a message naming an unknown one is refused, never auto-created. */
+export async function tenantExists(db: DbClient, tenantId: string): Promise<boolean> {
+  return (await db.tenant.count({ where: { id: tenantId } })) > 0;
+}
+
 /** Returns the tenant, creating it with a fresh webhook secret if needed. Safe to call concurrently. */
 export async function ensureTenant(db: DbClient, tenantId: string): Promise<Tenant> {
   const existing = await db.tenant.findUnique({ where: { id: tenantId } });

@@ -72,7 +72,7 @@ async function stopApp(app: AppProcess): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  say(`starting Temporal, MinIO, PostgreSQL and clamd under ${config.dataDir} …`);
+  say(`starting Temporal, MinIO, PostgreSQL, clamd and Kafka under ${config.dataDir} …`);
   let stack: Stack;
   try {
     stack = await startStack({
@@ -151,6 +151,9 @@ async function main(): Promise<void> {
   const codecUrl = `http://${config.codec.host === '0.0.0.0' ? '127.0.0.1' : config.codec.host}:${config.codec.port}`;
   const tokenSource = config.codec.token ? 'INTAKE_CODEC_TOKEN' : `"token" in ${devSecretsFile(config.dataDir)}`;
   console.log(`  Codec endpoint ${codecUrl}   (the UI decrypts payloads through it; token: ${tokenSource})`);
+  console.log(
+    `  Kafka          ${stack.urls.kafka}   (bootstrap; upload by message to ${config.kafka.topics.uploads}, events on ${config.kafka.topics.events})`,
+  );
   console.log(
     `  API key        ${key.key}   (tenant ${key.tenant}${generatedKey ? ', generated for this run; set INTAKE_API_KEYS=tenant=key to choose one' : ''})`,
   );

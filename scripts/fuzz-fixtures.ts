@@ -22,5 +22,14 @@ export async function createFuzzFixtures(client: IntakeClient, receiverUrl: stri
   await client.updateRetention(fileId, { hold: true });
   const webhook = await client.createWebhook({ url: `${receiverUrl}/webhook` });
   const deletable = await client.createWebhook({ url: `${receiverUrl}/webhook-to-delete` });
-  return { fileId, mutableFileId, webhookId: webhook.id, deletableWebhookId: deletable.id, receiverUrl };
+  const batch = await client.createBatch([{ body: new Uint8Array(jpeg), filename: 'fuzz-batch.jpg' }]);
+  await client.waitForFile(batch.files[0]!.id);
+  return {
+    fileId,
+    mutableFileId,
+    webhookId: webhook.id,
+    deletableWebhookId: deletable.id,
+    batchId: batch.id,
+    receiverUrl,
+  };
 }

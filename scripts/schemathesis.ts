@@ -41,6 +41,8 @@ export interface FuzzFixtures {
   webhookId: string;
   /** Another endpoint, for DELETE. */
   deletableWebhookId: string;
+  /** A batch of one READY JPEG, for GET /v1/batches/{id}. */
+  batchId: string;
   /**
    * A receiver on 127.0.0.1 that every generated webhook and callback URL is pinned to: the workers
    * deliver to what the fuzzer registers, and nothing may leave this machine.
@@ -130,6 +132,13 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
     'include-name = "POST /v1/uploads"',
     'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "413", "429"]',
     '',
+    // The batch upload is multipart like the single one: the same statuses, and the same reason for
+    // leaving negative_data_rejection off (a field is text on the wire).
+    '[[operations]]',
+    'include-name = "POST /v1/batches"',
+    'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "413", "422", "429"]',
+    'checks.negative_data_rejection.enabled = false',
+    '',
     // Also 400 for a retention change the workflow's validator refuses: an expiry in the past, or an
     // extension of a file still processing (the period starts at its outcome).
     '[[operations]]',
@@ -144,7 +153,7 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
     '',
     // Also 400: the cursor is opaque (base64url of a keyset this API wrote); any other string is refused.
     // The same holds for every cursor-paginated list.
-    ...['GET /v1/files', 'GET /v1/events'].flatMap((operation) => [
+    ...['GET /v1/files', 'GET /v1/events', 'GET /v1/batches/{id}'].flatMap((operation) => [
       '[[operations]]',
       `include-name = "${operation}"`,
       'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "429"]',
@@ -155,7 +164,7 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
     { name: 'generated-ids', config: common.join('\n') },
     {
       name: 'fixture-ids',
-      include: '^/v1/(files|webhooks)/\\{id\\}',
+      include: '^/v1/(files|webhooks|batches)/\\{id\\}',
       config: [
         ...common,
         ...pinnedIds('path.id', fixtures.fileId, 'GET /v1/files/{id}', 'GET /v1/files/{id}/content'),
@@ -173,6 +182,7 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
         ),
         ...pinnedIds('path.id', fixtures.webhookId, 'GET /v1/webhooks/{id}/deliveries'),
         ...pinnedIds('path.id', fixtures.deletableWebhookId, 'DELETE /v1/webhooks/{id}'),
+        ...pinnedIds('path.id', fixtures.batchId, 'GET /v1/batches/{id}'),
       ].join('\n'),
     },
   ];

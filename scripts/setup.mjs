@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs what Intake's local stack needs and skips what is already there. One file of ~380 lines on
+// Installs what Intake's local stack needs and skips what is already there. One file of ~450 lines on
 // purpose: plain Node with built-ins only, since it runs before node_modules exists, on whatever `node`
 // the machine has. Everything lands in the
 // git-ignored .tools/ folder; Node, Go and Maven downloads are also kept in
@@ -45,6 +45,8 @@ const GO_TOOLS = [
   { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' },
   // MinIO tags no semver releases on the module proxy; this is the pseudo-version @latest resolved to.
   { name: 'minio', module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
+  // `helm lint` / `helm template` of deploy/helm/intake in npm test (test/unit/helm-chart.test.ts).
+  { name: 'helm', module: 'helm.sh/helm/v4/cmd/helm', version: 'v4.3.2' },
 ];
 
 const started = Date.now();
@@ -209,6 +211,41 @@ async function clamav() {
   );
 }
 
+/**
+ * Gathers a pom's runtime dependencies from Maven Central into `cached` (renamed into place only when
+ * complete, so an interrupted fetch is never mistaken for a finished one).
+ */
+async function fetchMavenJars(what, pom, cached) {
+  if (!which('mvn'))
+    fail(`Maven is needed to fetch ${what} from Maven Central: install Maven (e.g. \`apt-get install maven\`).`);
+  const tmp = `${cached}.tmp-${process.pid}`;
+  say(`fetching ${what} with Maven …`);
+  await run(
+    `fetching ${what}`,
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-Dstyle.color=never',
+      '-f',
+      pom,
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${tmp}`,
+    ],
+    { capture: true },
+  );
+  rmSync(cached, { recursive: true, force: true });
+  renameSync(tmp, cached);
+}
+
+/** Puts every jar of `from` into `lib`, replacing what was there. */
+function placeJars(from, lib) {
+  rmSync(lib, { recursive: true, force: true });
+  mkdirSync(lib, { recursive: true });
+  for (const jar of readdirSync(from)) placeFile(join(from, jar), join(lib, jar));
+}
+
 async function temporalTestServer() {
   const pom = join(ROOT, 'infra', 'temporal-test-server', 'pom.xml');
   const pomText = readFileSync(pom, 'utf8');
@@ -229,33 +266,9 @@ async function temporalTestServer() {
     );
   const cached = join(CACHE, `temporal-test-server-${version}-${digest}`);
   if (!existsSync(join(cached, `temporal-test-server-${version}.jar`))) {
-    if (!which('mvn'))
-      fail(
-        'Maven is needed to fetch the Temporal test server from Maven Central: install Maven (e.g. `apt-get install maven`).',
-      );
-    const tmp = `${cached}.tmp-${process.pid}`;
-    say(`temporal-test-server: fetching io.temporal:temporal-test-server:${version} with Maven …`);
-    await run(
-      'fetching the Temporal test server',
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-Dstyle.color=never',
-        '-f',
-        pom,
-        'dependency:copy-dependencies',
-        '-DincludeScope=runtime',
-        `-DoutputDirectory=${tmp}`,
-      ],
-      { capture: true },
-    );
-    rmSync(cached, { recursive: true, force: true });
-    renameSync(tmp, cached);
+    await fetchMavenJars(`io.temporal:temporal-test-server:${version}`, pom, cached);
   }
-  rmSync(lib, { recursive: true, force: true });
-  mkdirSync(lib, { recursive: true });
-  for (const jar of readdirSync(cached)) placeFile(join(cached, jar), join(lib, jar));
+  placeJars(cached, lib);
   mkdirSync(dirname(launcher), { recursive: true });
   // @temporalio/testing runs an `existing-path` executable as `<exe> <port> [extraArgs…]` and kills it
   // when done, so the launcher passes its arguments through and `exec`s java to leave no orphan JVM.
@@ -278,28 +291,57 @@ async function temporalTestServer() {
 }
 
 /**
- * schemathesis for `npm run fuzz` (and its bounded run in `npm test`), from PyPI into a project-local
- * venv, every package pinned by scripts/fuzz-requirements.txt. A venv cannot move (its scripts name
- * their Python by absolute path), so it is built in place; pip's own cache keeps the wheels for the
- * next clone. The stamp holds the file's hash and the Python version: a change to either reinstalls.
+ * The Apache Kafka broker for the embedded stack (KRaft, one node): its jars from Maven Central, as
+ * infra/kafka/pom.xml names them; infra/kafka-server.ts runs `kafka.Kafka` on them with the system Java.
  */
-async function fuzzVenv() {
-  const requirements = join(ROOT, 'scripts', 'fuzz-requirements.txt');
-  const venv = join(TOOLS, 'fuzz-venv');
-  const schemathesis = join(venv, 'bin', 'schemathesis');
-  const stamp = join(venv, '.requirements-stamp');
-  const python = which('python3');
-  if (!python)
-    fail('Python 3.10 or newer is needed for schemathesis (`npm run fuzz`): install python3 and python3-venv.');
-  const digest = createHash('sha256').update(readFileSync(requirements)).update(python).digest('hex').slice(0, 16);
-  if (existsSync(schemathesis) && stampMatches(stamp, digest)) {
-    info('schemathesis: present in .tools/fuzz-venv');
+async function kafkaBroker() {
+  const pom = join(ROOT, 'infra', 'kafka', 'pom.xml');
+  const pomText = readFileSync(pom, 'utf8');
+  const version = /<artifactId>kafka_2\.13<\/artifactId>\s*<version>([^<]+)<\/version>/.exec(pomText)?.[1];
+  if (!version) fail(`${pom} names no kafka_2.13 version.`);
+  const digest = createHash('sha256').update(pomText).digest('hex').slice(0, 12);
+  const home = join(TOOLS, 'kafka');
+  const lib = join(home, 'libs');
+  const stamp = join(home, '.stamp');
+  if (existsSync(join(lib, `kafka_2.13-${version}.jar`)) && stampMatches(stamp, digest)) {
+    info(`kafka: ${version} present`);
     return;
   }
-  say('schemathesis: installing scripts/fuzz-requirements.txt into .tools/fuzz-venv …');
+  if (!which('java'))
+    fail(
+      'Java 17 or newer is needed for the Kafka broker: install a JDK (e.g. `apt-get install openjdk-17-jre-headless`).',
+    );
+  const cached = join(CACHE, `kafka-${version}-${digest}`);
+  if (!existsSync(join(cached, `kafka_2.13-${version}.jar`))) {
+    await fetchMavenJars(`org.apache.kafka:kafka_2.13:${version}`, pom, cached);
+  }
+  placeJars(cached, lib);
+  writeFileSync(stamp, `${digest}\n`);
+  info(`kafka: ${version} installed in .tools/kafka`);
+}
+
+/**
+ * A Python tool from PyPI in a project-local venv, every package pinned by its requirements file
+ * (schemathesis for `npm run fuzz` and its bounded run in `npm test`; kubernetes-validate for the Helm
+ * chart's test). A venv cannot move (its scripts name their Python by absolute path), so it is built in
+ * place; pip's own cache keeps the wheels for the next clone. The stamp holds the file's hash and the
+ * Python version: a change to either reinstalls.
+ */
+async function pythonVenv({ name, requirementsFile, venvName, probe, neededFor }) {
+  const requirements = join(ROOT, 'scripts', requirementsFile);
+  const venv = join(TOOLS, venvName);
+  const stamp = join(venv, '.requirements-stamp');
+  const python = which('python3');
+  if (!python) fail(`Python 3.10 or newer is needed for ${name} (${neededFor}): install python3 and python3-venv.`);
+  const digest = createHash('sha256').update(readFileSync(requirements)).update(python).digest('hex').slice(0, 16);
+  if (existsSync(join(venv, probe)) && stampMatches(stamp, digest)) {
+    info(`${name}: present in .tools/${venvName}`);
+    return;
+  }
+  say(`${name}: installing scripts/${requirementsFile} into .tools/${venvName} …`);
   rmSync(venv, { recursive: true, force: true });
   try {
-    await run('creating the fuzz venv', python, ['-m', 'venv', venv], { capture: true });
+    await run(`creating the ${name} venv`, python, ['-m', 'venv', venv], { capture: true });
   } catch (error) {
     if (/ensurepip|venv/.test(error.output ?? '')) {
       fail(
@@ -310,14 +352,31 @@ async function fuzzVenv() {
   }
   // --no-deps: the file is a full freeze, so pip installs exactly it and resolves nothing on its own.
   const secs = await run(
-    'installing schemathesis',
+    `installing ${name}`,
     join(venv, 'bin', 'pip'),
     ['install', '--quiet', '--disable-pip-version-check', '--no-deps', '-r', requirements],
     { capture: true },
   );
   writeFileSync(stamp, `${digest}\n`);
-  say(`schemathesis: installed in ${secs}s`);
+  say(`${name}: installed in ${secs}s`);
 }
+
+const PYTHON_TOOLS = [
+  {
+    name: 'schemathesis',
+    requirementsFile: 'fuzz-requirements.txt',
+    venvName: 'fuzz-venv',
+    probe: join('bin', 'schemathesis'),
+    neededFor: '`npm run fuzz`',
+  },
+  {
+    name: 'kubernetes-validate',
+    requirementsFile: 'kubernetes-validate-requirements.txt',
+    venvName: 'k8s-venv',
+    probe: join('bin', 'kubernetes-validate'),
+    neededFor: "the Helm chart's schema check",
+  },
+];
 
 async function prismaGenerate() {
   const script = join(ROOT, 'scripts', 'prisma-generate.mjs');
@@ -410,7 +469,8 @@ async function main() {
   await clamav();
   copyClamavSignaturesCheck();
   await temporalTestServer();
-  await fuzzVenv();
+  await kafkaBroker();
+  for (const tool of PYTHON_TOOLS) await pythonVenv(tool);
   await prismaGenerate();
   info(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   if (thenRun.length > 0) process.exitCode = await runOn(process.execPath, thenRun[0], thenRun.slice(1));

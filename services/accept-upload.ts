@@ -13,8 +13,8 @@ import { IntakeFilename, IntakeHold, IntakeStatus, IntakeTenant } from '../commo
 import { newFileId } from '../lib/ids';
 import { discardObject, objectExists } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
-import type { Db } from '../prisma/db';
-import { findByIdempotencyKey, isUniqueViolation, type FileRecord } from '../prisma/file-records';
+import type { Db, Prisma } from '../prisma/db';
+import { findByIdempotencyKey, findTenantFile, isUniqueViolation, type FileRecord } from '../prisma/file-records';
 import { deleteRow, insertProcessing } from '../prisma/files';
 import type { uploadWorkflow } from '../workflows';
 
@@ -53,6 +53,9 @@ export function buildUploadInput(config: Pick<Config, 'retention'>, upload: Acce
     quarantineRetentionMs: config.retention.quarantineMs,
     ...(upload.declared ? { declared: { size: upload.declared.size, sha256: upload.declared.sha256 } } : {}),
     createdAt: upload.createdAt.toISOString(),
+    // Only batch members carry these, so a single upload's input stays what it always was.
+    ...(upload.batchId === undefined ? {} : { batchId: upload.batchId }),
+    ...(upload.refusal === undefined ? {} : { refusal: upload.refusal }),
   };
 }
 
@@ -101,6 +104,9 @@ export function acceptedUploadOf(
     // Kept with the row since it existed; older rows get the default (the tenant can still change it).
     retentionMs: row.retentionMs === null ? config.retention.defaultMs : Number(row.retentionMs),
     createdAt: row.createdAt,
+    ...(row.batchId === null ? {} : { batchId: row.batchId }),
+    // A batch part refused on arrival is inserted PROCESSING with its refusal as the reason.
+    ...(row.batchId !== null && row.reason !== null ? { refusal: row.reason } : {}),
   };
 }
 
@@ -140,8 +146,9 @@ export interface UploadOptions {
   tags: string[];
 }
 
-/** Why an upload was not accepted, when the reason is the service's own (not the request's shape). */
+/** Why an upload was not accepted: a field it carries (invalid_request), or the service's own reason. */
 export type UploadRefusalReason =
+  | 'invalid_request'
   | 'empty_file'
   | 'processing_not_started'
   | 'idempotency_key_reused'
@@ -173,6 +180,13 @@ export interface AcceptUploadDeps {
 export interface UploadRequest {
   tenantId: string;
   idempotencyKey: string | null;
+  /**
+   * A file id the caller derived (a Kafka message's, from its key or its position): a second request
+   * with the same id answers with the first upload instead of making another. A random one otherwise.
+   */
+  fileId?: string;
+  /** Where the upload came from when not over HTTP, kept with its row (File.ingestSource). */
+  source?: Prisma.InputJsonObject;
   /** The filename to use when the received body names none (a raw upload's ?filename=). */
   fallbackFilename: string | undefined;
   /** Checks what can be checked before any byte is stored; runs after the idempotency look-up. */
@@ -201,13 +215,13 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
   const { config, s3 } = deps;
   const { tenantId, idempotencyKey } = request;
 
-  if (idempotencyKey) {
-    const existing = await deps.withDb((db) => findByIdempotencyKey(db, tenantId, idempotencyKey));
-    if (existing) return replayUpload(deps, request, existing);
-  }
+  const existing = await deps.withDb((db) => findEarlier(db, request));
+  if (existing) return replayUpload(deps, request, existing);
   request.checkBeforeReceiving();
 
-  const fileId = newFileId();
+  const fileId = request.fileId ?? newFileId();
+  // With a derived id a later request repeats this one, so the row and bytes may stay for it to repair.
+  const repeatable = Boolean(idempotencyKey || request.fileId);
   const log = deps.log.child({ fileId, workflowId: workflowIdFor(fileId) });
   request.useLog(log);
   const target: UploadTarget = {
@@ -244,13 +258,19 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
     return await admitUpload({ ...deps, log }, upload, {
       idempotencyKey,
       discard: () => discardObject(target),
-      retryRepairs: idempotencyKey !== null,
+      retryRepairs: repeatable,
+      ...(request.source ? { source: request.source } : {}),
     });
   } catch (error) {
-    if (idempotencyKey && isUniqueViolation(error)) {
-      // A concurrent request with the same key won the race: answer with its file.
-      const winner = await deps.withDb((db) => findByIdempotencyKey(db, tenantId, idempotencyKey));
-      if (winner) return { row: winner, replayed: true };
+    if (!isUniqueViolation(error)) throw error;
+    // A concurrent request with the same key or derived id won the race: answer with its file.
+    const winner = repeatable ? await deps.withDb((db) => findEarlier(db, request)) : null;
+    // The winner of a derived id owns the bytes at this very key (the same bytes): keep them.
+    if (winner?.id !== fileId) await discardObject(target);
+    if (winner) return { row: winner, replayed: true };
+    if (request.fileId) {
+      // Another tenant's file holds the derived id: this request can never be accepted under it.
+      throw new UploadRefused('idempotency_key_reused', `The file id ${fileId} derived for this upload is taken`);
     }
     throw error;
   }
@@ -265,13 +285,16 @@ export interface AdmitOptions {
    * the same Idempotency-Key, or of a direct upload's complete): then the row and bytes stay for it.
    */
   retryRepairs: boolean;
+  /** Where the upload came from when not over HTTP, kept with its row (File.ingestSource). */
+  source?: Prisma.InputJsonObject;
 }
 
 /**
  * The second half of accepting an upload whose bytes are in the incoming area: insert its PROCESSING row,
  * then start its workflow, undoing the row (and, through `discard`, the bytes) when the start surely
- * failed. POST /v1/files and a direct upload's complete both go through here. A unique violation on the
- * insert (the same key or file raced) is thrown after `discard` for the caller to resolve.
+ * failed. POST /v1/files, a Kafka message and a direct upload's complete all go through here. A unique
+ * violation on the insert (the same key or file raced) is thrown with the bytes left in place: with a
+ * derived file id the winner owns those very bytes, so only the caller can tell whether to discard them.
  */
 export async function admitUpload(
   deps: AcceptUploadDeps,
@@ -282,9 +305,9 @@ export async function admitUpload(
   const workflowId = workflowIdFor(upload.fileId);
   let row: FileRecord;
   try {
-    row = await deps.withDb((db) => insertUploadRow(db, upload, workflowId, options.idempotencyKey));
+    row = await deps.withDb((db) => insertUploadRow(db, upload, workflowId, options.idempotencyKey, options.source));
   } catch (error) {
-    await options.discard();
+    if (!isUniqueViolation(error)) await options.discard();
     throw error;
   }
 
@@ -304,14 +327,22 @@ export async function admitUpload(
       // Without a workflow nothing would ever process or delete the upload: undo it; the client retries.
       await Promise.allSettled([deps.withDb((db) => deleteRow(db, upload.fileId)), options.discard()]);
     } else {
-      // Temporal cannot say. The row and bytes stay: the client's retry starts the workflow if it is
-      // missing (replayUpload, or a direct upload's complete), and so would the sweeper.
+      // Temporal cannot say. The row and bytes stay: the client's retry (the same Idempotency-Key, a
+      // redelivered message, a direct upload's complete) starts the workflow if it is missing, and so would
+      // the sweeper.
       log.warn('kept the row and bytes for the retry to repair');
     }
     throw new UploadRefused('processing_not_started', 'Could not start processing (Temporal unavailable); retry later');
   }
   log.info({ size: upload.size, declaredContentType: upload.declaredContentType }, 'upload accepted');
   return { row, replayed: false };
+}
+
+/** The upload an earlier request with the same Idempotency-Key or derived file id made, if any. */
+async function findEarlier(db: Db, request: UploadRequest): Promise<FileRecord | null> {
+  // A key is stored with the row it names, so with a key the look-up by key is the whole answer.
+  if (request.idempotencyKey) return findByIdempotencyKey(db, request.tenantId, request.idempotencyKey);
+  return request.fileId ? findTenantFile(db, request.tenantId, request.fileId) : null;
 }
 
 /** After a failed start: true if the workflow runs anyway, false if it does not, undefined if unknown. */
@@ -394,7 +425,10 @@ export async function restartIfLost(
   if (await deps.withTemporal((client) => workflowExists(client, row.workflowId))) return false;
   const upload = acceptedUploadOf(row, config, declared);
   // Without its bytes there is nothing to process; the sweeper fails such an upload after its grace.
-  if (!(await objectExists(deps.s3, config.s3.bucket, upload.incomingKey))) return false;
+  // (A refused batch part never had any: its workflow only records the refusal.)
+  if (upload.refusal === undefined && !(await objectExists(deps.s3, config.s3.bucket, upload.incomingKey))) {
+    return false;
+  }
   try {
     await deps.withTemporal((client) => startAcceptedUpload(client, config, upload));
     deps.log.warn({ fileId: row.id }, `started the lost workflow of ${why}`);
@@ -406,7 +440,13 @@ export async function restartIfLost(
 }
 
 /** The one write of an upload's File row: PROCESSING, pointing at its bytes in the incoming area. */
-function insertUploadRow(db: Db, upload: AcceptedUpload, workflowId: string, idempotencyKey: string | null) {
+function insertUploadRow(
+  db: Db,
+  upload: AcceptedUpload,
+  workflowId: string,
+  idempotencyKey: string | null,
+  source: Prisma.InputJsonObject | undefined,
+) {
   return insertProcessing(db, {
     id: upload.fileId,
     tenantId: upload.tenantId,
@@ -418,6 +458,7 @@ function insertUploadRow(db: Db, upload: AcceptedUpload, workflowId: string, ide
     callbackUrl: upload.callbackUrl,
     retentionMs: upload.retentionMs,
     idempotencyKey,
+    ...(source ? { ingestSource: source } : {}),
     storageKey: upload.incomingKey,
     createdAt: upload.createdAt,
   });

@@ -97,6 +97,8 @@ export async function finishTusUpload(deps: AcceptUploadDeps, upload: FinishedTu
       idempotencyKey: null,
       discard: async () => undefined,
       retryRepairs: true,
+      // Kept with the row like a Kafka message's origin: which tus upload the file was assembled from.
+      source: { tus: { uploadId: tusUploadId(upload.tenantId, upload.fileId), length: upload.size } },
     });
   } catch (error) {
     // A concurrent finish (a retried PATCH racing a HEAD) inserted the row first: answer with its file.

@@ -8,7 +8,14 @@ import type { IntakeActivities, SweeperActivities } from '../activities/types';
 import { reportAttempts } from './report-attempts';
 import { GENERAL_TASK_QUEUE, MEDIA_TASK_QUEUE } from '../common/task-queues';
 
-export type WorkerKind = 'general' | 'media' | 'all';
+/** `ingest` runs no Temporal worker, only the uploads topic's consumer (workers/uploads-consumer.ts). */
+export type WorkerKind = 'general' | 'media' | 'all' | 'ingest';
+
+/**
+ * How long a stopping worker lets in-flight tasks finish before cancelling them; a deployment's grace
+ * period before SIGKILL must be longer (deploy/helm/intake: terminationGracePeriodSeconds).
+ */
+export const SHUTDOWN_GRACE_MS = 30_000;
 
 /** Resolved from this file, not the working directory, so any entry point (tsx, vitest) finds it. */
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -43,7 +50,8 @@ export interface CreateWorkersOptions {
 /**
  * Builds the workers for one worker kind: `general` runs the workflows and every I/O-bound activity on
  * GENERAL_TASK_QUEUE; `media` runs only makeRenditions on MEDIA_TASK_QUEUE with its own concurrency
- * limit, so resize capacity scales separately; `all` is both, for development and small deployments.
+ * limit, so resize capacity scales separately; `all` is both, for development and small deployments;
+ * `ingest` is neither (none).
  */
 export async function createWorkers(options: CreateWorkersOptions): Promise<Worker[]> {
   const { connection, namespace, activities, kind } = options;
@@ -53,7 +61,7 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
     namespace,
     dataConverter: options.dataConverter,
     interceptors: { activity: [reportAttempts] },
-    shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
+    shutdownGraceTime: options.shutdownGraceTime ?? SHUTDOWN_GRACE_MS,
   };
   const workers: Worker[] = [];
   if (kind === 'general' || kind === 'all') {

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import type { LogLevel, LogMetadata } from '@temporalio/worker';
+import type { LogLevel, LogMetadata, State } from '@temporalio/worker';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/create-activities';
@@ -9,13 +9,16 @@ import { createSweeperActivities } from '../activities/sweep-orphans';
 import { loadConfig } from '../config/env';
 import type { Config } from '../config/env';
 import { createClamdScanner } from '../lib/clamd-scanner';
+import { kafkaEventSink } from '../lib/kafka-event-sink';
 import { createS3Client } from '../lib/s3-client';
 import { dataConverterFor } from '../lib/data-converter';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { createDb } from '../prisma/db';
 import { createWorkers, runWorkers } from './create-worker';
 import type { WorkerKind } from './create-worker';
+import { startHealthServer } from './health-server';
 import { ensureSweeperSchedule } from './sweeper-schedule';
+import { startUploadsConsumer } from './uploads-consumer';
 
 /** Connects to Temporal the way config.temporal says: plain, TLS (optionally mTLS) or API key. */
 export function connectToTemporal(temporal: Config['temporal']): Promise<NativeConnection> {
@@ -51,9 +54,14 @@ export interface RunningWorkers {
   done: Promise<void>;
   /** Asks the workers to drain in-flight tasks (bounded by the grace time) and stop. */
   stop(): Promise<void>;
+  /** Each worker's state, for the health endpoint. */
+  states(): State[];
 }
 
-/** Builds the real activities and runs the workers of `kind`. Used by `npm run worker`. */
+/**
+ * Builds the real activities and runs the workers of `kind`, and the uploads topic's consumer for
+ * `ingest` (and `all`, unless KAFKA_INGEST=false). Used by `npm run worker`.
+ */
 export async function startWorkers(
   config: Config,
   log: Logger,
@@ -62,12 +70,14 @@ export async function startWorkers(
   const connection = await connectToTemporal(config.temporal);
   const db = createDb(config.databaseUrl);
   const s3 = createS3Client(config.s3);
+  const events = kafkaEventSink(config.kafka);
   const activities = createActivities({
     config,
     s3,
     db,
     scanner: createClamdScanner(config.clamd),
     log: log.child({ component: 'activities' }),
+    events,
   });
   // The worker's own connection also serves the client the sweeper uses to describe and start workflows.
   const dataConverter = dataConverterFor(config);
@@ -88,6 +98,10 @@ export async function startWorkers(
     kind,
     resizeConcurrency: config.worker.resizeConcurrency,
   });
+  const runsIngest = kind === 'ingest' || (kind === 'all' && config.kafka.ingestInAllWorker);
+  const ingest = runsIngest
+    ? await startUploadsConsumer({ config, s3, db, temporal, log: log.child({ component: 'ingest' }) })
+    : undefined;
   if (runsGeneral) {
     try {
       await ensureSweeperSchedule(temporal, log);
@@ -102,20 +116,32 @@ export async function startWorkers(
       namespace: config.temporal.namespace,
       address: config.temporal.address,
       taskQueues: workers.map((w) => w.options.taskQueue),
+      ...(ingest ? { ingest: config.kafka.topics.uploads } : {}),
     },
     'workers running',
   );
-  const done = runWorkers(workers).finally(async () => {
-    await Promise.allSettled([connection.close(), db.$disconnect()]);
-    s3.destroy();
-    log.info('workers stopped');
-  });
+  const done = Promise.all([
+    // A worker that fails takes the consumer along: the process is restarted whole.
+    runWorkers(workers).catch(async (error: unknown) => {
+      await ingest?.stop();
+      throw error;
+    }),
+    ingest?.done,
+  ])
+    .then(() => undefined)
+    .finally(async () => {
+      await Promise.allSettled([connection.close(), db.$disconnect(), events.close()]);
+      s3.destroy();
+      log.info('workers stopped');
+    });
   return {
     done,
     async stop() {
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await ingest?.stop();
       await done;
     },
+    states: () => workers.map((worker) => worker.getState()),
   };
 }
 
@@ -124,6 +150,11 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel, base: { service: 'intake-worker' } });
   routeSdkLogs(log);
   const running = await startWorkers(config, log);
+  const health =
+    config.worker.healthPort === undefined
+      ? undefined
+      : await startHealthServer({ port: config.worker.healthPort, states: running.states });
+  if (health) log.info({ url: health.url }, 'worker health endpoint listening (/healthz, /readyz)');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'shutting down: draining in-flight tasks');
@@ -131,6 +162,7 @@ async function main(): Promise<void> {
     });
   }
   await running.done;
+  await health?.close();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -62,10 +62,24 @@ export const { makeRenditions } = proxyActivities<IntakeActivities>({
 // Small database writes and plans; the workflow's state is the source of truth, so these must land.
 // (Their local variants share it.)
 const RECORD_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
-const { recordFile, planNotifications } = proxyActivities<IntakeActivities>({
+// planNotifications is exported for the batch workflow, which plans batch.completed remotely.
+export const { recordFile, planNotifications } = proxyActivities<IntakeActivities>({
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '1 hour',
   retry: RECORD_RETRY,
+});
+
+// A batch's completion must land (its workflow has nothing else to do): retried without limit.
+export const { recordBatchDone } = proxyActivities<IntakeActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+// The events topic takes every event at least once: retried without limit, so a broker outage only
+// delays an event. The workflow publishes beside its other work, never in front of it.
+export const { publishEvent } = proxyActivities<IntakeActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 // Standard Webhooks delivery: exponential backoff for at least 24 hours (plus a margin for the last

@@ -1,9 +1,10 @@
 import { isCancellation, log, patched } from '@temporalio/workflow';
-import type { WebhookTarget } from '../activities/types';
-import type { FileState, WebhookEvent } from '../common/domain';
+import type { IntakeEvent, WebhookTarget } from '../activities/types';
+import type { BatchCompletion, FileEvent, FileState, WebhookEvent } from '../common/domain';
 import {
   deliverWebhook,
   deliverWebhookWithin,
+  planNotifications,
   WEBHOOK_DELIVERY_WINDOW_MS,
   type StepActivities,
 } from './activity-proxies';
@@ -17,12 +18,38 @@ import { redactUrl } from '../common/redact';
  * notify step); the file's status does not depend on it.
  */
 
-const OUTCOME_EVENT: Record<Outcome, WebhookEvent> = {
+const OUTCOME_EVENT: Record<Outcome, FileEvent> = {
   READY: 'file.ready',
   REJECTED: 'file.rejected',
   INFECTED: 'file.infected',
   FAILED: 'file.failed',
 };
+
+/** The event of an outcome or a deletion, with the message id its webhooks carry too. */
+export function fileEvent(state: FileState, event: Outcome | 'file.deleted'): IntakeEvent {
+  const type = event === 'file.deleted' ? event : OUTCOME_EVENT[event];
+  return {
+    messageId: messageIdFor(state.fileId, type),
+    tenantId: state.tenantId,
+    fileId: state.fileId,
+    event: type,
+    file: snapshot(state),
+  };
+}
+
+/** The event of a batch's completion. */
+export function batchCompletedEvent(completion: BatchCompletion): IntakeEvent {
+  return {
+    messageId: messageIdFor(completion.batchId, 'batch.completed'),
+    tenantId: completion.tenantId,
+    fileId: completion.batchId,
+    event: 'batch.completed',
+    batch: completion,
+  };
+}
+
+/** One id per event, stable across retries and runs: webhook receivers and topic consumers de-duplicate on it. */
+const messageIdFor = (subjectId: string, event: WebhookEvent) => `msg_${subjectId}_${event}`;
 
 /**
  * An outcome announcement and what it still owes. The workflow can hand it to its next run
@@ -82,11 +109,11 @@ export async function announceDeletion(activities: StepActivities, state: FileSt
 async function deliver(
   activities: StepActivities,
   state: FileState,
-  event: WebhookEvent,
+  event: FileEvent,
   callbackUrl: string | null,
   announcement: PendingAnnouncement,
 ): Promise<{ cancelled: boolean }> {
-  const messageId = `msg_${state.fileId}_${event}`;
+  const messageId = messageIdFor(state.fileId, event);
   const before = announcement.problems.length;
   let cancelled = false;
   // Chosen before planning, while workflow time still equals a fresh announcement's start: a first run
@@ -128,4 +155,30 @@ function deliveryFor(announcement: PendingAnnouncement) {
   const leftMs = Date.parse(announcement.startedAt) + WEBHOOK_DELIVERY_WINDOW_MS - Date.now();
   if (leftMs >= WEBHOOK_DELIVERY_WINDOW_MS) return deliverWebhook;
   return deliverWebhookWithin(Math.max(leftMs, 60_000));
+}
+
+/**
+ * Announces a batch's completion to the tenant's endpoints and the batch's callback URL, once: the
+ * batch workflow runs this after recording the batch DONE, with one message id per batch.
+ */
+export async function announceBatchCompleted(completion: BatchCompletion, callbackUrl: string | null) {
+  const event = 'batch.completed' as const;
+  const messageId = messageIdFor(completion.batchId, event);
+  const { batchId, tenantId } = completion;
+  const problems: string[] = [];
+  try {
+    const targets = await planNotifications({ tenantId, fileId: batchId, event, callbackUrl });
+    await Promise.all(
+      targets.map(async (target) => {
+        try {
+          await deliverWebhook({ messageId, tenantId, fileId: batchId, event, target, batch: completion });
+        } catch (error) {
+          problems.push(`${redactUrl(target.url)}: ${failureMessage(error)}`);
+        }
+      }),
+    );
+  } catch (error) {
+    problems.push(failureMessage(error));
+  }
+  if (problems.length > 0) log.warn('webhook delivery failed', { event, problems });
 }

@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -11,9 +12,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ValidateResult } from '../activities/types';
-import type { DeletionReason, FileState, UploadInput } from '../common/domain';
-import { FailureTypes, infectedDetailsOf, isFailureOfType, rateLimited } from '../common/failures';
-import { activityAttemptSignal, deleteSignal, retentionUpdate, statusQuery } from '../common/messages';
+import type { DeletionReason, FileState, TerminalStatus, UploadInput } from '../common/domain';
+import { FailureTypes, infectedDetailsOf, isFailureOfType, rateLimited, rejected } from '../common/failures';
+import {
+  activityAttemptSignal,
+  batchMemberDoneSignal,
+  deleteSignal,
+  retentionUpdate,
+  statusQuery,
+} from '../common/messages';
+import { batchWorkflowIdFor } from '../common/task-queues';
 import {
   deleteArtifacts,
   makeRenditions,
@@ -22,7 +30,14 @@ import {
   type StepActivities,
 } from './activity-proxies';
 import { ChangeBudget } from './change-budget';
-import { announceDeletion, announceOutcome, newAnnouncement, type PendingAnnouncement } from './notifications';
+import { EventPublisher } from './event-publishing';
+import {
+  announceDeletion,
+  announceOutcome,
+  fileEvent,
+  newAnnouncement,
+  type PendingAnnouncement,
+} from './notifications';
 import { persistently } from './persistent-duty';
 import { applyRetentionChange, retentionBounds, retentionChangeRefusal } from './retention-change';
 import {
@@ -66,6 +81,7 @@ const PATCHES_DECIDED_EARLY = [
   'quarantine-retention',
   'persistent-duties',
   'record-notify-outcome',
+  'batch-member',
 ] as const;
 
 /** What a run hands the next one besides the file's state. */
@@ -94,6 +110,8 @@ export async function uploadWorkflow(
   // Retention changes are budgeted, their upserts coalesced, and continue-as-new no longer waits for
   // outcome deliveries (they move to the next run); a delete cancels processing in flight.
   const boundedHistory = patched('bounded-history');
+  // Every event told to webhooks is also published to the events topic.
+  const events = new EventPublisher(patched('events-topic'));
   if (patched('early-patches')) for (const id of PATCHES_DECIDED_EARLY) patched(id);
   const activities = stepActivitiesFor(input, localSteps);
   let deleteRequested: DeletionReason | null = null;
@@ -153,6 +171,9 @@ export async function uploadWorkflow(
   // upserting them again would only add a visibility write.
   if (!localSteps || carried !== undefined) mirrorSearchAttributes(state);
 
+  // The batch hears of the outcome beside the announcement; it is awaited before the run ends.
+  let batchTold: Promise<void> = Promise.resolve();
+
   // Outcome deliveries run beside the retention wait: a webhook retrying for a day must never hold
   // up expiry or a delete.
   let outcomeDeliveries = new CancellationScope();
@@ -183,7 +204,9 @@ export async function uploadWorkflow(
       markRemainingSkipped(state);
       log.info('processing cancelled: the file was deleted');
     }
+    if (outcome !== null) batchTold = tellBatch(input, outcome);
     if (deleteRequested === null && outcome !== null) {
+      events.publish(fileEvent(state, outcome));
       announce(newAnnouncement(outcome));
     } else {
       markStep(state, 'notify', 'skipped', 'the file was deleted before its outcome was announced');
@@ -224,6 +247,8 @@ export async function uploadWorkflow(
         await condition(() => pendingDeliveries === 0);
       }
       await condition(allHandlersFinished);
+      await batchTold;
+      await events.settled();
       if (!retentionChanged && deleteRequested === null) {
         const work: CarriedWork = { recentChanges: changeBudget.recent(Date.now()) };
         if (handover !== undefined) work.announcement = { ...handover, handedOver: false };
@@ -261,9 +286,14 @@ export async function uploadWorkflow(
   state.deletionReason = reason;
   await duty('recording the deletion', () => activities.recordFile(snapshot(state)));
   mirrorSearchAttributes(state);
+  await batchTold;
+  // Deleted before processing ended: the deletion is this file's terminal status, and its batch's due.
+  if (carried === undefined && state.completedAt === null) await tellBatch(input, 'DELETED');
   // Deletion is done; the workflow stays open only while file.deleted is delivered (bounded by the
-  // delivery's 25-hour schedule-to-close timeout) so every endpoint hears about it.
+  // delivery's 25-hour schedule-to-close timeout) so every endpoint hears about it, and published.
+  events.publish(fileEvent(state, 'file.deleted'));
   await announceDeletion(activities, state, input.callbackUrl);
+  await events.settled();
   await condition(allHandlersFinished);
   return state;
 }
@@ -281,6 +311,11 @@ async function processUpload(
   let outcome: Outcome;
   let reason: string | null = null;
   try {
+    // A batch part refused on arrival (empty, too large) still becomes a file, REJECTED without a step.
+    if (input.refusal !== undefined && patched('batch-member')) {
+      markStep(state, 'validate', 'failed', input.refusal);
+      throw rejected(input.refusal);
+    }
     const scan = await runStep(state, 'scan', () => scanFile({ fileId, tenantId, key: input.incomingKey }));
     state.sha256 = scan.sha256;
     state.size = scan.size;
@@ -377,6 +412,22 @@ async function processUpload(
 function retentionFor(input: UploadInput, outcome: Outcome): number {
   if (outcome !== 'INFECTED' || input.quarantineRetentionMs === undefined) return input.retentionMs;
   return patched('quarantine-retention') ? input.quarantineRetentionMs : input.retentionMs;
+}
+
+/**
+ * Tells the file's batch, if it has one, the file's terminal status (batch-member patch). Never throws:
+ * a batch that cannot be told (it is gone) must not change the file's own story.
+ */
+async function tellBatch(input: UploadInput, status: TerminalStatus): Promise<void> {
+  if (input.batchId === undefined || !patched('batch-member')) return;
+  try {
+    await getExternalWorkflowHandle(batchWorkflowIdFor(input.batchId)).signal(batchMemberDoneSignal, {
+      fileId: input.fileId,
+      status,
+    });
+  } catch (error) {
+    log.error('could not tell the batch of this file', { batchId: input.batchId, error: failureMessage(error) });
+  }
 }
 
 /** Compensation: the renditions of a file that will never be served must not be left behind. */

@@ -90,6 +90,7 @@ export const listFiles: AppRouteHandler<routes.ListFilesRoute> = async (c) => {
       status: query.status,
       contentType: query.contentType,
       q: query.q?.trim() || undefined,
+      batchId: query.batch,
       limit: query.limit + 1,
       cursor: query.cursor ? decodeFileCursor(query.cursor) : undefined,
     }),

@@ -171,6 +171,10 @@ export const listFiles = createRoute({
       status: z.enum(FILE_STATUSES).optional(),
       contentType: QueryText(255).optional().openapi({ description: 'Exact type, or a prefix like image/*' }),
       q: QueryText(500).optional().openapi({ description: 'Full-text search over filename, tags and text content' }),
+      batch: z.string().max(64).regex(ID_PARAM_PATTERN, 'not a batch id').optional().openapi({
+        description: 'Only the files of this batch (POST /v1/batches)',
+        example: 'b_3kq7w2mz5c4xv6b7n8p2r4t5',
+      }),
       limit: z.coerce.number().int().min(1).max(100).default(20),
       cursor: z.string().max(500).optional().openapi({ description: 'nextCursor from the previous page' }),
     }),

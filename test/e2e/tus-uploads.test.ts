@@ -188,6 +188,9 @@ describe('tus: resumable uploads', () => {
     const file = await intake.clients.acme.waitForFile(fileId, 120_000);
     expect(file).toMatchObject({ status: 'READY', sha256: sha256(bytes) });
     expect(await intake.db.file.count({ where: { tenantId: 'acme', filename: 'once.txt' } })).toBe(1);
+    expect((await intake.db.file.findUniqueOrThrow({ where: { id: fileId } })).ingestSource).toEqual({
+      tus: { uploadId: storageKeys.tus('acme', fileId), length: bytes.length },
+    });
   });
 
   it('creation-with-upload: one POST carrying every byte becomes the file at once', async () => {

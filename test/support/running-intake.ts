@@ -75,6 +75,8 @@ export async function startIntake<Tenant extends string>(
     INTAKE_API_KEYS: Object.entries<string>(options.tenants)
       .map(([tenant, key]) => `${tenant}=${key}`)
       .join(','),
+    // The uploads topic's consumer only where a test asks for it (test/e2e/kafka-ingest.test.ts).
+    KAFKA_INGEST: 'false',
     ...options.env,
   });
   const log = pino({ level: config.logLevel, base: { service: 'intake-e2e' } });

@@ -34,6 +34,58 @@ describe('configuration', () => {
     expect(() => loadConfig({ S3_SSE: 'aes256' })).toThrow(/S3_SSE: .*\(got "aes256"\)/);
   });
 
+  it('uses the embedded Kafka broker unless KAFKA_BROKERS names a cluster, with SASL and TLS from the environment', () => {
+    const embedded = loadConfig({}).kafka;
+    expect(embedded).toMatchObject({
+      brokers: ['127.0.0.1:9092'],
+      embedded: true,
+      tls: false,
+      sasl: undefined,
+      topics: { uploads: 'intake.uploads', uploadsDlq: 'intake.uploads.dlq', events: 'intake.events' },
+      maxMessageBytes: 10 * 1024 * 1024,
+    });
+    const cluster = loadConfig({
+      KAFKA_BROKERS: 'b-1.kafka.internal:9096, b-2.kafka.internal:9096',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'intake',
+      KAFKA_SASL_PASSWORD: 'secret-password',
+      KAFKA_TLS: 'true',
+      KAFKA_UPLOADS_TOPIC: 'acme.uploads',
+    }).kafka;
+    expect(cluster).toMatchObject({
+      brokers: ['b-1.kafka.internal:9096', 'b-2.kafka.internal:9096'],
+      embedded: false,
+      tls: true,
+      sasl: { mechanism: 'SCRAM-SHA-512', username: 'intake', password: 'secret-password' },
+      topics: { uploads: 'acme.uploads' },
+    });
+    expect(() => loadConfig({ KAFKA_BROKERS: 'kafka' })).toThrow(/KAFKA_BROKERS: "kafka" is not host:port/);
+    expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u' })).toThrow(
+      /KAFKA_SASL_PASSWORD: is required when KAFKA_SASL_MECHANISM is PLAIN/,
+    );
+    expect(() => loadConfig({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toThrow(
+      /KAFKA_SASL_MECHANISM: must be set/,
+    );
+    expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'GSSAPI' })).toThrow(/KAFKA_SASL_MECHANISM/);
+    expect(() => loadConfig({ KAFKA_TLS_CA_PATH: '/etc/ca.pem' })).toThrow(/KAFKA_TLS: must be true/);
+    expect(() => loadConfig({ KAFKA_EVENTS_TOPIC: 'intake.uploads' })).toThrow(/three different topics/);
+    expect(() => loadConfig({ KAFKA_UPLOADS_TOPIC: 'bad topic' })).toThrow(
+      /KAFKA_UPLOADS_TOPIC: must be a Kafka topic name/,
+    );
+    const production = {
+      NODE_ENV: 'production',
+      INTAKE_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+      INTAKE_CODEC_TOKEN: 'x'.repeat(24),
+      KAFKA_SASL_MECHANISM: 'PLAIN',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'hunter22',
+    };
+    expect(() => loadConfig(production)).toThrow(/KAFKA_TLS: must be true with KAFKA_SASL_MECHANISM=PLAIN/);
+    expect(loadConfig({ ...production, KAFKA_TLS: 'true' }).kafka.tls).toBe(true);
+    // The password never appears in an error.
+    expect(() => loadConfig({ KAFKA_SASL_PASSWORD: 'hunter22' })).toThrow(/^(?![\s\S]*hunter22)/);
+  });
+
   it('reads the webhook allow-list and the disable-after period', () => {
     const config = loadConfig({
       INTAKE_WEBHOOK_ALLOW_TARGETS: '127.0.0.1:4555, [::1]:4555,10.1.0.0/16:443',
@@ -56,6 +108,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ INTAKE_WEBHOOK_DISABLE_AFTER: 'soon' })).toThrow(
       /INTAKE_WEBHOOK_DISABLE_AFTER: .*duration/,
     );
+  });
+
+  it('limits batches to INTAKE_MAX_BATCH_FILES files and publishes events unless told not to', () => {
+    expect(loadConfig({}).limits.maxBatchFiles).toBe(1000);
+    expect(loadConfig({}).kafka.publishEvents).toBe(true);
+    const config = loadConfig({ INTAKE_MAX_BATCH_FILES: '50', KAFKA_PUBLISH_EVENTS: 'false' });
+    expect(config.limits.maxBatchFiles).toBe(50);
+    expect(config.kafka.publishEvents).toBe(false);
+    for (const bad of ['0', '-1', '2.5', 'many', '10001']) {
+      expect(() => loadConfig({ INTAKE_MAX_BATCH_FILES: bad }), bad).toThrow(/INTAKE_MAX_BATCH_FILES/);
+    }
   });
 
   it('switches to external services when their variables are set', () => {

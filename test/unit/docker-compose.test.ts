@@ -54,13 +54,24 @@ const REQUIRED_IN_PRODUCTION = [
 
 describe('docker-compose.yml', () => {
   it('names every service of the production-like stack', () => {
-    for (const name of ['postgres', 'temporal', 'temporal-ui', 'minio', 'clamav', 'api', 'worker', 'media-worker']) {
+    for (const name of [
+      'postgres',
+      'temporal',
+      'temporal-ui',
+      'minio',
+      'clamav',
+      'kafka',
+      'api',
+      'worker',
+      'media-worker',
+      'ingest-worker',
+    ]) {
       expect(services[name], `service ${name}`).toBeDefined();
     }
   });
 
   it('gives the API and both worker kinds every variable the code needs, with valid values', () => {
-    for (const name of ['api', 'worker', 'media-worker', 'migrate']) {
+    for (const name of ['api', 'worker', 'media-worker', 'ingest-worker', 'migrate']) {
       const env = services[name]?.environment ?? {};
       for (const variable of REQUIRED_IN_PRODUCTION) expect(env[variable], `${name}: ${variable}`).toBeTruthy();
       const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(String(v))]));
@@ -68,6 +79,10 @@ describe('docker-compose.yml', () => {
     }
     expect(services.worker?.environment?.INTAKE_WORKER_KIND).toBe('general');
     expect(services['media-worker']?.environment?.INTAKE_WORKER_KIND).toBe('media');
+    expect(services['ingest-worker']?.environment?.INTAKE_WORKER_KIND).toBe('ingest');
+    for (const name of ['api', 'worker', 'media-worker', 'ingest-worker']) {
+      expect(services[name]?.environment?.KAFKA_BROKERS, name).toBe('kafka:9092');
+    }
   });
 
   it('uses no variable the code does not read', () => {

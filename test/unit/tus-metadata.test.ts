@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readTusMetadata } from '../../api/tus/tus-server';
-import { ApiError } from '../../api/errors';
+import { ApiError, asApiError } from '../../api/errors';
 import { ConfigError, loadConfig } from '../../config/env';
 import { parseTusUploadId, tusUploadId } from '../../services/tus-upload';
 
@@ -59,7 +59,8 @@ describe('tus Upload-Metadata', () => {
       { tags: 'x'.repeat(65) },
     ];
     for (const bad of bads) {
-      const error = refusal({ filename: 'a.txt', ...bad });
+      // The field parsers throw the services' refusal; the API answers it as its ApiError.
+      const error = asApiError(refusal({ filename: 'a.txt', ...bad }));
       expect(error).toBeInstanceOf(ApiError);
       expect((error as ApiError).status).toBe(400);
     }

@@ -45,7 +45,12 @@ describe('workflow replay', () => {
     // Temporal's core can record the commands after a local activity's result one workflow task after
     // the result; a patch first called there is unknown to a replay when the call is reached.
     expect(captured.map((c) => c.name)).toContain('infected-expired');
-    for (const { name, history } of captured) {
+    const uploads = captured.filter(
+      ({ history }) =>
+        history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name === 'uploadWorkflow',
+    );
+    expect(uploads.length).toBeGreaterThanOrEqual(4);
+    for (const { name, history } of uploads) {
       const events = history.events ?? [];
       const markerName = (e: (typeof events)[number]) => e.markerRecordedEventAttributes?.markerName;
       const firstLocalActivity = events.findIndex((e) => markerName(e) === 'core_local_activity');
@@ -66,6 +71,10 @@ describe('workflow replay', () => {
     // bounded-history-*: with the bounded-history patch (budgeted changes, coalesced upserts, a delete
     // cancelling processing).
     // early-patches-*: every patch decided in the first activation, before any local activity.
+    // batch-member-*: with the batch-member patch (files of a batch tell its workflow their outcome; a
+    // part refused on arrival ends REJECTED without a step), and batchWorkflow's own history.
+    // stop23-*: batch-member decided early too, with Kafka ingest and direct uploads merged.
+    // events-topic-*: with the events-topic patch (every webhook event also published to the events topic).
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
@@ -84,6 +93,23 @@ describe('workflow replay', () => {
         'early-patches-pdf-failed-expired',
         'encrypted-image-ready-deleted',
         'encrypted-pdf-failed-expired',
+        'batch-member-image-ready-deleted',
+        'batch-member-batch-completed',
+        'batch-member-batch-file-ready-expired',
+        'batch-member-batch-file-refused-expired',
+        'events-topic-image-ready-deleted',
+        'events-topic-pdf-failed-expired',
+        'events-topic-deleted-while-scanning',
+        'events-topic-batch-completed',
+        'events-topic-batch-file-ready-expired',
+        'events-topic-batch-file-refused-expired',
+        'stop23-batch-completed',
+        'stop23-batch-file-ready-expired',
+        'stop23-batch-file-refused-expired',
+        'stop23-deleted-while-scanning',
+        'stop23-image-ready-deleted',
+        'stop23-infected-expired',
+        'stop23-pdf-failed-expired',
       ]),
     );
     for (const { history } of committed) {

@@ -89,7 +89,7 @@ describe('upload workflow', () => {
       expect(Date.parse(state.expiresAt ?? '') - Date.parse(state.completedAt ?? '')).toBe(input.retentionMs);
 
       // One delivery per target, both with the same event-derived message id.
-      const ready = fake.calls.deliverWebhook.filter((d) => d.event === 'file.ready');
+      const ready = fake.calls.deliverWebhook.flatMap((d) => (d.event === 'file.ready' ? [d] : []));
       expect(ready.map((d) => d.target.url).sort()).toEqual([input.callbackUrl, TENANT_ENDPOINT].sort());
       expect(new Set(ready.map((d) => d.messageId))).toEqual(new Set([`msg_${input.fileId}_file.ready`]));
       expect(ready[0]?.file.status).toBe('READY');

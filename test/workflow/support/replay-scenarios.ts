@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
-import { GENERAL_TASK_QUEUE } from '../../../common/task-queues';
-import { uploadWorkflow } from '../../../workflows/index';
-import { deleteSignal, retentionUpdate, statusQuery } from '../../../common/messages';
+import { batchWorkflowIdFor, GENERAL_TASK_QUEUE } from '../../../common/task-queues';
+import { batchWorkflow, uploadWorkflow } from '../../../workflows/index';
+import { batchExpectedSignal, deleteSignal, retentionUpdate, statusQuery } from '../../../common/messages';
 import {
   businessFailure,
   eventually,
@@ -149,6 +149,53 @@ export async function runReplayScenarios(env: TestWorkflowEnvironment): Promise<
       });
       await handle.result();
       out.push({ name: 'infected-expired', workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    } finally {
+      await workers.stop();
+    }
+  }
+
+  // A batch of two: an image READY and a part refused on arrival, both expiring soon; the batch
+  // completes once both told it (batch-member patch) and announces batch.completed.
+  {
+    const fake = fakeActivities();
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const batchId = 'b_replay';
+      const batch = await env.client.workflow.signalWithStart(batchWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: batchWorkflowIdFor(batchId),
+        args: [{ batchId, tenantId: 'acme', callbackUrl: null, createdAt: new Date().toISOString() }],
+        signal: batchExpectedSignal,
+        signalArgs: [{ count: 2 }],
+      });
+      const member = { batchId, retentionMs: 1_500, retentionMinMs: 1_000 };
+      const ready = uploadInput({ fileId: 'replay-batch-ready', ...member });
+      const refused = uploadInput({
+        fileId: 'replay-batch-refused',
+        refusal: 'The uploaded file is empty (0 bytes)',
+        ...member,
+      });
+      const files = await Promise.all(
+        [ready, refused].map((input) =>
+          env.client.workflow.start(uploadWorkflow, {
+            taskQueue: GENERAL_TASK_QUEUE,
+            workflowId: workflowId(input),
+            args: [input],
+          }),
+        ),
+      );
+      await Promise.all([batch.result(), ...files.map((handle) => handle.result())]);
+      out.push({ name: 'batch-completed', workflowId: batch.workflowId, history: await batch.fetchHistory() });
+      out.push({
+        name: 'batch-file-ready-expired',
+        workflowId: files[0]!.workflowId,
+        history: await files[0]!.fetchHistory(),
+      });
+      out.push({
+        name: 'batch-file-refused-expired',
+        workflowId: files[1]!.workflowId,
+        history: await files[1]!.fetchHistory(),
+      });
     } finally {
       await workers.stop();
     }

@@ -11,6 +11,8 @@ import type {
   DeliverWebhookInput,
   IntakeActivities,
   PlanNotificationsInput,
+  PublishEventInput,
+  RecordBatchDoneInput,
   RemoveRenditionsInput,
   StoreInput,
   ValidateResult,
@@ -144,6 +146,8 @@ export interface Calls {
   deliverWebhook: DeliverWebhookInput[];
   removeRenditions: RemoveRenditionsInput[];
   deleteArtifacts: DeleteArtifactsInput[];
+  recordBatchDone: RecordBatchDoneInput[];
+  publishEvent: PublishEventInput[];
 }
 
 export interface FakeActivities {
@@ -169,6 +173,8 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     deliverWebhook: [],
     removeRenditions: [],
     deleteArtifacts: [],
+    recordBatchDone: [],
+    publishEvent: [],
   };
   const base: IntakeActivities = {
     async scanFile(input) {
@@ -215,6 +221,12 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     },
     async deleteArtifacts(input) {
       calls.deleteArtifacts.push(input);
+    },
+    async recordBatchDone(input) {
+      calls.recordBatchDone.push(input);
+    },
+    async publishEvent(input) {
+      calls.publishEvent.push(input);
     },
   };
   // Overrides still record their calls, so tests can assert on both behaviour and traffic.

@@ -1,0 +1,94 @@
+import { batchWorkflowIdFor, workflowIdFor } from '../common/task-queues';
+import { emptyBatchCounts, FILE_STATUSES, type BatchCounts, type BatchStatus, type FileStatus } from '../common/domain';
+import type { Batch, Db, DbClient } from './db';
+import type { NewFile } from './files';
+
+/*
+ * The Batch table's repository. A batch and its files are inserted in one transaction, so a batch is
+ * never seen without its files, nor a file pointing at a batch that is not there.
+ */
+
+export interface NewBatch {
+  id: string;
+  tenantId: string;
+  fileCount: number | null;
+  idempotencyKey: string | null;
+  createdAt: Date;
+}
+
+/** A file of a new batch: PROCESSING, like a single upload, until its workflow records its outcome. */
+export type NewBatchFile = Omit<NewFile, 'workflowId' | 'createdAt' | 'idempotencyKey'> & {
+  /** A part refused on arrival: the refusal its workflow records (it stays PROCESSING until then). */
+  reason: string | null;
+};
+
+/** Inserts a PROCESSING batch and its PROCESSING files together. */
+export async function insertBatch(db: Db, batch: NewBatch, files: readonly NewBatchFile[]): Promise<Batch> {
+  return db.$transaction(async (tx) => {
+    const row = await tx.batch.create({
+      data: { ...batch, workflowId: batchWorkflowIdFor(batch.id), status: 'PROCESSING' satisfies BatchStatus },
+    });
+    await tx.file.createMany({
+      data: files.map((file) => ({
+        ...file,
+        workflowId: workflowIdFor(file.id),
+        batchId: batch.id,
+        size: BigInt(file.size),
+        retentionMs: BigInt(file.retentionMs),
+        status: 'PROCESSING' satisfies FileStatus,
+        createdAt: batch.createdAt,
+      })),
+    });
+    return row;
+  });
+}
+
+/** Removes a batch whose workflow never started, with its files (nothing else refers to them). */
+export async function deleteBatch(db: Db, id: string): Promise<void> {
+  await db.$transaction([db.file.deleteMany({ where: { batchId: id } }), db.batch.deleteMany({ where: { id } })]);
+}
+
+/**
+ * Records that every file of the batch has its terminal status. Only a PROCESSING row changes, so a
+ * retried activity (or a replayed one) keeps the first completion's time and counts.
+ */
+export async function recordBatchDone(
+  db: DbClient,
+  id: string,
+  done: { counts: BatchCounts; fileCount: number; completedAt: Date },
+): Promise<void> {
+  await db.batch.updateMany({
+    where: { id, status: 'PROCESSING' satisfies BatchStatus },
+    data: {
+      status: 'DONE' satisfies BatchStatus,
+      counts: done.counts,
+      fileCount: done.fileCount,
+      completedAt: done.completedAt,
+    },
+  });
+}
+
+/** Another tenant's batch is indistinguishable from a missing one: both are null. */
+export async function findTenantBatch(db: DbClient, tenantId: string, id: string): Promise<Batch | null> {
+  return db.batch.findFirst({ where: { id, tenantId } });
+}
+
+export async function findBatchByIdempotencyKey(
+  db: DbClient,
+  tenantId: string,
+  idempotencyKey: string,
+): Promise<Batch | null> {
+  return db.batch.findFirst({ where: { tenantId, idempotencyKey } });
+}
+
+/** The batch's files per status, every status present (0 when none). */
+export async function countBatchFiles(db: DbClient, batchId: string): Promise<BatchCounts> {
+  const groups = await db.file.groupBy({ by: ['status'], where: { batchId }, _count: { _all: true } });
+  const counts = emptyBatchCounts();
+  for (const group of groups) {
+    if ((FILE_STATUSES as readonly string[]).includes(group.status)) {
+      counts[group.status as FileStatus] = group._count._all;
+    }
+  }
+  return counts;
+}
