@@ -10,6 +10,8 @@ import type { ApiServices } from './types';
 import { uploads } from './uploads';
 import { webhookSecret } from './webhook-secret';
 import { webhooks } from './webhooks';
+import { documentTus } from './tus/tus-docs';
+import { TUS_PATH, createTusEndpoint } from './tus/tus-server';
 
 export const API_VERSION = '1.0.0';
 
@@ -18,6 +20,10 @@ export function createApp(services: ApiServices) {
   const app = createBaseApp(services);
   mountDocs(app, API_VERSION);
   mountMetrics(app, services);
+  // Mounted on the app itself, before any body parsing: @tus/server reads each request's body stream.
+  const tus = createTusEndpoint(services.config);
+  for (const path of [TUS_PATH, `${TUS_PATH}/`, `${TUS_PATH}/:id`]) app.all(path, (c) => tus.handle(c));
+  documentTus(app);
   return app
     .route('/', health)
     .route('/v1/files', files)

@@ -15,6 +15,7 @@ export const ERRORS = {
   invalid_request: { status: 400, meaning: 'The request is malformed; the message names the field' },
   invalid_retention: { status: 400, meaning: "The file's workflow refused the retention change" },
   unauthorized: { status: 401, meaning: 'Missing, malformed or unknown API key' },
+  tus_header_invalid: { status: 403, meaning: 'A tus PATCH without Upload-Offset or offset+octet-stream type' },
   codec_forbidden: { status: 403, meaning: 'The codec endpoint refuses this browser origin or namespace' },
   metrics_token_required: {
     status: 403,
@@ -32,6 +33,7 @@ export const ERRORS = {
   file_on_hold: { status: 409, meaning: 'The file is on legal hold' },
   file_not_shareable: { status: 409, meaning: 'Only READY files can be shared' },
   upload_incomplete: { status: 409, meaning: "The direct upload's bytes have not (all) arrived in S3" },
+  upload_offset_mismatch: { status: 409, meaning: "A tus PATCH's Upload-Offset is not the upload's (HEAD tells)" },
   file_deleted: { status: 410, meaning: 'The file was deleted' },
   file_infected: { status: 410, meaning: 'The file is quarantined as malware' },
   file_rejected: { status: 410, meaning: 'The file failed validation' },
@@ -39,14 +41,17 @@ export const ERRORS = {
   file_unavailable: { status: 410, meaning: 'The file cannot be served' },
   share_gone: { status: 410, meaning: 'The share link expired, was used up or revoked, or its file was deleted' },
   upload_expired: { status: 410, meaning: 'The direct upload expired before it was completed' },
+  tus_upload_gone: { status: 410, meaning: 'The tus upload expired before its last byte arrived' },
   content_gone: { status: 410, meaning: 'The stored bytes are no longer available' },
   payload_too_large: { status: 413, meaning: 'The upload or JSON body exceeds its limit' },
+  tus_resumable_required: { status: 412, meaning: 'A tus request without Tus-Resumable: 1.0.0' },
   unsupported_media_type: { status: 415, meaning: 'Unsupported Content-Type' },
   range_not_satisfiable: { status: 416, meaning: 'The Range lies outside the content (see Content-Range)' },
   empty_file: { status: 422, meaning: 'The uploaded file is empty' },
   idempotency_key_reused: { status: 422, meaning: 'The Idempotency-Key was first used for a different upload' },
   rate_limited: { status: 429, meaning: 'Too many changes to this file in a short time (see Retry-After)' },
   internal_error: { status: 500, meaning: 'Unexpected server error' },
+  not_implemented: { status: 501, meaning: 'A tus extension Intake does not offer' },
   dependency_unavailable: { status: 503, meaning: 'Temporal, Postgres, S3 or clamd is unavailable' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; meaning: string }>;
 export type ErrorCode = keyof typeof ERRORS;
@@ -170,9 +175,13 @@ const UPLOAD_REFUSALS: Record<UploadRefusalReason, ErrorCode> = {
   upload_incomplete: 'upload_incomplete',
 };
 
+/** The ApiError a service's refusal stands for; anything else unchanged. */
+export const asApiError = (thrown: unknown): unknown =>
+  thrown instanceof UploadRefused ? new ApiError(UPLOAD_REFUSALS[thrown.reason], thrown.message) : thrown;
+
 /** The one error handler: JSON in the shared shape, never HTML, never a stack trace. */
 export const onError: ErrorHandler<AppEnv> = (thrown, c) => {
-  const err = thrown instanceof UploadRefused ? new ApiError(UPLOAD_REFUSALS[thrown.reason], thrown.message) : thrown;
+  const err = asApiError(thrown);
   if (err instanceof ApiError) {
     for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
     if (err.status >= 500) c.get('log')?.warn({ code: err.code, err }, err.message);

@@ -16,6 +16,7 @@ import { startTracing, traceLogFields } from '../lib/tracing';
 import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
+import { sweepExpiredTusUploads } from '../services/tus-upload';
 import { createApp } from './app';
 import { startCodecEndpoint } from './codec-endpoint';
 import type { ApiServices } from './types';
@@ -114,6 +115,8 @@ export async function startApi(
     'api listening',
   );
 
+  const tusSweep = sweepTusPeriodically(config, services, log);
+
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
@@ -129,6 +132,7 @@ export async function startApi(
         });
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
+      clearInterval(tusSweep);
       await codecEndpoint.close();
       if (!options.services) {
         await Promise.allSettled([services.db.$disconnect(), services.temporal.connection.close()]);
@@ -137,6 +141,22 @@ export async function startApi(
       log.info('api stopped');
     })());
   return { url, port, codecUrl: codecEndpoint.url, services, close };
+}
+
+/**
+ * tus' expiration extension: unfinished uploads older than INTAKE_TUS_EXPIRY are removed. Every API
+ * process sweeps; the sweep is idempotent, so several processes only repeat each other's deletes.
+ */
+function sweepTusPeriodically(config: Config, services: ApiServices, log: Logger): NodeJS.Timeout {
+  const everyMs = Math.min(Math.max(config.tus.expiryMs / 4, 60_000), 3_600_000);
+  const deps = { s3: services.s3, bucket: config.s3.bucket, expiryMs: config.tus.expiryMs, log };
+  const timer = setInterval(() => {
+    sweepExpiredTusUploads(deps).catch((error: unknown) =>
+      log.warn({ err: error }, 'could not sweep expired tus uploads; the next sweep retries'),
+    );
+  }, everyMs);
+  timer.unref();
+  return timer;
 }
 
 async function main(): Promise<void> {

@@ -244,6 +244,16 @@ const envSchema = z
           .max(7 * 86_400_000, 'must be at most 7d (SigV4)'),
       )
       .default(3_600_000),
+    // Resumable uploads (/v1/tus/): an unfinished upload expires this long after its creation (tus'
+    // expiration extension); HEAD and PATCH answer 410 after it.
+    INTAKE_TUS_EXPIRY: duration.pipe(z.number().min(60_000, 'must be at least 1m')).default(86_400_000),
+    // The size of the S3 parts tus bytes are assembled from: S3's parts are 5 MiB at least.
+    INTAKE_TUS_PART_SIZE: z.coerce
+      .number()
+      .int()
+      .min(5 * 1024 * 1024, "must be at least 5 MiB (S3's smallest multipart part)")
+      .max(5 * 1024 * 1024 * 1024, "must be at most 5 GiB (S3's largest part)")
+      .default(8 * 1024 * 1024),
     // Browser origins that may PUT a direct upload's bytes to S3 (CORS on the bucket; the embedded MinIO
     // is started with them).
     INTAKE_UPLOAD_ORIGINS: originList.optional(),
@@ -484,6 +494,7 @@ function toConfig(env: z.output<typeof envSchema>) {
         env.INTAKE_UPLOAD_ORIGINS ??
         loopbackTwins(new URL(env.INTAKE_PUBLIC_URL ?? `http://localhost:${env.INTAKE_PORT}`).origin),
     },
+    tus: { expiryMs: env.INTAKE_TUS_EXPIRY, partBytes: env.INTAKE_TUS_PART_SIZE },
     worker: {
       kind: env.INTAKE_WORKER_KIND,
       resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY,

@@ -8,6 +8,8 @@ export const storageKeys = {
   original: (tenantId: string, fileId: string) => `files/${tenantId}/${fileId}/original`,
   rendition: (tenantId: string, fileId: string, name: string) => `files/${tenantId}/${fileId}/renditions/${name}.webp`,
   filePrefix: (tenantId: string, fileId: string) => `files/${tenantId}/${fileId}/`,
+  /** A resumable (tus) upload's object while its bytes arrive; @tus/s3-store adds `.info` and `.part` beside it. */
+  tus: (tenantId: string, fileId: string) => `tus/${tenantId}/${fileId}`,
   quarantine: (tenantId: string, fileId: string) => `quarantine/${tenantId}/${fileId}`,
   /** Where the store step moves an incoming object; null for a key outside the incoming area. */
   storedOriginalOf: (incomingKey: string): string | null => {

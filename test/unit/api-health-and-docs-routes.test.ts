@@ -76,8 +76,23 @@ describe('HTTP API routes', () => {
           '/v1/webhook-secret/rotate',
           '/healthz',
           '/readyz',
+          '/v1/tus/',
+          '/v1/tus/{id}',
         ]),
       );
+    });
+
+    it('documents the tus routes with their protocol headers', async () => {
+      const doc = (await (await t.app.request('/openapi.json')).json()) as {
+        paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: object }>>;
+      };
+      expect(Object.keys(doc.paths['/v1/tus/']!).sort()).toEqual(['options', 'post']);
+      expect(Object.keys(doc.paths['/v1/tus/{id}']!).sort()).toEqual(['delete', 'head', 'patch']);
+      const headers = (path: string, method: string) =>
+        doc.paths[path]![method]!.parameters!.filter((p) => p.in === 'header').map((p) => p.name);
+      expect(headers('/v1/tus/', 'post')).toEqual(['tus-resumable', 'upload-length', 'upload-metadata']);
+      expect(headers('/v1/tus/{id}', 'patch')).toEqual(['tus-resumable', 'upload-offset']);
+      expect(doc.paths['/v1/tus/{id}']!.head!.responses).toHaveProperty('200.headers.Intake-File-Id');
     });
 
     it('documents /healthz and /readyz as needing no API key, unlike the /v1 routes', async () => {
