@@ -5,6 +5,7 @@ import { files } from './files';
 import { health } from './health';
 import { fileShares, shareLinks } from './shares';
 import type { ApiServices } from './types';
+import { tenant } from './tenant';
 import { uploads } from './uploads';
 import { webhookSecret } from './webhook-secret';
 import { webhooks } from './webhooks';
@@ -23,7 +24,8 @@ export function createApp(services: ApiServices) {
     .route('/s', shareLinks)
     .route('/v1/webhooks', webhooks)
     .route('/v1/webhook-secret', webhookSecret)
-    .route('/v1/events', events);
+    .route('/v1/events', events)
+    .route('/v1/tenant', tenant);
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -10,6 +10,7 @@ import { codecSecrets } from '../lib/codec-secrets';
 import { dataConverterFor } from '../lib/data-converter';
 import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { createRedisClient, createRequestLimiter } from '../lib/request-limiter';
 import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
@@ -35,6 +36,7 @@ export function createApiServices(config: Config, log: Logger): ApiServices {
     db: createDb(config.databaseUrl, { connectTimeoutMs: 5_000 }),
     s3: createS3Client(config.s3),
     temporal: createTemporalClient(config),
+    limiter: createRequestLimiter(createRedisClient(config.redis.url)),
     clamdPing: async () => {
       if (!(await scanner.ping()))
         throw new Error(`clamd at ${config.clamd.host}:${config.clamd.port} did not answer PING`);
@@ -120,7 +122,11 @@ export async function startApi(
       });
       await codecEndpoint.close();
       if (!options.services) {
-        await Promise.allSettled([services.db.$disconnect(), services.temporal.connection.close()]);
+        await Promise.allSettled([
+          services.db.$disconnect(),
+          services.temporal.connection.close(),
+          services.limiter.close(),
+        ]);
         services.s3.destroy();
       }
       log.info('api stopped');

@@ -3,6 +3,8 @@ import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
+import type { TenantLimits } from '../common/tenant-limits';
+import type { RequestLimiter } from '../lib/request-limiter';
 import type { Db } from '../prisma/db';
 
 /** Everything the API talks to. Built once by server.ts (or by a test) and handed to createApp. */
@@ -14,6 +16,8 @@ export interface ApiServices {
   log: Logger;
   /** Answers clamd's PING (server.ts sends a TCP PING to config.clamd; tests fake it). */
   clamdPing: () => Promise<void>;
+  /** Rate limits and upload slots in Redis, shared by every API process. */
+  limiter: RequestLimiter;
 }
 
 /**
@@ -32,6 +36,10 @@ export interface AppEnv {
     requestId: string;
     /** Set by the auth middleware on every /v1 route. */
     tenantId: string;
+    /** The API key's id (the rate limit counts per key) and its tenant's limits, set with tenantId. */
+    apiKeyId: string;
+    limits: TenantLimits;
+    limiter: RequestLimiter;
   };
 }
 

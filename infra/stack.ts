@@ -8,6 +8,7 @@ import { startClamdServer } from './clamd-server';
 import { freePorts, isPortFree } from './free-port';
 import { EMBEDDED_KMS_KEY_NAME, startMinioServer } from './minio-server';
 import { startPostgresServer } from './postgres-server';
+import { startRedisServer } from './redis-server';
 import type { ExitInfo } from './service-process';
 import { startTemporalDevServer } from './temporal-dev-server';
 
@@ -18,15 +19,17 @@ export interface StackPorts {
   minioConsole: number;
   postgres: number;
   clamd: number;
+  redis: number;
 }
 
-export type ServiceName = 'temporal' | 'minio' | 'postgres' | 'clamd';
+export type ServiceName = 'temporal' | 'minio' | 'postgres' | 'clamd' | 'redis';
 
 export const SERVICE_LABELS: Record<ServiceName, string> = {
   temporal: 'Temporal dev server',
   minio: 'MinIO (S3)',
   postgres: 'PostgreSQL',
   clamd: 'clamd (ClamAV)',
+  redis: 'Redis',
 };
 
 export interface StackOptions {
@@ -63,6 +66,7 @@ export interface StackEnv {
   S3_SSE_KMS_KEY_ID: string;
   CLAMD_HOST: string;
   CLAMD_PORT: string;
+  REDIS_URL: string;
 }
 
 export interface StackService {
@@ -78,7 +82,15 @@ export interface Stack {
   dataDir: string;
   ports: StackPorts;
   env: StackEnv;
-  urls: { temporal: string; temporalUi: string; s3: string; s3Console: string; postgres: string; clamd: string };
+  urls: {
+    temporal: string;
+    temporalUi: string;
+    s3: string;
+    s3Console: string;
+    postgres: string;
+    clamd: string;
+    redis: string;
+  };
   services: StackService[];
   /**
    * Stops one service and leaves the others running; its state stays in the data folder. Used to prove
@@ -109,7 +121,7 @@ export class StackAlreadyRunningError extends Error {
   ) {
     super(
       `Intake's stack is already running from ${dataDir} (pid ${pid}): Temporal on ${ports.temporal}, ` +
-        `Temporal UI on ${ports.temporalUi}, MinIO on ${ports.minio}, Postgres on ${ports.postgres}, clamd on ${ports.clamd}.`,
+        `Temporal UI on ${ports.temporalUi}, MinIO on ${ports.minio}, Postgres on ${ports.postgres}, clamd on ${ports.clamd}, Redis on ${ports.redis}.`,
     );
   }
 }
@@ -130,6 +142,7 @@ const PROCESS_NAMES: Record<ServiceName, string> = {
   minio: 'minio',
   postgres: 'postgres',
   clamd: 'clamd',
+  redis: 'redis-server',
 };
 
 function isAlive(pid: number): boolean {
@@ -206,7 +219,7 @@ async function stopLeftovers(record: StackRecord, log: (line: string) => void): 
 }
 
 async function choosePorts(wanted: Partial<StackPorts>): Promise<StackPorts> {
-  const keys: (keyof StackPorts)[] = ['temporal', 'temporalUi', 'minio', 'minioConsole', 'postgres', 'clamd'];
+  const keys: (keyof StackPorts)[] = ['temporal', 'temporalUi', 'minio', 'minioConsole', 'postgres', 'clamd', 'redis'];
   const missing = keys.filter((key) => wanted[key] === undefined);
   const picked = await freePorts(missing.length);
   const ports = { ...wanted } as StackPorts;
@@ -215,7 +228,7 @@ async function choosePorts(wanted: Partial<StackPorts>): Promise<StackPorts> {
 }
 
 /**
- * Starts Temporal, MinIO, PostgreSQL and clamd side by side and resolves once every one answers.
+ * Starts Temporal, MinIO, PostgreSQL, clamd and Redis side by side and resolves once every one answers.
  * If one fails the others are stopped again and the error names the failures.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -279,15 +292,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }),
     postgres: () => startPostgresServer({ dataDir, port: ports.postgres, ...pgRole, durable: !ephemeral, log }),
     clamd: () => startClamdServer({ dataDir, port: ports.clamd, systemSignatures: !ephemeral }),
+    redis: () => startRedisServer({ dataDir, port: ports.redis }),
   };
 
-  const [temporal, minio, postgres, clamd] = await Promise.allSettled([
+  const [temporal, minio, postgres, clamd, redis] = await Promise.allSettled([
     timed('temporal', starters.temporal),
     timed('minio', starters.minio),
     timed('postgres', starters.postgres),
     timed('clamd', starters.clamd),
+    timed('redis', starters.redis),
   ]);
-  const results = { temporal, minio, postgres, clamd };
+  const results = { temporal, minio, postgres, clamd, redis };
   const failures = Object.entries(results).filter(([, r]) => r.status === 'rejected') as [
     string,
     PromiseRejectedResult,
@@ -305,6 +320,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const m = (minio as PromiseFulfilledResult<Awaited<ReturnType<typeof startMinioServer>>>).value;
   const p = (postgres as PromiseFulfilledResult<Awaited<ReturnType<typeof startPostgresServer>>>).value;
   const c = (clamd as PromiseFulfilledResult<Awaited<ReturnType<typeof startClamdServer>>>).value;
+  const r = (redis as PromiseFulfilledResult<Awaited<ReturnType<typeof startRedisServer>>>).value;
 
   const env: StackEnv = {
     INTAKE_DATA_DIR: dataDir,
@@ -321,6 +337,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     S3_SSE_KMS_KEY_ID: EMBEDDED_KMS_KEY_NAME,
     CLAMD_HOST: c.host,
     CLAMD_PORT: String(c.port),
+    REDIS_URL: r.url,
   };
   const postgresUrl = p.databaseUrl.replace(/:[^:@/]*@/, ':***@');
   const services: StackService[] = [
@@ -334,6 +351,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       pid: c.process.pid,
       exited: c.process.exited,
     },
+    { name: 'redis', label: SERVICE_LABELS.redis, url: r.url, pid: r.process.pid, exited: r.process.exited },
   ];
   const writeRecord = (): void => {
     const record: StackRecord = {
@@ -351,6 +369,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     minio: m,
     postgres: p,
     clamd: c,
+    redis: r,
   };
   let stopping: Promise<void> | undefined;
   return {
@@ -364,6 +383,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       s3Console: m.consoleUrl,
       postgres: postgresUrl,
       clamd: `tcp://${c.host}:${c.port}`,
+      redis: r.url,
     },
     services,
     async stopService(name) {
@@ -434,6 +454,7 @@ export function stackOptionsFromConfig(config: Config): Omit<StackOptions, 'data
     minioConsole: minio + 1,
     postgres: portOf(config.databaseUrl, 5432),
     clamd: config.clamd.port,
+    redis: portOf(config.redis.url, 6379),
   };
   return {
     ports,
@@ -475,6 +496,7 @@ export function printStack(stack: Stack): void {
     ['MinIO console', stack.urls.s3Console],
     ['PostgreSQL', stack.urls.postgres],
     ['clamd', stack.urls.clamd],
+    ['Redis', stack.urls.redis],
     ['Data folder', `${stack.dataDir}  (logs in ${stack.dataDir}/logs)`],
   ];
   for (const [name, value] of rows) console.log(`  ${name.padEnd(14)} ${value}`);

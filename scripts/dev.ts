@@ -72,7 +72,7 @@ async function stopApp(app: AppProcess): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  say(`starting Temporal, MinIO, PostgreSQL and clamd under ${config.dataDir} …`);
+  say(`starting Temporal, MinIO, PostgreSQL, clamd and Redis under ${config.dataDir} …`);
   let stack: Stack;
   try {
     stack = await startStack({

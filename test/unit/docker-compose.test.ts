@@ -54,7 +54,17 @@ const REQUIRED_IN_PRODUCTION = [
 
 describe('docker-compose.yml', () => {
   it('names every service of the production-like stack', () => {
-    for (const name of ['postgres', 'temporal', 'temporal-ui', 'minio', 'clamav', 'api', 'worker', 'media-worker']) {
+    for (const name of [
+      'postgres',
+      'temporal',
+      'temporal-ui',
+      'minio',
+      'clamav',
+      'redis',
+      'api',
+      'worker',
+      'media-worker',
+    ]) {
       expect(services[name], `service ${name}`).toBeDefined();
     }
   });
