@@ -28,6 +28,16 @@ export function createTemporalClient(config: Pick<Config, 'temporal' | 'codec' |
   return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config) });
 }
 
+/** One warning per outage, not one per reconnect attempt (every 2 s while Redis is down). */
+function redisErrorLog(log: Logger): (error: Error) => void {
+  let last = 0;
+  return (error) => {
+    if (Date.now() - last < 60_000) return;
+    last = Date.now();
+    log.warn({ err: error }, 'Redis unreachable: reads go unmetered, uploads answer 503 until it is back');
+  };
+}
+
 export function createApiServices(config: Config, log: Logger): ApiServices {
   const scanner = createClamdScanner(config.clamd);
   return {
@@ -36,7 +46,7 @@ export function createApiServices(config: Config, log: Logger): ApiServices {
     db: createDb(config.databaseUrl, { connectTimeoutMs: 5_000 }),
     s3: createS3Client(config.s3),
     temporal: createTemporalClient(config),
-    limiter: createRequestLimiter(createRedisClient(config.redis.url)),
+    limiter: createRequestLimiter(createRedisClient(config.redis.url, redisErrorLog(log))),
     clamdPing: async () => {
       if (!(await scanner.ping()))
         throw new Error(`clamd at ${config.clamd.host}:${config.clamd.port} did not answer PING`);

@@ -29,8 +29,9 @@ export interface RequestLimiter {
 /** Upload slots expire after this long, so a process that died mid-upload cannot hold one forever. */
 const UPLOAD_SLOT_TTL_S = 3600;
 
-export function createRedisClient(url: string): Redis {
-  return new Redis(url, {
+/** `onError` hears connection failures (ioredis reconnects by itself); throttled by the caller if needed. */
+export function createRedisClient(url: string, onError: (error: Error) => void = () => undefined): Redis {
+  const client = new Redis(url, {
     // A command while disconnected fails at once instead of queueing: the API answers fast (open or
     // closed) rather than waiting for Redis to come back.
     enableOfflineQueue: false,
@@ -40,6 +41,9 @@ export function createRedisClient(url: string): Redis {
     lazyConnect: false,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   });
+  // Without a listener ioredis prints every failed reconnect as an unhandled error event.
+  client.on('error', onError);
+  return client;
 }
 
 export function createRequestLimiter(redis: Redis): RequestLimiter {
