@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -163,6 +165,28 @@ describe('storage and file quotas', () => {
     expect((await tenantView('quota-files')).usage).toEqual({ storageBytes: png.length, files: 1 });
     expect((await upload(intake.api.url, 'quota-files', png)).status).toBe(202);
   }, 180_000);
+});
+
+describe('intake tenants limits', () => {
+  it('sets a tenant its own limits, parsed from sizes, and shows them with the usage', async () => {
+    const cli = (...args: string[]) =>
+      promisify(execFile)(
+        join('node_modules', '.bin', 'tsx'),
+        ['scripts/intake-cli.ts', 'tenants', 'limits', ...args],
+        { env: { ...process.env, DATABASE_URL: intake.config.databaseUrl } },
+      );
+    const set = await cli('set', 'quota-redis', '--rps', '20', '--storage', '10GiB', '--files', '100000');
+    expect(set.stdout).toContain('rps      20 per API key');
+    expect(set.stdout).toContain('storage  0 B of 10 GiB');
+    expect((await tenantView('quota-redis')).limits).toMatchObject({
+      rps: 20,
+      storageBytes: 10 * 2 ** 30,
+      files: 100_000,
+    });
+    const reset = await cli('set', 'quota-redis', '--rps', 'default');
+    expect(reset.stdout).toMatch(/rps {6}\d+ per API key \(default\)/);
+    await expect(cli('set', 'quota-redis', '--storage', 'lots')).rejects.toMatchObject({ code: 2 });
+  }, 60_000);
 });
 
 describe('when Redis is down', () => {
