@@ -7,6 +7,7 @@ import { health } from './health';
 import { fileShares, shareLinks } from './shares';
 import { mountMetrics } from './metrics-endpoint';
 import type { ApiServices } from './types';
+import { tenant } from './tenant';
 import { uploads } from './uploads';
 import { webhookSecret } from './webhook-secret';
 import { webhooks } from './webhooks';
@@ -33,7 +34,8 @@ export function createApp(services: ApiServices) {
     .route('/v1/batches', batches)
     .route('/v1/webhooks', webhooks)
     .route('/v1/webhook-secret', webhookSecret)
-    .route('/v1/events', events);
+    .route('/v1/events', events)
+    .route('/v1/tenant', tenant);
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { effectiveLimits } from '../prisma/quotas';
 import { findTenantByApiKey } from '../prisma/tenants';
 import type { AppEnv } from './types';
 import { withDb } from './dependencies';
@@ -17,6 +18,8 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!tenant) throw unauthorized('Unknown or revoked API key');
   const { tenantId } = tenant;
   c.set('tenantId', tenantId);
+  c.set('apiKeyId', tenant.keyId);
+  c.set('limits', effectiveLimits(tenant.limits, c.var.config.defaultLimits));
   c.set('log', c.var.log.child({ tenant: tenantId }));
   await next();
 };

@@ -3,6 +3,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requireApiKey } from './auth';
+import { limitRequests } from './rate-limit';
 import { answerError, onError, validationHook } from './errors';
 import { timeRequests, traceRequests } from './metrics-endpoint';
 import type { ApiServices, AppEnv } from './types';
@@ -60,6 +61,7 @@ export function createBaseApp(services: ApiServices) {
     c.set('temporal', services.temporal);
     c.set('clamdPing', services.clamdPing);
     c.set('metrics', services.metrics);
+    c.set('limiter', services.limiter);
     c.set('log', services.log.child({ requestId }));
     const started = performance.now();
     await next();
@@ -75,6 +77,7 @@ export function createBaseApp(services: ApiServices) {
   });
 
   app.use('/v1/*', requireApiKey);
+  app.use('/v1/*', limitRequests);
   // JSON bodies are small; only POST /v1/files streams, and it enforces its own (much larger) limit.
   const jsonLimit = bodyLimit({
     maxSize: 64 * 1024,

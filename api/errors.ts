@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { isDependencyOutage } from '../lib/dependency-outage';
+import { QuotaExceededError } from '../prisma/quotas';
 import { UploadRefused, type UploadRefusalReason } from '../services/accept-upload';
 import type { AppEnv } from './types';
 
@@ -16,6 +17,10 @@ export const ERRORS = {
   invalid_retention: { status: 400, meaning: "The file's workflow refused the retention change" },
   unauthorized: { status: 401, meaning: 'Missing, malformed or unknown API key' },
   tus_header_invalid: { status: 403, meaning: 'A tus PATCH without Upload-Offset or offset+octet-stream type' },
+  quota_exceeded: {
+    status: 403,
+    meaning: "The tenant's storage or file quota is full; the message gives used and limit",
+  },
   codec_forbidden: { status: 403, meaning: 'The codec endpoint refuses this browser origin or namespace' },
   metrics_token_required: {
     status: 403,
@@ -49,10 +54,17 @@ export const ERRORS = {
   range_not_satisfiable: { status: 416, meaning: 'The Range lies outside the content (see Content-Range)' },
   empty_file: { status: 422, meaning: 'The uploaded file is empty' },
   idempotency_key_reused: { status: 422, meaning: 'The Idempotency-Key was first used for a different upload' },
-  rate_limited: { status: 429, meaning: 'Too many changes to this file in a short time (see Retry-After)' },
+  rate_limited: {
+    status: 429,
+    meaning:
+      "Over the API key's requests per second, the tenant's concurrent uploads, or too many changes to this file (see Retry-After)",
+  },
   internal_error: { status: 500, meaning: 'Unexpected server error' },
   not_implemented: { status: 501, meaning: 'A tus extension Intake does not offer' },
-  dependency_unavailable: { status: 503, meaning: 'Temporal, Postgres, S3 or clamd is unavailable' },
+  dependency_unavailable: {
+    status: 503,
+    meaning: 'Temporal, Postgres, S3, clamd or (for uploads) Redis is unavailable',
+  },
 } as const satisfies Record<string, { status: ContentfulStatusCode; meaning: string }>;
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -83,6 +95,7 @@ export const ErrorSchema = z
 const ERROR_DESCRIPTIONS = {
   400: 'Invalid request (the message names the field)',
   401: 'Missing or unknown API key',
+  403: "The tenant's storage or file quota is full",
   404: 'No such resource for this tenant',
   405: 'Method not allowed on this path',
   409: 'The file is still processing',
@@ -177,7 +190,11 @@ const UPLOAD_REFUSALS: Record<UploadRefusalReason, ErrorCode> = {
 
 /** The ApiError a service's refusal stands for; anything else unchanged. */
 export const asApiError = (thrown: unknown): unknown =>
-  thrown instanceof UploadRefused ? new ApiError(UPLOAD_REFUSALS[thrown.reason], thrown.message) : thrown;
+  thrown instanceof UploadRefused
+    ? new ApiError(UPLOAD_REFUSALS[thrown.reason], thrown.message)
+    : thrown instanceof QuotaExceededError
+      ? new ApiError('quota_exceeded', thrown.message)
+      : thrown;
 
 /** The one error handler: JSON in the shared shape, never HTML, never a stack trace. */
 export const onError: ErrorHandler<AppEnv> = (thrown, c) => {

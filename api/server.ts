@@ -13,6 +13,7 @@ import { createApiMetrics, createRegistry } from '../lib/metrics';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { tracingClientInterceptors } from '../lib/temporal-tracing';
 import { startTracing, traceLogFields } from '../lib/tracing';
+import { createRedisClient, createRequestLimiter } from '../lib/request-limiter';
 import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
@@ -38,6 +39,16 @@ export function createTemporalClient(config: Pick<Config, 'temporal' | 'codec' |
   });
 }
 
+/** One warning per outage, not one per reconnect attempt (every 2 s while Redis is down). */
+function redisErrorLog(log: Logger): (error: Error) => void {
+  let last = 0;
+  return (error) => {
+    if (Date.now() - last < 60_000) return;
+    last = Date.now();
+    log.warn({ err: error }, 'Redis unreachable: reads go unmetered, uploads answer 503 until it is back');
+  };
+}
+
 export function createApiServices(config: Config, log: Logger): ApiServices {
   const scanner = createClamdScanner(config.clamd);
   return {
@@ -46,6 +57,7 @@ export function createApiServices(config: Config, log: Logger): ApiServices {
     db: createDb(config.databaseUrl, { connectTimeoutMs: 5_000 }),
     s3: createS3Client(config.s3),
     temporal: createTemporalClient(config),
+    limiter: createRequestLimiter(createRedisClient(config.redis.url, redisErrorLog(log))),
     clamdPing: async () => {
       if (!(await scanner.ping()))
         throw new Error(`clamd at ${config.clamd.host}:${config.clamd.port} did not answer PING`);
@@ -135,7 +147,11 @@ export async function startApi(
       clearInterval(tusSweep);
       await codecEndpoint.close();
       if (!options.services) {
-        await Promise.allSettled([services.db.$disconnect(), services.temporal.connection.close()]);
+        await Promise.allSettled([
+          services.db.$disconnect(),
+          services.temporal.connection.close(),
+          services.limiter.close(),
+        ]);
         services.s3.destroy();
       }
       log.info('api stopped');

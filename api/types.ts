@@ -4,6 +4,8 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env';
 import type { ApiMetrics } from '../lib/metrics';
+import type { TenantLimits } from '../common/tenant-limits';
+import type { RequestLimiter } from '../lib/request-limiter';
 import type { Db } from '../prisma/db';
 
 /** Everything the API talks to. Built once by server.ts (or by a test) and handed to createApp. */
@@ -17,6 +19,8 @@ export interface ApiServices {
   clamdPing: () => Promise<void>;
   /** The API's Prometheus metrics (lib/metrics.ts); without them there is no GET /metrics. */
   metrics?: ApiMetrics;
+  /** Rate limits and upload slots in Redis, shared by every API process. */
+  limiter: RequestLimiter;
 }
 
 /**
@@ -36,6 +40,10 @@ export interface AppEnv {
     metrics: ApiMetrics | undefined;
     /** Set by the auth middleware on every /v1 route. */
     tenantId: string;
+    /** The API key's id (the rate limit counts per key) and its tenant's limits, set with tenantId. */
+    apiKeyId: string;
+    limits: TenantLimits;
+    limiter: RequestLimiter;
   };
 }
 

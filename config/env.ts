@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { redactUrl } from '../common/redact';
 import { parseDuration } from '../common/durations';
 import { isTenantId } from '../common/tenant-id';
+import { BUILT_IN_LIMITS, parseLimitList } from '../common/tenant-limits';
 import { parseAllowedTarget, type AllowedTarget } from '../lib/webhook-guard';
 
 const duration = z.string().transform((value, ctx) => {
@@ -178,6 +179,23 @@ const envSchema = z
 
     CLAMD_HOST: z.string().min(1).default('127.0.0.1'),
     CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
+    // Rate limits and upload slots, shared by every API process; the embedded stack starts one here.
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .default('redis://127.0.0.1:6380'),
+    // Every tenant's limits unless the CLI set its own: rps (per API key), uploads (at once), storage, files.
+    INTAKE_DEFAULT_LIMITS: z
+      .string()
+      .transform((value, ctx) => {
+        try {
+          return parseLimitList(value, BUILT_IN_LIMITS);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .default(BUILT_IN_LIMITS),
     CLAMD_TIMEOUT: duration.default(60_000),
     // clamd's StreamMaxLength in bytes (the embedded clamd is started with 1000M); a longer file is REJECTED.
     CLAMD_MAX_STREAM_BYTES: z.coerce
@@ -465,6 +483,9 @@ function toConfig(env: z.output<typeof envSchema>) {
       timeoutMs: env.CLAMD_TIMEOUT,
       maxStreamBytes: env.CLAMD_MAX_STREAM_BYTES,
     },
+    redis: { url: env.REDIS_URL },
+    /** Limits of a tenant without its own (intake tenants limits set). */
+    defaultLimits: env.INTAKE_DEFAULT_LIMITS,
     limits: {
       maxUploadBytes: env.INTAKE_MAX_UPLOAD_BYTES,
       maxBatchFiles: env.INTAKE_MAX_BATCH_FILES,

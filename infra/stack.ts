@@ -10,6 +10,7 @@ import { freePorts, isPortFree } from './free-port';
 import { startKafkaServer } from './kafka-server';
 import { EMBEDDED_KMS_KEY_NAME, startMinioServer } from './minio-server';
 import { startPostgresServer } from './postgres-server';
+import { startRedisServer } from './redis-server';
 import type { ExitInfo } from './service-process';
 import { startTemporalDevServer } from './temporal-dev-server';
 
@@ -22,9 +23,10 @@ export interface StackPorts {
   clamd: number;
   kafka: number;
   kafkaController: number;
+  redis: number;
 }
 
-export type ServiceName = 'temporal' | 'minio' | 'postgres' | 'clamd' | 'kafka';
+export type ServiceName = 'temporal' | 'minio' | 'postgres' | 'clamd' | 'kafka' | 'redis';
 
 export const SERVICE_LABELS: Record<ServiceName, string> = {
   temporal: 'Temporal dev server',
@@ -32,6 +34,7 @@ export const SERVICE_LABELS: Record<ServiceName, string> = {
   postgres: 'PostgreSQL',
   clamd: 'clamd (ClamAV)',
   kafka: 'Kafka broker',
+  redis: 'Redis',
 };
 
 export interface StackOptions {
@@ -71,6 +74,7 @@ export interface StackEnv {
   CLAMD_HOST: string;
   CLAMD_PORT: string;
   KAFKA_BROKERS: string;
+  REDIS_URL: string;
 }
 
 export interface StackService {
@@ -95,6 +99,7 @@ export interface Stack {
     clamd: string;
     /** The broker's bootstrap address, host:port. */
     kafka: string;
+    redis: string;
   };
   services: StackService[];
   /**
@@ -127,7 +132,7 @@ export class StackAlreadyRunningError extends Error {
     super(
       `Intake's stack is already running from ${dataDir} (pid ${pid}): Temporal on ${ports.temporal}, ` +
         `Temporal UI on ${ports.temporalUi}, MinIO on ${ports.minio}, Postgres on ${ports.postgres}, clamd on ${ports.clamd}, ` +
-        `Kafka on ${ports.kafka}.`,
+        `Kafka on ${ports.kafka}, Redis on ${ports.redis}.`,
     );
   }
 }
@@ -150,6 +155,7 @@ const PROCESS_NAMES: Record<ServiceName, string> = {
   clamd: 'clamd',
   // The broker is a JVM: its command line names the main class.
   kafka: 'kafka.Kafka',
+  redis: 'redis-server',
 };
 
 function isAlive(pid: number): boolean {
@@ -235,6 +241,7 @@ async function choosePorts(wanted: Partial<StackPorts>): Promise<StackPorts> {
     'clamd',
     'kafka',
     'kafkaController',
+    'redis',
   ];
   const missing = keys.filter((key) => wanted[key] === undefined);
   const picked = await freePorts(missing.length);
@@ -244,7 +251,7 @@ async function choosePorts(wanted: Partial<StackPorts>): Promise<StackPorts> {
 }
 
 /**
- * Starts Temporal, MinIO, PostgreSQL and clamd side by side and resolves once every one answers.
+ * Starts Temporal, MinIO, PostgreSQL, clamd and Redis side by side and resolves once every one answers.
  * If one fails the others are stopped again and the error names the failures.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -317,17 +324,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         maxMessageBytes: kafkaSettings.maxMessageBytes,
         topics: kafkaSettings.topics,
       }),
+    redis: () => startRedisServer({ dataDir, port: ports.redis }),
   };
 
   // The JVM is the slowest to start: it begins first, and everyone starts side by side.
-  const [kafka, temporal, minio, postgres, clamd] = await Promise.allSettled([
+  const [kafka, temporal, minio, postgres, clamd, redis] = await Promise.allSettled([
     timed('kafka', starters.kafka),
     timed('temporal', starters.temporal),
     timed('minio', starters.minio),
     timed('postgres', starters.postgres),
     timed('clamd', starters.clamd),
+    timed('redis', starters.redis),
   ]);
-  const results = { temporal, minio, postgres, clamd, kafka };
+  const results = { temporal, minio, postgres, clamd, kafka, redis };
   const failures = Object.entries(results).filter(([, r]) => r.status === 'rejected') as [
     string,
     PromiseRejectedResult,
@@ -346,6 +355,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const p = (postgres as PromiseFulfilledResult<Awaited<ReturnType<typeof startPostgresServer>>>).value;
   const c = (clamd as PromiseFulfilledResult<Awaited<ReturnType<typeof startClamdServer>>>).value;
   const k = (kafka as PromiseFulfilledResult<Awaited<ReturnType<typeof startKafkaServer>>>).value;
+  const r = (redis as PromiseFulfilledResult<Awaited<ReturnType<typeof startRedisServer>>>).value;
 
   const env: StackEnv = {
     INTAKE_DATA_DIR: dataDir,
@@ -363,6 +373,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     CLAMD_HOST: c.host,
     CLAMD_PORT: String(c.port),
     KAFKA_BROKERS: k.bootstrap,
+    REDIS_URL: r.url,
   };
   const postgresUrl = p.databaseUrl.replace(/:[^:@/]*@/, ':***@');
   const services: StackService[] = [
@@ -377,6 +388,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       exited: c.process.exited,
     },
     { name: 'kafka', label: SERVICE_LABELS.kafka, url: k.bootstrap, pid: k.process.pid, exited: k.process.exited },
+    { name: 'redis', label: SERVICE_LABELS.redis, url: r.url, pid: r.process.pid, exited: r.process.exited },
   ];
   const writeRecord = (): void => {
     const record: StackRecord = {
@@ -395,6 +407,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     postgres: p,
     clamd: c,
     kafka: k,
+    redis: r,
   };
   let stopping: Promise<void> | undefined;
   return {
@@ -409,6 +422,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       postgres: postgresUrl,
       clamd: `tcp://${c.host}:${c.port}`,
       kafka: k.bootstrap,
+      redis: r.url,
     },
     services,
     async stopService(name) {
@@ -488,6 +502,7 @@ export function stackOptionsFromConfig(config: Config): Omit<StackOptions, 'data
     kafka: portOf(config.kafka.brokers[0] ?? '127.0.0.1:9092', 9092),
     // KRaft's controller listener, beside the broker's as in Kafka's own quickstart (9092 / 9093).
     kafkaController: portOf(config.kafka.brokers[0] ?? '127.0.0.1:9092', 9092) + 1,
+    redis: portOf(config.redis.url, 6379),
   };
   return {
     ports,
@@ -531,6 +546,7 @@ export function printStack(stack: Stack): void {
     ['PostgreSQL', stack.urls.postgres],
     ['clamd', stack.urls.clamd],
     ['Kafka', `${stack.urls.kafka}  (bootstrap; KAFKA_BROKERS=${stack.env.KAFKA_BROKERS})`],
+    ['Redis', stack.urls.redis],
     ['Data folder', `${stack.dataDir}  (logs in ${stack.dataDir}/logs)`],
   ];
   for (const [name, value] of rows) console.log(`  ${name.padEnd(14)} ${value}`);

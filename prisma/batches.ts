@@ -1,7 +1,9 @@
 import { batchWorkflowIdFor, workflowIdFor } from '../common/task-queues';
 import { emptyBatchCounts, FILE_STATUSES, type BatchCounts, type BatchStatus, type FileStatus } from '../common/domain';
 import type { Batch, Db, DbClient } from './db';
+import type { TenantLimits } from '../common/tenant-limits';
 import type { NewFile } from './files';
+import { releaseFileCharge, reserveUpload } from './quotas';
 
 /*
  * The Batch table's repository. A batch and its files are inserted in one transaction, so a batch is
@@ -22,9 +24,22 @@ export type NewBatchFile = Omit<NewFile, 'workflowId' | 'createdAt' | 'idempoten
   reason: string | null;
 };
 
-/** Inserts a PROCESSING batch and its PROCESSING files together. */
-export async function insertBatch(db: Db, batch: NewBatch, files: readonly NewBatchFile[]): Promise<Batch> {
+/**
+ * Inserts a PROCESSING batch and its PROCESSING files together, charging the tenant's quota for every
+ * file not refused on arrival in the same transaction: a full quota (QuotaExceededError) inserts nothing.
+ */
+export async function insertBatch(
+  db: Db,
+  batch: NewBatch,
+  files: readonly NewBatchFile[],
+  limits: Pick<TenantLimits, 'storageBytes' | 'files'>,
+): Promise<Batch> {
+  const charged = files.filter((file) => file.reason === null);
   return db.$transaction(async (tx) => {
+    if (charged.length > 0) {
+      const bytes = charged.reduce((sum, file) => sum + file.size, 0);
+      await reserveUpload(tx, batch.tenantId, limits, bytes, charged.length);
+    }
     const row = await tx.batch.create({
       data: { ...batch, workflowId: batchWorkflowIdFor(batch.id), status: 'PROCESSING' satisfies BatchStatus },
     });
@@ -37,15 +52,25 @@ export async function insertBatch(db: Db, batch: NewBatch, files: readonly NewBa
         retentionMs: BigInt(file.retentionMs),
         status: 'PROCESSING' satisfies FileStatus,
         createdAt: batch.createdAt,
+        // The row carries its charge and gives it back once (prisma/quotas.ts); a refused part has none.
+        chargedBytes: file.reason === null ? BigInt(file.size) : null,
       })),
     });
     return row;
   });
 }
 
-/** Removes a batch whose workflow never started, with its files (nothing else refers to them). */
+/**
+ * Removes a batch whose workflow never started, with its files (nothing else refers to them), giving
+ * back the quota its files carry.
+ */
 export async function deleteBatch(db: Db, id: string): Promise<void> {
-  await db.$transaction([db.file.deleteMany({ where: { batchId: id } }), db.batch.deleteMany({ where: { id } })]);
+  await db.$transaction(async (tx) => {
+    const files = await tx.file.findMany({ where: { batchId: id }, select: { id: true } });
+    for (const file of files) await releaseFileCharge(tx, file.id, false);
+    await tx.file.deleteMany({ where: { batchId: id } });
+    await tx.batch.deleteMany({ where: { id } });
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { workflowIdFor } from '../common/task-queues';
 import type { FileStatus } from '../common/domain';
 import type { DbClient, File, Prisma } from './db';
+import { releaseFileCharge, RELEASED_STATUSES } from './quotas';
 
 /**
  * The File table's repository: every write to a File row goes through one of these functions, so the
@@ -36,7 +37,7 @@ export type NewFile = Pick<
   | 'traceId'
   | 'storageKey'
   | 'createdAt'
-> & { size: number; retentionMs: number };
+> & { size: number; retentionMs: number; chargedBytes?: number };
 
 /** The row of an accepted upload: PROCESSING until its workflow records an outcome. */
 export async function insertProcessing(db: DbClient, file: NewFile): Promise<File> {
@@ -44,6 +45,7 @@ export async function insertProcessing(db: DbClient, file: NewFile): Promise<Fil
     data: {
       ...file,
       size: BigInt(file.size),
+      chargedBytes: file.chargedBytes === undefined ? null : BigInt(file.chargedBytes),
       retentionMs: BigInt(file.retentionMs),
       status: 'PROCESSING' satisfies FileStatus,
     },
@@ -52,6 +54,7 @@ export async function insertProcessing(db: DbClient, file: NewFile): Promise<Fil
 
 /** Removes a row outright: only for an upload whose workflow never started, so nothing else refers to it. */
 export async function deleteRow(db: DbClient, id: string): Promise<void> {
+  await releaseFileCharge(db, id, false);
   await db.file.deleteMany({ where: { id } });
 }
 
@@ -102,6 +105,12 @@ export async function recordStored(db: DbClient, key: FileKey, facts: FileFacts)
  * the workflow records the same state again (a retried activity, a retention change).
  */
 export async function mirrorState(db: DbClient, key: FileKey, facts: FileFacts): Promise<boolean> {
+  const counted = await writeState(db, key, facts);
+  if ((RELEASED_STATUSES as readonly string[]).includes(facts.status)) await releaseFileCharge(db, key.id);
+  return counted;
+}
+
+async function writeState(db: DbClient, key: FileKey, facts: FileFacts): Promise<boolean> {
   const processing = 'PROCESSING' satisfies FileStatus;
   if (facts.status !== ('DELETED' satisfies FileStatus)) {
     if (facts.status !== processing) {
@@ -141,6 +150,7 @@ export async function tombstone(db: DbClient, id: string, reason: string): Promi
   });
   // Prisma cannot write an Unsupported("tsvector") column, so the index entry is cleared in SQL.
   await db.$executeRaw`UPDATE "File" SET "searchVector" = NULL WHERE id = ${id}`;
+  await releaseFileCharge(db, id);
   return true;
 }
 
@@ -150,6 +160,7 @@ export async function failIfProcessing(db: DbClient, id: string, reason: string)
     where: { id, status: 'PROCESSING' satisfies FileStatus },
     data: { status: 'FAILED' satisfies FileStatus, reason, completedAt: new Date() },
   });
+  if (count > 0) await releaseFileCharge(db, id);
   return count;
 }
 

@@ -41,9 +41,12 @@ function keyPrefix(key: string): string {
   return key.slice(0, API_KEY_PREFIX.length + 4);
 }
 
-/** Whether the tenant exists; a message naming an unknown one is refused, never auto-created. */
-export async function tenantExists(db: DbClient, tenantId: string): Promise<boolean> {
-  return (await db.tenant.count({ where: { id: tenantId } })) > 0;
+/** The tenant's own limit columns (null where it has the defaults), or null when there is no such tenant. */
+export async function findTenantLimits(db: DbClient, tenantId: string): Promise<TenantLimitColumns | null> {
+  return db.tenant.findUnique({
+    where: { id: tenantId },
+    select: { rpsLimit: true, uploadsLimit: true, storageLimitBytes: true, fileLimit: true },
+  });
 }
 
 /** Returns the tenant, creating it with a fresh webhook secret if needed. Safe to call concurrently. */
@@ -95,13 +98,25 @@ export async function revokeApiKey(db: DbClient, key: string): Promise<boolean> 
 }
 
 /** The tenant an active API key belongs to, or null for unknown and revoked keys. */
-export async function findTenantByApiKey(db: DbClient, key: string): Promise<{ tenantId: string } | null> {
+export async function findTenantByApiKey(
+  db: DbClient,
+  key: string,
+): Promise<{ tenantId: string; keyId: string; limits: TenantLimitColumns } | null> {
+  // The tenant's limits ride along: every request needs them, and this is the query it makes anyway.
   const found = await db.apiKey.findUnique({
     where: { keyHash: hashApiKey(key) },
-    select: { tenantId: true, revokedAt: true },
+    select: {
+      id: true,
+      tenantId: true,
+      revokedAt: true,
+      tenant: { select: { rpsLimit: true, uploadsLimit: true, storageLimitBytes: true, fileLimit: true } },
+    },
   });
-  return found && found.revokedAt === null ? { tenantId: found.tenantId } : null;
+  return found && found.revokedAt === null ? { tenantId: found.tenantId, keyId: found.id, limits: found.tenant } : null;
 }
+
+/** The limit columns of a tenant row; null takes the configured default. */
+export type TenantLimitColumns = Pick<Tenant, 'rpsLimit' | 'uploadsLimit' | 'storageLimitBytes' | 'fileLimit'>;
 
 export interface WebhookSecretInfo {
   current: string;

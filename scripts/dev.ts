@@ -73,7 +73,7 @@ async function stopApp(app: AppProcess): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  say(`starting Temporal, MinIO, PostgreSQL, clamd and Kafka under ${config.dataDir} …`);
+  say(`starting Temporal, MinIO, PostgreSQL, clamd, Kafka and Redis under ${config.dataDir} …`);
   let stack: Stack;
   try {
     stack = await startStack({

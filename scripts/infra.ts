@@ -13,7 +13,7 @@ import {
 async function main(): Promise<void> {
   const config = loadConfig();
   const settings = stackOptionsFromConfig(config);
-  console.log(`infra: starting Temporal, MinIO, PostgreSQL, clamd and Kafka under ${config.dataDir} …`);
+  console.log(`infra: starting Temporal, MinIO, PostgreSQL, clamd, Kafka and Redis under ${config.dataDir} …`);
   let stack: Stack;
   try {
     stack = await startStack({ dataDir: config.dataDir, ...settings, log: (line) => console.log(`infra: ${line}`) });

@@ -1,9 +1,12 @@
 // Operator commands: `npm run intake -- <command>`. Reads DATABASE_URL through loadConfig() and applies
 // pending migrations first, so it works against a fresh database.
+import { parseArgs } from 'node:util';
 import { isTenantId } from '../common/tenant-id';
+import { formatByteSize, parseLimit, type LimitName, type TenantLimits } from '../common/tenant-limits';
 import { ConfigError, loadConfig } from '../config/env';
 import { createDb, isRetryableDbError, type Db } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
+import { effectiveLimits, setTenantLimits, tenantUsage } from '../prisma/quotas';
 import { createApiKey, revokeApiKey, rotateWebhookSecret, TenantNotFoundError } from '../prisma/tenants';
 
 const USAGE = `Usage: npm run intake -- <command>
@@ -15,6 +18,11 @@ Commands:
   webhook-secret rotate <tenant>
                           Replace the tenant's webhook signing secret and print the new one;
                           deliveries are also signed with the old one for 24 hours.
+  tenants limits set <tenant> [--rps N] [--uploads N] [--storage SIZE] [--files N]
+                          Set the tenant's own limits (SIZE like 10GiB or 500MB); \`default\` as a value
+                          goes back to INTAKE_DEFAULT_LIMITS. Takes effect on the next request.
+  tenants limits show <tenant>
+                          Print the tenant's limits and usage.
   help                    Show this text.
 
 Uses DATABASE_URL (default postgresql://intake:intake@127.0.0.1:5433/intake, the one \`npm run infra\` starts).`;
@@ -42,7 +50,73 @@ async function withDb<T>(work: (db: Db) => Promise<T>): Promise<T> {
   }
 }
 
+/** --rps 20 --storage 10GiB … → the limits to write; `default` clears one. */
+function limitOptions(args: string[]): Partial<Record<keyof TenantLimits, number | null>> {
+  let values: Partial<Record<LimitName, string>>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        rps: { type: 'string' },
+        uploads: { type: 'string' },
+        storage: { type: 'string' },
+        files: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const read = (name: LimitName) => {
+    const value = values[name];
+    if (value === undefined) return undefined;
+    if (value === 'default') return null;
+    try {
+      return parseLimit(name, value);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  };
+  const limits = { rps: read('rps'), uploads: read('uploads'), storageBytes: read('storage'), files: read('files') };
+  if (Object.values(limits).every((v) => v === undefined)) {
+    throw new UsageError('give at least one of --rps, --uploads, --storage, --files');
+  }
+  return limits;
+}
+
+async function printLimits(db: Db, tenant: string): Promise<void> {
+  const { defaultLimits } = loadConfig();
+  const usage = await tenantUsage(db, tenant);
+  const limits = effectiveLimits(usage.tenant, defaultLimits);
+  const own = (value: unknown) => (value === null ? ' (default)' : '');
+  console.log(`tenant   ${tenant}`);
+  console.log(`rps      ${limits.rps} per API key${own(usage.tenant.rpsLimit)}`);
+  console.log(`uploads  ${limits.uploads} at once${own(usage.tenant.uploadsLimit)}`);
+  console.log(
+    `storage  ${formatByteSize(usage.storedBytes)} of ${formatByteSize(limits.storageBytes)}${own(usage.tenant.storageLimitBytes)}`,
+  );
+  console.log(`files    ${usage.files} of ${limits.files}${own(usage.tenant.fileLimit)}`);
+}
+
 async function main(args: string[]): Promise<void> {
+  if (args[0] === 'tenants' && args[1] === 'limits') {
+    const [, , action, argument, ...rest] = args;
+    const tenant = tenantArgument(argument);
+    if (action === 'set') {
+      const limits = limitOptions(rest);
+      await withDb(async (db) => {
+        await setTenantLimits(db, tenant, limits);
+        await printLimits(db, tenant);
+      });
+      return;
+    }
+    if (action === 'show' && rest.length === 0) {
+      await withDb((db) => printLimits(db, tenant));
+      return;
+    }
+    throw new UsageError(`unknown command: tenants limits ${action ?? ''}`.trim());
+  }
   const [group, action, argument, ...extra] = args;
   if (!group || group === 'help' || group === '--help' || group === '-h') {
     console.log(USAGE);

@@ -390,6 +390,31 @@ async function prismaGenerate() {
   await run('generating the Prisma client', process.execPath, [script, ...(quiet ? ['--quiet'] : [])], { cwd: ROOT });
 }
 
+async function redis() {
+  // The rate limiter and quota reservations live in Redis; the embedded stack runs Debian's server.
+  if (which('redis-server')) {
+    info('redis-server: present');
+    return;
+  }
+  if (isRoot && which('apt-get')) {
+    say('redis-server: installing redis-server from Debian …');
+    await run('updating apt lists', 'apt-get', ['update', '-qq']);
+    await run(
+      'installing redis-server',
+      'apt-get',
+      ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'],
+      {
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      },
+    );
+    if (!which('redis-server')) fail('redis-server installed but not on PATH: add /usr/bin to PATH.');
+    return;
+  }
+  fail(
+    'Redis is missing: install the redis-server package (e.g. `sudo apt-get install redis-server`) and run set-up again.',
+  );
+}
+
 function copyClamavSignaturesCheck() {
   // The stack copies infra/clamav into its data folder at start; make sure the folder shipped.
   const dir = join(ROOT, 'infra', 'clamav');
@@ -470,6 +495,7 @@ async function main() {
   // rather than fighting over 2 cores.
   for (const tool of GO_TOOLS) await goTool(tool);
   await clamav();
+  await redis();
   copyClamavSignaturesCheck();
   await temporalTestServer();
   await kafkaBroker();

@@ -154,6 +154,7 @@ export async function acceptBatch(deps: AcceptUploadDeps, request: BatchRequest)
         db,
         { id: batchId, tenantId, fileCount: uploads.length, idempotencyKey, createdAt },
         uploads.map(rowOf),
+        deps.limits,
       ),
     );
   } catch (error) {

@@ -1,5 +1,6 @@
 import { copyObjectFrom, describeObject, putObject } from '../lib/s3-objects';
-import { tenantExists } from '../prisma/tenants';
+import { effectiveLimits } from '../prisma/quotas';
+import { findTenantLimits } from '../prisma/tenants';
 import { acceptUpload, type AcceptUploadDeps, type AcceptUploadResult, type UploadOptions } from './accept-upload';
 import { normaliseContentType, parseHttpUrl, parseRetention, parseTags, sanitizeFilename } from './upload-fields';
 import { MessageRefused, messageFileId, type MessagePosition, type UploadMessage } from './upload-message';
@@ -10,8 +11,11 @@ import { MessageRefused, messageFileId, type MessagePosition, type UploadMessage
  * the message, so a redelivery answers with the first file instead of making a second.
  */
 
-/** The Kafka half of the accept-upload dependencies: the buckets references may name. */
-export interface AcceptMessageDeps extends AcceptUploadDeps {
+/**
+ * The Kafka half of the accept-upload dependencies: the buckets references may name. The quota is each
+ * message's tenant's own, looked up per message.
+ */
+export interface AcceptMessageDeps extends Omit<AcceptUploadDeps, 'limits'> {
   /** Unset: any bucket the S3 credentials can read, except Intake's own. */
   referenceBuckets: readonly string[] | undefined;
 }
@@ -42,65 +46,70 @@ export async function acceptMessage(
   at: MessagePosition,
 ): Promise<AcceptUploadResult> {
   const { config, s3 } = deps;
-  if (!(await deps.withDb((db) => tenantExists(db, message.tenantId)))) {
-    throw new MessageRefused('unknown_tenant', `intake-tenant: no tenant "${message.tenantId}"`);
-  }
+  const tenant = await deps.withDb((db) => findTenantLimits(db, message.tenantId));
+  if (!tenant) throw new MessageRefused('unknown_tenant', `intake-tenant: no tenant "${message.tenantId}"`);
+  const limits = effectiveLimits(tenant, config.defaultLimits);
   const { body } = message;
   if (body.kind === 'reference') checkReferenceBucket(deps, body.bucket);
   const maxBytes = config.limits.maxUploadBytes;
 
-  return acceptUpload(deps, {
-    tenantId: message.tenantId,
-    idempotencyKey: message.idempotencyKey,
-    fileId: messageFileId(message, at),
-    source: {
-      kafka: {
-        topic: at.topic,
-        partition: at.partition,
-        offset: at.offset.toString(),
-        ...(message.batchId ? { batchId: message.batchId } : {}),
+  return acceptUpload(
+    { ...deps, limits },
+    {
+      tenantId: message.tenantId,
+      // An inline file's size is known before a byte is stored; a reference's is learnt when it is copied.
+      expectedBytes: body.kind === 'inline' ? body.bytes.length : null,
+      idempotencyKey: message.idempotencyKey,
+      fileId: messageFileId(message, at),
+      source: {
+        kafka: {
+          topic: at.topic,
+          partition: at.partition,
+          offset: at.offset.toString(),
+          ...(message.batchId ? { batchId: message.batchId } : {}),
+        },
       },
-    },
-    fallbackFilename: message.filename,
-    checkBeforeReceiving: () => void readOptions(deps, message),
-    useLog: () => undefined,
-    async receive(target) {
-      if (body.kind === 'inline') {
-        await putObject(target.s3, target.bucket, target.key, body.bytes);
+      fallbackFilename: message.filename,
+      checkBeforeReceiving: () => void readOptions(deps, message),
+      useLog: () => undefined,
+      async receive(target) {
+        if (body.kind === 'inline') {
+          await putObject(target.s3, target.bucket, target.key, body.bytes);
+          return {
+            filename: message.filename,
+            declaredContentType: message.declaredContentType,
+            size: body.bytes.length,
+            fields: {},
+          };
+        }
+        let source: Awaited<ReturnType<typeof describeObject>>;
+        try {
+          source = await describeObject(s3, body.bucket, body.key);
+        } catch (error) {
+          // 403: the credentials cannot read it, which for Intake is the same as not there.
+          if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 403) throw error;
+          source = null;
+        }
+        if (!source)
+          throw new MessageRefused('missing_object', `s3://${body.bucket}/${body.key}: no such object Intake can read`);
+        if (source.size > maxBytes) {
+          throw new MessageRefused(
+            'payload_too_large',
+            `s3://${body.bucket}/${body.key} (${source.size} bytes) exceeds the limit of ${maxBytes} bytes`,
+          );
+        }
+        if (source.size === 0)
+          throw new MessageRefused('empty_file', `s3://${body.bucket}/${body.key} is empty (0 bytes)`);
+        await copyObjectFrom(target.s3, body, target.bucket, target.key);
         return {
           filename: message.filename,
-          declaredContentType: message.declaredContentType,
-          size: body.bytes.length,
+          declaredContentType: message.declaredContentType ?? normaliseContentType(source.contentType),
+          size: source.size,
           fields: {},
         };
-      }
-      let source: Awaited<ReturnType<typeof describeObject>>;
-      try {
-        source = await describeObject(s3, body.bucket, body.key);
-      } catch (error) {
-        // 403: the credentials cannot read it, which for Intake is the same as not there.
-        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 403) throw error;
-        source = null;
-      }
-      if (!source)
-        throw new MessageRefused('missing_object', `s3://${body.bucket}/${body.key}: no such object Intake can read`);
-      if (source.size > maxBytes) {
-        throw new MessageRefused(
-          'payload_too_large',
-          `s3://${body.bucket}/${body.key} (${source.size} bytes) exceeds the limit of ${maxBytes} bytes`,
-        );
-      }
-      if (source.size === 0)
-        throw new MessageRefused('empty_file', `s3://${body.bucket}/${body.key} is empty (0 bytes)`);
-      await copyObjectFrom(target.s3, body, target.bucket, target.key);
-      return {
-        filename: message.filename,
-        declaredContentType: message.declaredContentType ?? normaliseContentType(source.contentType),
-        size: source.size,
-        fields: {},
-      };
+      },
+      readOptions: () => readOptions(deps, message),
+      sanitizeFilename,
     },
-    readOptions: () => readOptions(deps, message),
-    sanitizeFilename,
-  });
+  );
 }

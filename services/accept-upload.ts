@@ -17,6 +17,8 @@ import { storageKeys } from '../lib/storage-keys';
 import type { Db, Prisma } from '../prisma/db';
 import { findByIdempotencyKey, findTenantFile, isUniqueViolation, type FileRecord } from '../prisma/file-records';
 import { deleteRow, insertProcessing } from '../prisma/files';
+import { releaseReservation, reserveUpload } from '../prisma/quotas';
+import type { TenantLimits } from '../common/tenant-limits';
 import type { uploadWorkflow } from '../workflows';
 
 /*
@@ -175,6 +177,8 @@ export interface AcceptUploadDeps {
   withDb: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
   /** Runs one Temporal call, bounded the same way. */
   withTemporal: <T>(fn: (client: Client) => Promise<T>) => Promise<T>;
+  /** The tenant's limits; the storage and file quotas are reserved against them. */
+  limits: TenantLimits;
 }
 
 /** One upload request, with the transport-specific steps the caller supplies. */
@@ -192,6 +196,11 @@ export interface UploadRequest {
   fallbackFilename: string | undefined;
   /** Checks what can be checked before any byte is stored; runs after the idempotency look-up. */
   checkBeforeReceiving(): void;
+  /**
+   * The most bytes the body can hold (its Content-Length), when known: reserved against the quota
+   * before any byte is stored. Unknown (chunked), the quota is reserved right after streaming.
+   */
+  expectedBytes: number | null;
   /** Once the upload has its ids: the caller's request log is replaced by this one. */
   useLog(log: Logger): void;
   /** Streams the body to the target; throws (and leaves nothing stored) when it cannot. */
@@ -233,13 +242,49 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
     log,
   };
 
-  const received = await request.receive(target);
+  // Reserved before a byte is stored when the body's length is known; an upload that ends short gives
+  // the difference back, one that fails gives it all back.
+  let reserved = 0;
+  const giveBack = async () => {
+    if (reserved === 0) return;
+    const bytes = reserved;
+    reserved = 0;
+    await deps
+      .withDb((db) => releaseReservation(db, tenantId, bytes))
+      .catch((error: unknown) => {
+        log.error({ err: error, bytes }, 'could not release a quota reservation');
+      });
+  };
+  if (request.expectedBytes !== null) {
+    const bytes = Math.max(1, Math.min(request.expectedBytes, config.limits.maxUploadBytes));
+    await deps.withDb((db) => reserveUpload(db, tenantId, deps.limits, bytes));
+    reserved = bytes;
+  }
+
+  let received: ReceivedUpload;
   let options: UploadOptions;
+  try {
+    received = await request.receive(target);
+  } catch (error) {
+    await giveBack();
+    throw error;
+  }
   try {
     options = request.readOptions(received.fields);
     if (received.size === 0) throw new UploadRefused('empty_file', 'The uploaded file is empty (0 bytes)');
+    if (reserved === 0) {
+      // The length was unknown: reserve now; a full quota removes the bytes before the 403.
+      await deps.withDb((db) => reserveUpload(db, tenantId, deps.limits, received.size));
+    } else if (received.size > reserved) {
+      // Cannot happen with an honest Content-Length (the body stops there); charge what arrived.
+      await deps.withDb((db) => reserveUpload(db, tenantId, deps.limits, received.size - reserved, 0));
+    } else if (received.size < reserved) {
+      await deps.withDb((db) => releaseReservation(db, tenantId, reserved - received.size, 0));
+    }
+    reserved = received.size;
   } catch (error) {
     await discardObject(target);
+    await giveBack();
     throw error;
   }
 
@@ -261,8 +306,12 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
       discard: () => discardObject(target),
       retryRepairs: repeatable,
       ...(request.source ? { source: request.source } : {}),
+      // From here on the File row carries the reservation (File.chargedBytes) and releases it.
+      onRowInserted: () => void (reserved = 0),
+      charged: true,
     });
   } catch (error) {
+    await giveBack();
     if (!isUniqueViolation(error)) throw error;
     // A concurrent request with the same key or derived id won the race: answer with its file.
     const winner = repeatable ? await deps.withDb((db) => findEarlier(db, request)) : null;
@@ -288,6 +337,9 @@ export interface AdmitOptions {
   retryRepairs: boolean;
   /** Where the upload came from when not over HTTP, kept with its row (File.ingestSource). */
   source?: Prisma.InputJsonObject;
+  /** Whether the upload's quota is reserved already: its row then carries the charge (File.chargedBytes). */
+  charged: boolean;
+  onRowInserted?: () => void;
 }
 
 /**
@@ -306,7 +358,13 @@ export async function admitUpload(
   const workflowId = workflowIdFor(upload.fileId);
   let row: FileRecord;
   try {
-    row = await deps.withDb((db) => insertUploadRow(db, upload, workflowId, options.idempotencyKey, options.source));
+    row = await deps.withDb((db) =>
+      insertUploadRow(db, upload, workflowId, options.idempotencyKey, {
+        source: options.source,
+        chargedBytes: options.charged ? upload.size : undefined,
+      }),
+    );
+    options.onRowInserted?.();
   } catch (error) {
     if (!isUniqueViolation(error)) await options.discard();
     throw error;
@@ -446,9 +504,10 @@ function insertUploadRow(
   upload: AcceptedUpload,
   workflowId: string,
   idempotencyKey: string | null,
-  source: Prisma.InputJsonObject | undefined,
+  extra: { source: Prisma.InputJsonObject | undefined; chargedBytes: number | undefined },
 ) {
   return insertProcessing(db, {
+    ...(extra.chargedBytes === undefined ? {} : { chargedBytes: extra.chargedBytes }),
     id: upload.fileId,
     tenantId: upload.tenantId,
     workflowId,
@@ -459,7 +518,7 @@ function insertUploadRow(
     callbackUrl: upload.callbackUrl,
     retentionMs: upload.retentionMs,
     idempotencyKey,
-    ...(source ? { ingestSource: source } : {}),
+    ...(extra.source ? { ingestSource: extra.source } : {}),
     // The request's trace, which the workflow and its activities continue (lib/temporal-tracing.ts).
     traceId: currentTraceId(),
     storageKey: upload.incomingKey,

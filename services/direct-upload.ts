@@ -16,6 +16,7 @@ import {
   type DirectUploadRecord,
 } from '../prisma/direct-uploads';
 import { findTenantFile, isUniqueViolation } from '../prisma/file-records';
+import { checkUploadFits, releaseReservation, reserveUpload } from '../prisma/quotas';
 import {
   UploadRefused,
   admitUpload,
@@ -63,6 +64,9 @@ export async function startDirectUpload(
   const key = storageKeys.incoming(request.tenantId, fileId);
   const expiresAt = new Date(Date.now() + expiryMs);
   const expiresInSeconds = Math.max(1, Math.floor(expiryMs / 1000));
+  // Refused before the client sends a byte; the reservation itself is taken at complete, for the
+  // bytes that actually arrived.
+  await deps.withDb((db) => checkUploadFits(db, request.tenantId, deps.limits, request.size));
   const base = {
     id: newDirectUploadId(),
     fileId,
@@ -182,16 +186,23 @@ export async function completeDirectUpload(
     declared,
     createdAt: new Date(),
   };
+  // The quota is reserved for the bytes that arrived; a full quota leaves the upload pending (and its
+  // bytes in place until it expires), so deleting files and completing again succeeds.
+  await deps.withDb((db) => reserveUpload(db, upload.tenantId, deps.limits, size));
+  let carried = false;
   try {
     // The bytes stay whatever happens: they are the client's, and a retried complete needs them.
     const result = await admitUpload(scoped, accepted, {
       idempotencyKey: null,
       discard: async () => undefined,
       retryRepairs: true,
+      charged: true,
+      onRowInserted: () => void (carried = true),
     });
     await deps.withDb((db) => markDirectUploadCompleted(db, upload.id));
     return { ...result, upload };
   } catch (error) {
+    if (!carried) await deps.withDb((db) => releaseReservation(db, upload.tenantId, size));
     // A concurrent complete inserted the row first: answer with its file.
     if (isUniqueViolation(error)) {
       const raced = await replay();

@@ -9,6 +9,7 @@ import { FILE_ID_PATTERN } from '../lib/ids';
 import { copyObject, deleteKeys, isNotFound } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import { findTenantFile, isUniqueViolation } from '../prisma/file-records';
+import { releaseReservation, reserveUpload } from '../prisma/quotas';
 import {
   admitUpload,
   restartIfLost,
@@ -66,11 +67,20 @@ export async function finishTusUpload(deps: AcceptUploadDeps, upload: FinishedTu
   if (earlier) return earlier;
 
   const incomingKey = storageKeys.incoming(upload.tenantId, upload.fileId);
+  // Charged for the bytes that arrived, as a direct upload's complete is, before they are copied; a full
+  // quota leaves the tus upload in place (until it expires), so deleting files and sending HEAD again
+  // finishes it.
+  await deps.withDb((db) => reserveUpload(db, upload.tenantId, deps.limits, upload.size));
+  let carried = false;
+  const giveBack = async () => {
+    if (!carried) await deps.withDb((db) => releaseReservation(db, upload.tenantId, upload.size));
+  };
   // A server-side copy: the bytes never pass through the API again. The tus object stays until the file
   // exists, so a finish that fails half-way can simply run again.
   try {
     await copyObject(s3, bucket, tusUploadId(upload.tenantId, upload.fileId), incomingKey);
   } catch (error) {
+    await giveBack();
     // A concurrent finish completed first and removed the tus object: its file is the answer.
     const raced = isNotFound(error) ? await replay() : null;
     if (raced) return raced;
@@ -99,8 +109,11 @@ export async function finishTusUpload(deps: AcceptUploadDeps, upload: FinishedTu
       retryRepairs: true,
       // Kept with the row like a Kafka message's origin: which tus upload the file was assembled from.
       source: { tus: { uploadId: tusUploadId(upload.tenantId, upload.fileId), length: upload.size } },
+      charged: true,
+      onRowInserted: () => void (carried = true),
     });
   } catch (error) {
+    await giveBack();
     // A concurrent finish (a retried PATCH racing a HEAD) inserted the row first: answer with its file.
     if (isUniqueViolation(error)) {
       const raced = await replay();

@@ -13,6 +13,7 @@ import { isDependencyOutage } from '../lib/dependency-outage';
 import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '../lib/kafka-client';
 import { ensureTopics, intakeTopics } from '../lib/kafka-topics';
 import type { Db } from '../prisma/db';
+import { QuotaExceededError } from '../prisma/quotas';
 import { acceptMessage, type AcceptMessageDeps } from '../services/accept-message';
 import { UploadRefused } from '../services/accept-upload';
 import { ERROR_HEADER, MessageRefused, parseUploadMessage, type MessagePosition } from '../services/upload-message';
@@ -49,6 +50,9 @@ const MAX_UNEXPECTED_ATTEMPTS = 10;
 /** A refusal is the message's fault: retrying cannot help, so it goes to the DLQ. */
 function refusalOf(error: unknown): string | undefined {
   if (error instanceof MessageRefused) return `${error.reason}: ${error.message}`;
+  // A full quota holds until the tenant deletes files or gets a larger one: the DLQ keeps the message
+  // for a replay then, instead of blocking its partition.
+  if (error instanceof QuotaExceededError) return `quota_exceeded: ${error.message}`;
   if (error instanceof UploadRefused && error.reason !== 'processing_not_started') {
     return `${error.reason}: ${error.message}`;
   }

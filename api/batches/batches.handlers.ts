@@ -37,6 +37,7 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
       log: c.var.log,
       withDb: (fn) => withDb(c, fn),
       withTemporal: (fn) => withTemporal(c, fn),
+      limits: c.var.limits,
     },
     {
       tenantId: c.var.tenantId,

@@ -41,6 +41,11 @@ const asList = (value: string | string[] | undefined) =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 const wantsRedirect = (value: string | undefined) => value === '1' || value === 'true';
 
+/** A body's declared length, when it gives one (a chunked body does not). */
+function contentLength(header: string | undefined): number | null {
+  return header !== undefined && /^\d{1,15}$/.test(header) ? Number(header) : null;
+}
+
 export const uploadFile: AppRouteHandler<routes.UploadFileRoute> = async (c) => {
   const { config } = c.var;
   const query = c.req.valid('query');
@@ -60,8 +65,10 @@ export const uploadFile: AppRouteHandler<routes.UploadFileRoute> = async (c) => 
       log: c.var.log,
       withDb: (fn) => withDb(c, fn),
       withTemporal: (fn) => withTemporal(c, fn),
+      limits: c.var.limits,
     },
     {
+      expectedBytes: contentLength(c.req.header('content-length')),
       tenantId: c.var.tenantId,
       idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
       fallbackFilename: query.filename,

@@ -7,6 +7,7 @@ import { newFileId } from '../../lib/ids';
 import { encryptEveryWrite } from '../../lib/s3-encryption';
 import type { AcceptUploadDeps } from '../../services/accept-upload';
 import { finishTusUpload, parseTusUploadId, tusUploadId, type FinishedTusUpload } from '../../services/tus-upload';
+import { checkUploadFits } from '../../prisma/quotas';
 import { withDb, withTemporal } from '../dependencies';
 import { ApiError, ERRORS, asApiError, type ErrorCode } from '../errors';
 import { normaliseContentType } from '../receive-upload';
@@ -111,6 +112,7 @@ export function createTusEndpoint(config: Config): TusEndpoint {
     log: c.var.log,
     withDb: (fn) => withDb(c, fn),
     withTemporal: (fn) => withTemporal(c, fn),
+    limits: c.var.limits,
   });
 
   const finish = async (c: Context<AppEnv>, upload: Upload): Promise<string> => {
@@ -161,6 +163,11 @@ export function createTusEndpoint(config: Config): TusEndpoint {
       try {
         if (upload.size === 0) throw new ApiError('empty_file', 'The upload is empty (Upload-Length: 0)');
         readTusMetadata(config, upload.metadata);
+        // A full quota refuses the upload before its first byte; the charge itself is taken at the finish.
+        if (upload.size !== undefined) {
+          const size = upload.size;
+          await withDb(c, (db) => checkUploadFits(db, c.var.tenantId, c.var.limits, size));
+        }
       } catch (error) {
         throw refusalOf(c, error);
       }

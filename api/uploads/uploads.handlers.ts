@@ -15,6 +15,7 @@ const serviceDeps = (c: Context<AppEnv>): AcceptUploadDeps => ({
   log: c.var.log,
   withDb: (fn) => withDb(c, fn),
   withTemporal: (fn) => withTemporal(c, fn),
+  limits: c.var.limits,
 });
 
 export const createUpload: AppRouteHandler<routes.CreateUploadRoute> = async (c) => {

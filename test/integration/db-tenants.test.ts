@@ -97,7 +97,7 @@ describe('tenants and API keys', () => {
     await seedApiKeys(db, [{ tenant: acme, key }]);
     await seedApiKeys(db, [{ tenant: acme, key }]);
 
-    expect(await findTenantByApiKey(db, key)).toEqual({ tenantId: acme });
+    expect(await findTenantByApiKey(db, key)).toMatchObject({ tenantId: acme });
     expect(await findTenantByApiKey(db, `${key}x`)).toBeNull();
 
     const rows = await db.apiKey.findMany({ where: { tenantId: acme } });
@@ -120,14 +120,14 @@ describe('tenants and API keys', () => {
     const globex = tenant('globex');
     const key = await createApiKey(db, globex);
     expect(key).toMatch(/^ik_[0-9A-Za-z]{32}$/);
-    expect(await findTenantByApiKey(db, key)).toEqual({ tenantId: globex });
+    expect(await findTenantByApiKey(db, key)).toMatchObject({ tenantId: globex });
 
     expect(await revokeApiKey(db, key)).toBe(true);
     expect(await findTenantByApiKey(db, key)).toBeNull();
     expect(await revokeApiKey(db, key)).toBe(false);
 
     await seedApiKeys(db, [{ tenant: globex, key }]);
-    expect(await findTenantByApiKey(db, key)).toEqual({ tenantId: globex });
+    expect(await findTenantByApiKey(db, key)).toMatchObject({ tenantId: globex });
   });
 
   it('concurrent ensureTenant calls create one tenant with one secret', async () => {

@@ -36,6 +36,12 @@ export function fakeDb() {
       if (JSON.stringify(values).includes('\\u0000'))
         throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
     },
+    // Quota reservations and releases (prisma/quotas.ts) are single SQL statements; route tests see
+    // every reservation fit (test/integration and test/e2e run the real ones).
+    $executeRaw: async () => {
+      await db.guard();
+      return 1;
+    },
     file: {
       findFirst: async ({ where }: { where: Record<string, unknown> }) => {
         await db.guard(where);
@@ -266,6 +272,13 @@ export function setupApi(env: Record<string, string> = {}) {
     log: pino({ level: 'silent' }),
     clamdPing: async () => {
       if (!clamd.up) throw new Error('clamd did not answer PING');
+    },
+    // Route tests are about routes: every request and upload is let through (test/e2e/quotas.test.ts
+    // has the real limiter on Redis).
+    limiter: {
+      hit: async (_key, rps) => ({ allowed: true, limit: rps, remaining: rps - 1, resetMs: 1000 }),
+      acquireUploadSlot: async () => ({ release: async () => undefined }),
+      close: async () => undefined,
     },
   };
   return { app: createApp(services), config, db, s3: s3.state, temporal: temporal.state, clamd };

@@ -6,7 +6,10 @@
 export const KEYS: Record<string, string> = { 'acme-key-123': 'acme', 'globex-key-456': 'globex' };
 export const secrets = { rotated: false };
 
-export const findTenantByApiKey = async (_db: unknown, key: string) => (KEYS[key] ? { tenantId: KEYS[key] } : null);
+const NO_OWN_LIMITS = { rpsLimit: null, uploadsLimit: null, storageLimitBytes: null, fileLimit: null };
+
+export const findTenantByApiKey = async (_db: unknown, key: string) =>
+  KEYS[key] ? { tenantId: KEYS[key], keyId: `key-${KEYS[key]}`, limits: NO_OWN_LIMITS } : null;
 
 export const getWebhookSecretInfo = async () =>
   secrets.rotated

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startStack, type Stack } from '../../infra/stack';
 
 /**
- * Starts the real stack (Temporal dev server, MinIO, PostgreSQL, clamd) on free ports in a fresh temp
+ * Starts the real stack (Temporal dev server, MinIO, PostgreSQL, clamd, Redis) on free ports in a fresh temp
  * folder, so tests never touch a running `npm run dev`. The variables are set on process.env before
  * vitest forks its test workers, which inherit them: tests just call loadConfig().
  */

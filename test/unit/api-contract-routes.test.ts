@@ -96,4 +96,26 @@ describe('the API contract', () => {
     const res = await t.app.request('/v1/files', { method: 'POST', headers: ACME, body: form });
     expect(res.status).toBe(202);
   });
+
+  it('documents the rate limit on every /v1 operation, the quota on uploads, and GET /v1/tenant', () => {
+    for (const [path, item] of Object.entries(doc.paths).filter(([p]) => p.startsWith('/v1/'))) {
+      for (const [method, operation] of Object.entries(item)) {
+        expect(operation.responses?.['429'], `${method} ${path}`).toMatchObject({
+          headers: { 'Retry-After': {}, RateLimit: {}, 'RateLimit-Policy': {} },
+        });
+      }
+    }
+    for (const [path, method] of [
+      ['/v1/files', 'post'],
+      ['/v1/uploads', 'post'],
+      ['/v1/uploads/{id}/complete', 'post'],
+      ['/v1/batches', 'post'],
+      ['/v1/tus/', 'post'],
+      ['/v1/tus/{id}', 'patch'],
+    ] as const) {
+      expect(doc.paths[path]?.[method]?.responses?.['403'], `${method} ${path}`).toBeDefined();
+    }
+    expect(doc.paths['/v1/tenant']?.get?.responses?.['200']).toBeDefined();
+    expect(doc.components.schemas.Tenant).toBeDefined();
+  });
 });

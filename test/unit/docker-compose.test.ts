@@ -61,6 +61,7 @@ describe('docker-compose.yml', () => {
       'minio',
       'clamav',
       'kafka',
+      'redis',
       'api',
       'worker',
       'media-worker',
