@@ -65,7 +65,7 @@ export async function reserveUpload(
     WHERE id = ${tenantId} AND "storedBytes" + ${bytes} <= ${limits.storageBytes} AND "fileCount" + ${files} <= ${limits.files}`;
   if (changed === 1) return;
   const usage = await tenantUsage(db, tenantId);
-  throw quotaError(usage, limits, bytes);
+  throw quotaError(usage, limits, bytes, files);
 }
 
 /** Whether an upload of `bytes` would fit now (a direct upload's start, before it has any bytes). */
@@ -81,13 +81,19 @@ export async function checkUploadFits(
   }
 }
 
-function quotaError(usage: TenantUsage, limits: Pick<TenantLimits, 'storageBytes' | 'files'>, bytes: number) {
-  if (usage.files + 1 > limits.files) {
+function quotaError(
+  usage: TenantUsage,
+  limits: Pick<TenantLimits, 'storageBytes' | 'files'>,
+  bytes: number,
+  files = 1,
+) {
+  if (usage.files + files > limits.files) {
     return new QuotaExceededError(
       'files',
       usage.files,
       limits.files,
-      `File quota exceeded: ${usage.files} of ${limits.files} files used`,
+      `File quota exceeded: ${usage.files} of ${limits.files} files used` +
+        (files > 1 ? `; this upload adds ${files}` : ''),
     );
   }
   return new QuotaExceededError(

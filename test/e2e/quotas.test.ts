@@ -24,6 +24,7 @@ const KEYS = {
   'quota-store': 'quota-store-key-0002',
   'quota-files': 'quota-files-key-0003',
   'quota-redis': 'quota-redis-key-0004',
+  'quota-batch': 'quota-batch-key-0005',
 } as const;
 type Tenant = keyof typeof KEYS;
 
@@ -165,6 +166,39 @@ describe('storage and file quotas', () => {
     expect((await tenantView('quota-files')).usage).toEqual({ storageBytes: png.length, files: 1 });
     expect((await upload(intake.api.url, 'quota-files', png)).status).toBe(202);
   }, 180_000);
+  it('charges a batch for all its files at once or refuses it whole, and refuses a tus upload that cannot fit at its creation', async () => {
+    await setTenantLimits(intake.db, 'quota-batch', { files: 2, storageBytes: 3 * png.length });
+    const batch = (count: number) => {
+      const form = new FormData();
+      for (let i = 0; i < count; i++) form.append('file', new Blob([png], { type: 'image/png' }), `p${i}.png`);
+      return fetch(`${intake.api.url}/v1/batches`, { method: 'POST', headers: auth('quota-batch'), body: form });
+    };
+    const tooMany = await batch(3);
+    expect(tooMany.status).toBe(403);
+    expect((await errorOf(tooMany)).message).toContain('0 of 2 files used');
+    expect(await intake.objectsUnder(storageKeys.incoming('quota-batch', ''))).toEqual([]);
+    expect((await tenantView('quota-batch')).usage).toEqual({ storageBytes: 0, files: 0 });
+
+    const fits = await batch(2);
+    expect(fits.status).toBe(202);
+    expect((await tenantView('quota-batch')).usage).toEqual({ storageBytes: 2 * png.length, files: 2 });
+
+    // One more byte than is left: tus refuses the creation, before any PATCH sends a byte.
+    const tus = await fetch(`${second.url}/v1/tus/`, {
+      method: 'POST',
+      headers: {
+        ...auth('quota-batch'),
+        'Tus-Resumable': '1.0.0',
+        'Upload-Length': String(png.length + 1),
+        'Upload-Metadata': `filename ${Buffer.from('big.png').toString('base64')}`,
+      },
+    });
+    expect(tus.status).toBe(403);
+    const error = await errorOf(tus);
+    expect(error.code).toBe('quota_exceeded');
+    expect(error.message).toContain('2 of 2 files used');
+    expect((await tenantView('quota-batch')).usage).toEqual({ storageBytes: 2 * png.length, files: 2 });
+  }, 120_000);
 });
 
 describe('intake tenants limits', () => {
