@@ -19,7 +19,7 @@ import { startIntake, type RunningIntake } from '../support/running-intake';
 const KEY = 'direct-e2e-key-0001';
 const OTHER_KEY = 'direct-e2e-key-0002';
 const MIB = 1024 * 1024;
-const MAX_UPLOAD = 32 * MIB;
+const MAX_UPLOAD = 128 * MIB;
 
 let intake: RunningIntake<'acme' | 'globex'>;
 let acme: IntakeClient;
@@ -228,6 +228,20 @@ describe('direct uploads: a multipart plan', () => {
     const content = await acme.download(file.id);
     expect(Buffer.from(await content.arrayBuffer()).equals(bytes)).toBe(true);
   });
+
+  it('100 MiB in twenty presigned parts ends READY with the exact bytes', async () => {
+    const bytes = textOf(100 * MIB);
+    const digest = sha256(bytes);
+    const multipart = await plan<MultipartPlan>({ filename: 'large.txt', size: bytes.length, sha256: digest });
+    expect(multipart.method).toBe('MULTIPART');
+    expect(multipart.parts).toHaveLength(20);
+    const parts = await sendParts(multipart, bytes);
+    expect((await complete(multipart.id, { parts })).status).toBe(202);
+    const file = await acme.waitForFile(multipart.fileId, 300_000);
+    expect(file).toMatchObject({ status: 'READY', size: bytes.length, sha256: digest });
+    const content = await acme.download(file.id);
+    expect(sha256(Buffer.from(await content.arrayBuffer()))).toBe(digest);
+  }, 360_000);
 
   it('a size different from the declared one (a part left out) ends REJECTED', async () => {
     const bytes = textOf(11 * MIB);
