@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Db } from '../prisma/db';
+import type { AcceptUploadDeps } from '../services/accept-upload';
 import type { AppEnv } from './types';
 import { isDependencyOutage } from '../lib/dependency-outage';
 import { ApiError } from './errors';
@@ -47,3 +48,15 @@ export const withDb = <T>(c: Context<AppEnv>, fn: (db: Db) => Promise<T>, timeou
 /** Temporal calls also get the abort signal through the client, so the gRPC call is cancelled. */
 export const withTemporal = <T>(c: Context<AppEnv>, fn: (client: Client) => Promise<T>, timeoutMs?: number) =>
   callDependency('Temporal', (signal) => c.var.temporal.withAbortSignal(signal, () => fn(c.var.temporal)), timeoutMs);
+
+/** What the upload services need from a request: its config, clients, logger, deadlines and quota. */
+export function uploadDeps(c: Context<AppEnv>): AcceptUploadDeps {
+  return {
+    config: c.var.config,
+    s3: c.var.s3,
+    log: c.var.log,
+    withDb: (fn) => withDb(c, fn),
+    withTemporal: (fn) => withTemporal(c, fn),
+    limits: c.var.limits,
+  };
+}

@@ -5,7 +5,7 @@ import type { Batch } from '../../prisma/db';
 import { listTenantFiles } from '../../prisma/file-records';
 import { acceptBatch } from '../../services/accept-batch';
 import type { UploadOptions } from '../../services/accept-upload';
-import { withDb, withTemporal } from '../dependencies';
+import { uploadDeps, withDb } from '../dependencies';
 import { ApiError } from '../errors';
 import { toFileView } from '../file-view';
 import { receiveBatch } from '../receive-batch';
@@ -30,24 +30,14 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
     retentionMs: parseRetention(fields.retention?.[0], config.retention),
     tags: parseTags(fields.tags ?? []),
   });
-  const { batch, files, replayed } = await acceptBatch(
-    {
-      config,
-      s3: c.var.s3,
-      log: c.var.log,
-      withDb: (fn) => withDb(c, fn),
-      withTemporal: (fn) => withTemporal(c, fn),
-      limits: c.var.limits,
-    },
-    {
-      tenantId: c.var.tenantId,
-      idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
-      useLog: (log) => c.set('log', log),
-      receive: (target) => receiveBatch(c.req.raw, target),
-      readOptions,
-      sanitizeFilename,
-    },
-  );
+  const { batch, files, replayed } = await acceptBatch(uploadDeps(c), {
+    tenantId: c.var.tenantId,
+    idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
+    useLog: (log) => c.set('log', log),
+    receive: (target) => receiveBatch(c.req.raw, target),
+    readOptions,
+    sanitizeFilename,
+  });
   if (replayed) c.header('Idempotent-Replayed', 'true');
   c.header('Location', `/v1/batches/${batch.id}`);
   return c.json({ id: batch.id, status: batch.status as BatchStatus, files, links: batchLinks(c, batch) }, 202);

@@ -7,7 +7,7 @@ import { deleteSignal, retentionUpdate } from '../../common/messages';
 import { storageKeys } from '../../lib/storage-keys';
 import { listTenantFiles, type FileRecord } from '../../prisma/file-records';
 import { acceptUpload, type UploadOptions } from '../../services/accept-upload';
-import { withDb, withTemporal } from '../dependencies';
+import { uploadDeps, withDb, withTemporal } from '../dependencies';
 import { ApiError } from '../errors';
 import { fileLinks, toFileView } from '../file-view';
 import { receiveMultipartUpload, receiveRawUpload } from '../receive-upload';
@@ -58,34 +58,23 @@ export const uploadFile: AppRouteHandler<routes.UploadFileRoute> = async (c) => 
     tags: parseTags([...(fields.tags ?? []), ...asList(query.tags)]),
   });
 
-  const { row, replayed } = await acceptUpload(
-    {
-      config,
-      s3: c.var.s3,
-      log: c.var.log,
-      withDb: (fn) => withDb(c, fn),
-      withTemporal: (fn) => withTemporal(c, fn),
-      limits: c.var.limits,
+  const { row, replayed } = await acceptUpload(uploadDeps(c), {
+    expectedBytes: contentLength(c.req.header('content-length')),
+    tenantId: c.var.tenantId,
+    idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
+    fallbackFilename: query.filename,
+    checkBeforeReceiving: () => {
+      if (multipart) return;
+      if (!query.filename) {
+        throw new ApiError('invalid_request', 'filename: required as a query parameter for a raw upload');
+      }
+      readOptions({});
     },
-    {
-      expectedBytes: contentLength(c.req.header('content-length')),
-      tenantId: c.var.tenantId,
-      idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
-      fallbackFilename: query.filename,
-      checkBeforeReceiving: () => {
-        if (multipart) return;
-        if (!query.filename) {
-          throw new ApiError('invalid_request', 'filename: required as a query parameter for a raw upload');
-        }
-        readOptions({});
-      },
-      useLog: (log) => c.set('log', log),
-      receive: (target) =>
-        multipart ? receiveMultipartUpload(c.req.raw, target) : receiveRawUpload(c.req.raw, target),
-      readOptions,
-      sanitizeFilename,
-    },
-  );
+    useLog: (log) => c.set('log', log),
+    receive: (target) => (multipart ? receiveMultipartUpload(c.req.raw, target) : receiveRawUpload(c.req.raw, target)),
+    readOptions,
+    sanitizeFilename,
+  });
   if (replayed) c.header('Idempotent-Replayed', 'true');
   else c.var.metrics?.uploadAccepted(row.tenantId, 'http', Number(row.size));
   return c.json(uploadAccepted(c, row), 202);

@@ -5,10 +5,9 @@ import type { Config, ObjectEncryption } from '../../config/env';
 import { isDependencyOutage } from '../../lib/dependency-outage';
 import { newFileId } from '../../lib/ids';
 import { encryptEveryWrite } from '../../lib/s3-encryption';
-import type { AcceptUploadDeps } from '../../services/accept-upload';
 import { finishTusUpload, parseTusUploadId, tusUploadId, type FinishedTusUpload } from '../../services/tus-upload';
 import { checkUploadFits } from '../../prisma/quotas';
-import { withDb, withTemporal } from '../dependencies';
+import { uploadDeps, withDb } from '../dependencies';
 import { ApiError, ERRORS, asApiError, type ErrorCode } from '../errors';
 import { normaliseContentType } from '../receive-upload';
 import type { AppEnv } from '../types';
@@ -106,14 +105,8 @@ export function createTusEndpoint(config: Config): TusEndpoint {
     if (!c) throw new Error('a tus request reached @tus/server without its Hono context');
     return c;
   };
-  const serviceDeps = (c: Context<AppEnv>): AcceptUploadDeps => ({
-    config,
-    s3: c.var.s3,
-    log: c.var.log,
-    withDb: (fn) => withDb(c, fn),
-    withTemporal: (fn) => withTemporal(c, fn),
-    limits: c.var.limits,
-  });
+  // The tus server's config is the app's (createTusEndpoint is given services.config).
+  const serviceDeps = uploadDeps;
 
   const finish = async (c: Context<AppEnv>, upload: Upload): Promise<string> => {
     const ids = parseTusUploadId(upload.id);

@@ -1,22 +1,13 @@
-import type { Context } from 'hono';
 import type { FileStatus } from '../../common/domain';
 import { completeDirectUpload, startDirectUpload } from '../../services/direct-upload';
-import type { AcceptUploadDeps } from '../../services/accept-upload';
-import { withDb, withTemporal } from '../dependencies';
+import { uploadDeps } from '../dependencies';
 import { fileLinks } from '../file-view';
 import { normaliseContentType, tooLarge } from '../receive-upload';
-import type { AppEnv, AppRouteHandler } from '../types';
+import type { AppRouteHandler } from '../types';
 import { parseHttpUrl, parseRetention, parseTags, sanitizeFilename } from '../upload-fields';
 import type * as routes from './uploads.routes';
 
-const serviceDeps = (c: Context<AppEnv>): AcceptUploadDeps => ({
-  config: c.var.config,
-  s3: c.var.s3,
-  log: c.var.log,
-  withDb: (fn) => withDb(c, fn),
-  withTemporal: (fn) => withTemporal(c, fn),
-  limits: c.var.limits,
-});
+const serviceDeps = uploadDeps;
 
 export const createUpload: AppRouteHandler<routes.CreateUploadRoute> = async (c) => {
   const { config } = c.var;

@@ -170,7 +170,8 @@ describe('storage and file quotas', () => {
     await setTenantLimits(intake.db, 'quota-batch', { files: 2, storageBytes: 3 * png.length });
     const batch = (count: number) => {
       const form = new FormData();
-      for (let i = 0; i < count; i++) form.append('file', new Blob([png], { type: 'image/png' }), `p${i}.png`);
+      for (let i = 0; i < count; i++)
+        form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), `p${i}.png`);
       return fetch(`${intake.api.url}/v1/batches`, { method: 'POST', headers: auth('quota-batch'), body: form });
     };
     const tooMany = await batch(3);
