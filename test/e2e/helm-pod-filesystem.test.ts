@@ -53,7 +53,7 @@ function podEnv(container: Container, overrides: Record<string, string>): NodeJS
     HOME_DIR: homedir(),
     ...Object.fromEntries(
       Object.entries(process.env).filter(
-        ([key]) => /^(TEMPORAL|DATABASE|S3|CLAMD)_/.test(key) || key === 'INTAKE_WEBHOOK_ALLOW_PRIVATE',
+        ([key]) => /^(TEMPORAL|DATABASE|S3|CLAMD|REDIS|KAFKA)_/.test(key) || key === 'INTAKE_WEBHOOK_ALLOW_PRIVATE',
       ),
     ),
     NODE_ENV: 'production',
