@@ -90,6 +90,8 @@ export interface AcceptBatchResult {
   files: BatchMember[];
   /** True when the answer is an earlier batch with the same Idempotency-Key: nothing new started. */
   replayed: boolean;
+  /** The bytes stored for this request's files (0 for a replay). */
+  acceptedBytes: number;
 }
 
 /**
@@ -177,7 +179,7 @@ export async function acceptBatch(deps: AcceptUploadDeps, request: BatchRequest)
     if (idempotencyKey && isUniqueViolation(error)) {
       // A concurrent request with the same key won the race: answer with its batch.
       const winner = await deps.withDb((db) => findBatchByIdempotencyKey(db, tenantId, idempotencyKey));
-      if (winner) return { batch: winner, files: await membersOf(deps, winner), replayed: true };
+      if (winner) return { batch: winner, files: await membersOf(deps, winner), replayed: true, acceptedBytes: 0 };
     }
     throw error;
   }
@@ -217,6 +219,7 @@ export async function acceptBatch(deps: AcceptUploadDeps, request: BatchRequest)
     batch,
     files: uploads.map((upload) => ({ id: upload.fileId, filename: upload.filename, status: 'PROCESSING' })),
     replayed: false,
+    acceptedBytes: received.parts.reduce((sum, part) => sum + (part.refusal === null ? part.size : 0), 0),
   };
 }
 
@@ -344,5 +347,6 @@ async function replayBatch(deps: AcceptUploadDeps, request: BatchRequest, existi
     batch: existing,
     files: rows.map((row) => ({ id: row.id, filename: row.filename, status: row.status as FileStatus })),
     replayed: true,
+    acceptedBytes: 0,
   };
 }

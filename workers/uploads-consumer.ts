@@ -12,6 +12,7 @@ import type { Config } from '../config/env';
 import { isDependencyOutage } from '../lib/dependency-outage';
 import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '../lib/kafka-client';
 import { ensureTopics, intakeTopics } from '../lib/kafka-topics';
+import type { WorkerMetrics } from '../lib/metrics';
 import type { Db } from '../prisma/db';
 import { QuotaExceededError } from '../prisma/quotas';
 import { acceptMessage, messageBatchRef, type AcceptMessageDeps } from '../services/accept-message';
@@ -46,6 +47,8 @@ export interface UploadsConsumerDeps {
   db: Db;
   temporal: Client;
   log: Logger;
+  /** Counts the files it accepts (intake_uploads_accepted_total{source="kafka"}). */
+  metrics?: WorkerMetrics;
 }
 
 export interface UploadsConsumer {
@@ -221,6 +224,7 @@ export async function startUploadsConsumer(deps: UploadsConsumerDeps): Promise<U
         const parsed = parseUploadMessage(message.headerEntries, message.value, maxInlineBytes);
         const { row, replayed } = await acceptMessage(acceptDeps, parsed, at);
         log.info({ ...where, fileId: row.id, tenantId: row.tenantId, replayed }, 'upload message accepted');
+        if (!replayed) deps.metrics?.uploadAccepted(row.tenantId, 'kafka', Number(row.size));
         await tellBatch(message, batch, at, false);
         return;
       } catch (error) {

@@ -31,7 +31,7 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
     retentionMs: parseRetention(fields.retention?.[0], config.retention),
     tags: parseTags(fields.tags ?? []),
   });
-  const { batch, files, replayed } = await acceptBatch(uploadDeps(c), {
+  const { batch, files, replayed, acceptedBytes } = await acceptBatch(uploadDeps(c), {
     tenantId: c.var.tenantId,
     idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
     useLog: (log) => c.set('log', log),
@@ -40,6 +40,8 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
     sanitizeFilename,
   });
   if (replayed) c.header('Idempotent-Replayed', 'true');
+  // Every part counts, a refused one too: it is a file, REJECTED, as a rejected POST /v1/files is.
+  else c.var.metrics?.uploadAccepted(c.var.tenantId, 'batch', acceptedBytes, files.length);
   c.header('Location', `/v1/batches/${batch.id}`);
   return c.json({ id: batch.id, status: batch.status as BatchStatus, files, links: batchLinks(c, batch) }, 202);
 };
