@@ -11,16 +11,16 @@ import { parseByteSize } from '../common/tenant-limits';
 export const wholeNumber =
   (min: number, max: number) =>
   (value: string): number => {
-    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`Must be a whole number from ${min} to ${max}.`);
     const parsed = Number(value);
-    if (parsed < min || parsed > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    if (parsed < min || parsed > max) throw new InvalidArgumentError(`Must be a whole number from ${min} to ${max}.`);
     return parsed;
   };
 
 /** "30s", "10m", "2h" → milliseconds; a bare number counts seconds. */
 export function duration(value: string): number {
   if (!DURATION_PATTERN.test(value.trim()))
-    throw new InvalidArgumentError('must be a duration such as 30s, 10m or 2h.');
+    throw new InvalidArgumentError('Must be a duration such as 30s, 10m or 2h.');
   return parseDuration(value, 's');
 }
 
@@ -28,14 +28,14 @@ export function duration(value: string): number {
 export function durationWithUnit(value: string): string {
   const trimmed = value.trim();
   if (!DURATION_WITH_UNIT_PATTERN.test(trimmed)) {
-    throw new InvalidArgumentError('must be a duration with a unit, such as 12h, 7d or 4w.');
+    throw new InvalidArgumentError('Must be a duration with a unit, such as 12h, 7d or 4w.');
   }
   return trimmed.replace(/\s+/g, '');
 }
 
 export function byteSize(value: string): number {
   const bytes = parseByteSize(value);
-  if (bytes === undefined) throw new InvalidArgumentError('must be a size such as 64MiB, 500MB or 1048576.');
+  if (bytes === undefined) throw new InvalidArgumentError('Must be a size such as 64MiB, 500MB or 1048576.');
   return bytes;
 }
 
@@ -53,7 +53,7 @@ export function tagList(value: string, previous: string[] = []): string[] {
 export function fileStatus(value: string): FileStatus {
   const status = value.trim().toUpperCase();
   if (!(FILE_STATUSES as readonly string[]).includes(status)) {
-    throw new InvalidArgumentError(`must be one of ${FILE_STATUSES.join(', ')}.`);
+    throw new InvalidArgumentError(`Must be one of ${FILE_STATUSES.join(', ')}.`);
   }
   return status as FileStatus;
 }
@@ -78,5 +78,5 @@ export function httpUrl(value: string): string {
   } catch {
     // Falls through to the error below.
   }
-  throw new InvalidArgumentError('must be an http(s) URL.');
+  throw new InvalidArgumentError('Must be an http(s) URL.');
 }

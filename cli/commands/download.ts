@@ -53,9 +53,9 @@ export function registerDownload(program: Command, context: CliContext): void {
           : api.v1.files[':id'].content.$get({ param: { id }, query: {}, header: {} }),
       );
       if (!response.body) throw new CliError('the API answered without a body');
-      const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+      const body = () => Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
       if (options.output === '-') {
-        await pipeline(body, stdoutOf(context));
+        await pipeline(body(), stdoutOf(context));
         return;
       }
       const fallback = options.rendition ? `${id}-${options.rendition}.webp` : id;
@@ -67,7 +67,7 @@ export function registerDownload(program: Command, context: CliContext): void {
       // Written beside the target and renamed at the end: an interrupted download leaves no half file under its name.
       const partial = `${path}.intake-part`;
       try {
-        await pipeline(body, createWriteStream(partial));
+        await pipeline(body(), createWriteStream(partial));
         await rename(partial, path);
       } catch (error) {
         await rm(partial, { force: true });

@@ -10,7 +10,7 @@ const DATABASE_NOTE =
 
 function tenantId(value: string): string {
   if (!isTenantId(value)) {
-    throw new InvalidArgumentError('a tenant id is lowercase letters, digits, - or _ (at most 63).');
+    throw new InvalidArgumentError('A tenant id is lowercase letters, digits, - or _ (at most 63).');
   }
   return value;
 }

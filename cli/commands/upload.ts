@@ -93,6 +93,7 @@ export function registerUpload(program: Command, context: CliContext): void {
       const followers = pLimit(FOLLOWERS);
       const started = performance.now();
       let uploadedAt = started;
+      let uploadedBytes = 0;
 
       const handle = async (file: LocalFile): Promise<UploadResult> => {
         const base = { path: file.display, filename: file.filename, size: file.size };
@@ -107,6 +108,7 @@ export function registerUpload(program: Command, context: CliContext): void {
           return { ...base, id: null, status: 'NOT UPLOADED', reason: message };
         }
         uploadedAt = performance.now();
+        uploadedBytes += file.size;
         progress.uploaded(file, id);
         if (!options.wait) return { ...base, id, status: 'PROCESSING', reason: null };
         let view: FileView;
@@ -129,13 +131,15 @@ export function registerUpload(program: Command, context: CliContext): void {
 
       if (options.json) sayJson(context.terminal, results);
       else say(context.terminal, renderSummary(results));
-      const bytes = files.reduce((sum, file) => sum + file.size, 0);
       const seconds = Math.max(0.001, (uploadedAt - started) / 1000);
+      const uploaded = results.filter((r) => r.id !== null).length;
       note(
         context.terminal,
-        `${files.length} file${files.length === 1 ? '' : 's'}, ${formatByteSize(bytes)} uploaded in ${formatSpan(
+        `${uploaded} of ${files.length} file${files.length === 1 ? '' : 's'} uploaded, ${formatByteSize(uploadedBytes)} in ${formatSpan(
           uploadedAt - started,
-        )} (${formatByteSize(Math.round(bytes / seconds))}/s)${options.wait ? `, all settled in ${formatSpan(performance.now() - started)}` : ''}: ${countStatuses(results)}`,
+        )} (${formatByteSize(Math.round(uploadedBytes / seconds))}/s)${
+          options.wait ? `; all settled in ${formatSpan(performance.now() - started)}` : ''
+        }: ${countStatuses(results)}`,
       );
       const expected = options.wait ? 'READY' : 'PROCESSING';
       const bad = results.filter((r) => r.status !== expected);

@@ -5,7 +5,7 @@ export function renderTable(
   head: string[],
   rows: readonly (readonly (string | number | null | undefined)[])[],
 ): string {
-  const table = new Table({ head, style: { head: [], border: [], compact: false } });
+  const table = new Table({ head, style: { head: [], border: [], compact: true } });
   for (const row of rows) table.push(row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
   return table.toString();
 }

@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
+import mime from 'mime';
 import { CliError } from '../errors';
 
 /** One file to upload: where it is, how to name it to the person and to the API, and its size. */
@@ -10,6 +11,11 @@ export interface LocalFile {
   /** The name the API stores (the last path segment). */
   filename: string;
   size: number;
+  /**
+   * The type its name says (as curl -F and browsers declare it); the API checks it against the content,
+   * so a text file named .png ends REJECTED rather than stored as text.
+   */
+  contentType: string;
 }
 
 /**
@@ -22,7 +28,13 @@ export async function collectFiles(paths: readonly string[]): Promise<LocalFile[
   const add = (path: string, display: string, size: number) => {
     if (seen.has(path)) return;
     seen.add(path);
-    files.push({ path, display, filename: basename(path), size });
+    files.push({
+      path,
+      display,
+      filename: basename(path),
+      size,
+      contentType: mime.getType(path) ?? 'application/octet-stream',
+    });
   };
   for (const given of paths) {
     const path = resolve(given);

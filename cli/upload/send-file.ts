@@ -72,7 +72,7 @@ async function sendInOnePost(
           header: { 'idempotency-key': idempotencyKey },
         },
         {
-          headers: { 'Content-Type': 'application/octet-stream' },
+          headers: { 'Content-Type': file.contentType },
           // A stream body needs duplex 'half' in Node's fetch; the bytes then go out as they are read.
           init: { body: countedStream(file.path, onBytes), duplex: 'half' } as RequestInit,
         },
@@ -111,7 +111,7 @@ function sendWithTus(
 ): Promise<SentFile> {
   return new Promise((resolve, reject) => {
     let fileId: string | undefined;
-    const metadata: Record<string, string> = { filename: file.filename };
+    const metadata: Record<string, string> = { filename: file.filename, filetype: file.contentType };
     if (settings.tags.length) metadata.tags = settings.tags.join(',');
     if (settings.retention) metadata.retention = settings.retention;
     if (settings.callbackUrl) metadata.callbackUrl = settings.callbackUrl;
