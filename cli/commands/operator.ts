@@ -15,11 +15,14 @@ function tenantId(value: string): string {
   return value;
 }
 
-/** `--rps 20`, `--storage 10GiB`; `default` goes back to INTAKE_DEFAULT_LIMITS. */
+/**
+ * `--rps 20`, `--storage 10GiB`; `default` goes back to INTAKE_DEFAULT_LIMITS. Kept as the word until
+ * the action: commander stores a parser's null as an empty string.
+ */
 const limitValue =
   (name: LimitName) =>
-  (value: string): number | null => {
-    if (value === 'default') return null;
+  (value: string): number | 'default' => {
+    if (value === 'default') return 'default';
     try {
       return parseLimit(name, value);
     } catch (error) {
@@ -85,17 +88,17 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     .option('--uploads <n>', 'uploads in flight at once', limitValue('uploads'))
     .option('--storage <size>', 'stored bytes, e.g. 10GiB or 500MB', limitValue('storage'))
     .option('--files <n>', 'stored files', limitValue('files'))
-    .action(async (tenant: string, options: Partial<Record<LimitName, number | null>>) => {
+    .action(async (tenant: string, options: Partial<Record<LimitName, number | 'default'>>) => {
       if (LIMIT_NAMES.every((name) => options[name] === undefined)) {
         set.error('give at least one of --rps, --uploads, --storage, --files');
       }
-      const text = await (
-        await admin()
-      ).setLimits(tenant, {
-        rps: options.rps,
-        uploads: options.uploads,
-        storageBytes: options.storage,
-        files: options.files,
+      const value = (name: LimitName) => (options[name] === 'default' ? null : options[name]);
+      const tenantAdmin = await admin();
+      const text = await tenantAdmin.setLimits(tenant, {
+        rps: value('rps'),
+        uploads: value('uploads'),
+        storageBytes: value('storage'),
+        files: value('files'),
       });
       say(context.terminal, text);
     });

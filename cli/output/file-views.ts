@@ -46,18 +46,25 @@ export function renderTimeline(file: Pick<FileView, 'steps'>): string {
   return renderTable(['step', 'state', 'attempts', 'started', 'took', 'error'], rows);
 }
 
+/** A long reason cut to `max` characters in a listing; `status <id>` shows it whole. */
+export function shorten(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
 /** `ls`, `search` and `batch`: one line per file. */
 export function renderFileRows(files: readonly FileView[]): string {
   return renderTable(
-    ['id', 'filename', 'status', 'type', 'size', 'tags', 'created'],
+    ['id', 'filename', 'status', 'type', 'size', 'tags', 'created', 'reason'],
     files.map((f) => [
       f.id,
       f.filename,
-      f.reason && f.status !== 'READY' ? `${f.status}: ${f.reason}` : f.status,
+      f.status,
       f.contentType ?? '',
       formatByteSize(f.size),
       f.tags.join(','),
       formatTime(f.createdAt),
+      shorten(f.reason ?? '', 60),
     ]),
   );
 }

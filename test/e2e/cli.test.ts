@@ -276,8 +276,14 @@ describe('intake errors and operator commands', () => {
     expect(key.length).toBeGreaterThan(20);
     const listed = await cli(['ls', '--json'], { INTAKE_API_KEY: key });
     expect(JSON.parse(listed.stdout)).toEqual({ items: [], nextCursor: null });
+    const set = await cli(['tenants', 'limits', 'set', 'cli-e2e-operator', '--files', '5', '--storage', '1MiB']);
+    expect(set.stdout).toContain('files    0 of 5\n');
+    expect(set.stdout).toContain('storage  0 B of 1 MiB\n');
+    const reset = await cli(['tenants', 'limits', 'set', 'cli-e2e-operator', '--files', 'default']);
+    expect(reset.code, reset.stderr).toBe(0);
     const shown = await cli(['tenants', 'limits', 'show', 'cli-e2e-operator']);
-    expect(shown.stdout).toContain('files    0 of ');
+    expect(shown.stdout).toMatch(/files {4}0 of \d+ \(default\)/);
+    expect(shown.stdout).toContain('storage  0 B of 1 MiB\n');
 
     expect((await cli(['keys', 'revoke', key])).code).toBe(0);
     expect((await cli(['ls'], { INTAKE_API_KEY: key })).code).toBe(1);
