@@ -1,4 +1,5 @@
 import { batches } from './batches';
+import { consoleRoutes } from './console';
 import { createBaseApp } from './create-app';
 import { mountDocs } from './docs';
 import { events } from './events';
@@ -38,7 +39,8 @@ export function createApp(services: ApiServices) {
     .route('/v1/webhook-secret', webhookSecret)
     .route('/v1/events', events)
     .route('/v1/events', tenantEventStream)
-    .route('/v1/tenant', tenant);
+    .route('/v1/tenant', tenant)
+    .route('/', consoleRoutes());
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -18,6 +18,7 @@ import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
 import { sweepExpiredTusUploads } from '../services/tus-upload';
+import { buildConsole } from '../console/build';
 import { createApp } from './app';
 import { startCodecEndpoint } from './codec-endpoint';
 import type { ApiServices } from './types';
@@ -92,6 +93,10 @@ export async function startApi(
   // API and workers may start together; migrations take an advisory lock, so this is safe and idempotent.
   await applyMigrations(config.databaseUrl);
   if (config.apiKeys.length > 0) await seedApiKeys(services.db, config.apiKeys);
+  // The console's assets are built from console/ when missing or stale (a fresh clone, an edit): every
+  // way of starting the API (dev, tests, npm run api, the image) serves a current console.
+  const consoleBuild = await buildConsole();
+  if (consoleBuild.built) log.info({ bytes: consoleBuild.bytes }, 'web console built into dist/console');
   const app = createApp(services);
   const secrets = codecSecrets(config);
   const codecEndpoint = await startCodecEndpoint({

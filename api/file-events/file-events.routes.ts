@@ -13,15 +13,10 @@ const StreamHeaders = z.object({
     .openapi({ description: "The last event's id: the stream resumes after it", example: '1796212800000_f_3kq7…' }),
 });
 const StreamQuery = z.object({
-  duration: z
-    .string()
-    .max(16)
-    .regex(DURATION_PATTERN, 'must be a duration such as 30s')
-    .optional()
-    .openapi({
-      description: 'How long the server keeps the stream open (default and most 10m); then reconnect with Last-Event-ID',
-      example: '10m',
-    }),
+  duration: z.string().max(16).regex(DURATION_PATTERN, 'must be a duration such as 30s').optional().openapi({
+    description: 'How long the server keeps the stream open (default and most 10m); then reconnect with Last-Event-ID',
+    example: '10m',
+  }),
 });
 const eventStream = (what: string) =>
   ({
