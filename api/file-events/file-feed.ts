@@ -51,6 +51,8 @@ export interface FileFeed {
   changesAfter(tenantId: string, after: { updatedAt: Date; id: string }, limit: number): Promise<FileChange[]>;
   /** How many looks the poller made: a figure for tests and benchmarks (flat in the number of watchers). */
   readonly looks: number;
+  /** Aborted by close(): open streams end, so a stopping API is not held up by its watchers. */
+  readonly closed: AbortSignal;
   close(): void;
 }
 
@@ -75,6 +77,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
   let timer: NodeJS.Timeout | undefined;
   let looking = false;
   let looks = 0;
+  const closing = new AbortController();
 
   const emit = (change: FileChange) => {
     for (const listener of listeners.get(change.tenantId) ?? []) {
@@ -174,7 +177,9 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
     get looks() {
       return looks;
     },
+    closed: closing.signal,
     close() {
+      closing.abort();
       listeners.clear();
       if (timer) clearTimeout(timer);
       timer = undefined;

@@ -45,10 +45,13 @@ export function streamChanges(c: Context<AppEnv>, options: StreamOptions): Respo
       wake?.();
     });
     let closed = false;
-    stream.onAbort(() => {
+    const end = () => {
       closed = true;
       wake?.();
-    });
+    };
+    stream.onAbort(end);
+    if (fileFeed.closed.aborted) end();
+    else fileFeed.closed.addEventListener('abort', end, { once: true });
     try {
       await stream.write(`retry: ${RETRY_MS}\n\n`);
       if (options.initial) await send(stream, options.initial);
@@ -71,6 +74,7 @@ export function streamChanges(c: Context<AppEnv>, options: StreamOptions): Respo
         while (queue.length > 0) await send(stream, queue.shift()!);
       }
     } finally {
+      fileFeed.closed.removeEventListener('abort', end);
       unsubscribe();
     }
   });
