@@ -1,7 +1,8 @@
 import { relative } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono, type Handler, type MiddlewareHandler } from 'hono';
 import { CONSOLE_DIST } from '../../console/build';
+import { answerError } from '../errors';
 import type { AppEnv } from '../types';
 
 /** The console runs only its own bundle: no inline script, nothing from another origin. */
@@ -13,11 +14,16 @@ const CONSOLE_HEADERS = {
   'Cache-Control': 'no-cache',
 };
 
+/** serveStatic's answer with the console's headers; without the built file, the API's JSON 404. */
 const withHeaders =
-  (serve: MiddlewareHandler): MiddlewareHandler =>
-  async (c, next) => {
-    await serve(c, next);
-    for (const [name, value] of Object.entries(CONSOLE_HEADERS)) c.res.headers.set(name, value);
+  (serve: MiddlewareHandler<AppEnv>): Handler<AppEnv> =>
+  async (c) => {
+    const res = await serve(c, async () => undefined);
+    if (!(res instanceof Response)) {
+      return answerError(c, 'not_found', 'The web console is not built: run `npm run build:console`');
+    }
+    for (const [name, value] of Object.entries(CONSOLE_HEADERS)) res.headers.set(name, value);
+    return res;
   };
 
 /**
@@ -27,13 +33,10 @@ const withHeaders =
  */
 export function consoleRoutes() {
   const root = relative(process.cwd(), CONSOLE_DIST) || '.';
-  return (
-    new Hono<AppEnv>()
-      .get('/', withHeaders(serveStatic({ root, path: 'index.html' })))
-      // Named files only: nothing else under dist/ is reachable.
-      .get(
-        '/console/:asset{(app\\.js|styles\\.css)}',
-        withHeaders(serveStatic({ root, rewriteRequestPath: (path) => path.replace(/^\/console/, '') })),
-      )
-  );
+  const app = new Hono<AppEnv>().get('/', withHeaders(serveStatic({ root, path: 'index.html' })));
+  // Named files only: nothing else under dist/ is reachable.
+  for (const asset of ['app.js', 'styles.css']) {
+    app.get(`/console/${asset}`, withHeaders(serveStatic({ root, path: asset })));
+  }
+  return app;
 }
