@@ -9,6 +9,8 @@ const StreamHeaders = z.object({
   'last-event-id': z
     .string()
     .max(100)
+    // The shape of the ids this API writes (<updatedAt ms>_<file id>), so a client knows a foreign one is a 400.
+    .regex(/^(\d{1,15}_[A-Za-z0-9_-]{1,64})?$/, 'not an event id this API sent')
     .optional()
     .openapi({ description: "The last event's id: the stream resumes after it", example: '1796212800000_f_3kq7…' }),
 });

@@ -57,6 +57,11 @@ beforeAll(async () => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: intake.api.url });
   page = await context.newPage();
   page.on('request', (request) => requested.push(request.url()));
+  // What went wrong in the page shows in the test's output, next to the failed wait.
+  page.on('pageerror', (error) => console.error(`console page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.error(`console page: ${message.text()}`);
+  });
   // Destructive actions ask with the browser's own confirm(); the test says yes.
   page.on('dialog', (dialog) => void dialog.accept());
   page.setDefaultTimeout(UI_MS);
@@ -88,27 +93,34 @@ describe('the web console', () => {
     await page.getByRole('link', { name: 'Webhooks' }).click();
     await page.getByLabel('Webhook URL').fill(intake.receiver.url('/console'));
     await page.getByRole('button', { name: 'Add webhook' }).click();
-    await page.getByRole('list', { name: 'Webhooks' }).getByText(intake.receiver.url('/console')).waitFor();
-    await page.getByRole('link', { name: 'Files' }).click();
+    await page
+      .getByRole('list', { name: 'Webhooks' })
+      .locator('strong', { hasText: intake.receiver.url('/console') })
+      .waitFor();
   });
 
-  it('uploads three images and a text file as a batch and shows each reach READY live', async () => {
-    const files = [
-      { name: 'sunset-alpha.jpg', mimeType: 'image/jpeg', buffer: await jpeg(230, 120, 40) },
-      { name: 'harbour-bravo.jpg', mimeType: 'image/jpeg', buffer: await jpeg(30, 90, 200) },
-      { name: 'meadow-charlie.jpg', mimeType: 'image/jpeg', buffer: await jpeg(60, 170, 70) },
-      { name: 'notes-delta.txt', mimeType: 'text/plain', buffer: Buffer.from('minutes of the harbour meeting\n') },
-    ];
-    await page.getByLabel('Upload files').setInputFiles(files);
-    for (const file of files) await row(file.name).waitFor({ timeout: OUTCOME_MS });
-    await screenshot('uploading');
-    // No reload from here on: the rows move by the event stream alone.
-    for (const file of files) await statusOf(file.name, 'READY').waitFor({ timeout: OUTCOME_MS });
-    await row('sunset-alpha.jpg').locator('.step-done', { hasText: 'notify' }).waitFor();
-    await screenshot('files');
-  });
+  it(
+    'uploads three images and a text file as a batch and shows each reach READY live',
+    { timeout: 400_000 },
+    async () => {
+      const files = [
+        { name: 'sunset-alpha.jpg', mimeType: 'image/jpeg', buffer: await jpeg(230, 120, 40) },
+        { name: 'harbour-bravo.jpg', mimeType: 'image/jpeg', buffer: await jpeg(30, 90, 200) },
+        { name: 'meadow-charlie.jpg', mimeType: 'image/jpeg', buffer: await jpeg(60, 170, 70) },
+        { name: 'notes-delta.txt', mimeType: 'text/plain', buffer: Buffer.from('minutes of the harbour meeting\n') },
+      ];
+      await page.getByRole('link', { name: 'Files', exact: true }).click();
+      await page.getByLabel('Upload files').setInputFiles(files);
+      for (const file of files) await row(file.name).waitFor({ timeout: OUTCOME_MS });
+      await screenshot('uploading');
+      // No reload from here on: the rows move by the event stream alone.
+      for (const file of files) await statusOf(file.name, 'READY').waitFor({ timeout: OUTCOME_MS });
+      await row('sunset-alpha.jpg').locator('.step-done', { hasText: 'notify' }).waitFor();
+      await screenshot('files');
+    },
+  );
 
-  it('shows an EICAR upload INFECTED, with no download or preview offered', async () => {
+  it('shows an EICAR upload INFECTED, with no download or preview offered', { timeout: 300_000 }, async () => {
     await page
       .getByLabel('Upload files')
       .setInputFiles([{ name: 'eicar-echo.txt', mimeType: 'text/plain', buffer: eicarTestFile() }]);
@@ -129,33 +141,37 @@ describe('the web console', () => {
     expect(await page.locator('li.file-row').count()).toBeLessThanOrEqual(2); // the name, and the text's content
   });
 
-  it('extends, holds (a delete is then refused, readably), releases and deletes a file', async () => {
-    await row('harbour-bravo.jpg').getByRole('link', { name: 'harbour-bravo.jpg' }).click();
-    await page.getByRole('img', { name: 'Preview of harbour-bravo.jpg' }).waitFor();
-    await page.getByRole('button', { name: 'Download original' }).waitFor();
-    await screenshot('file');
+  it(
+    'extends, holds (a delete is then refused, readably), releases and deletes a file',
+    { timeout: 300_000 },
+    async () => {
+      await row('harbour-bravo.jpg').getByRole('link', { name: 'harbour-bravo.jpg' }).click();
+      await page.getByRole('img', { name: 'Preview of harbour-bravo.jpg' }).waitFor();
+      await page.getByRole('button', { name: 'Download original' }).waitFor();
+      await screenshot('file');
 
-    await page.getByLabel('Extend by').fill('30d');
-    await page.getByRole('button', { name: 'Extend' }).click();
-    await page.getByText('Extend: done.').waitFor();
+      await page.getByLabel('Extend by').fill('30d');
+      await page.getByRole('button', { name: 'Extend' }).click();
+      await page.getByText('Extend: done.').waitFor();
 
-    await page.getByRole('button', { name: 'Place on hold' }).click();
-    await page.getByText('Hold: done.').waitFor();
-    await page.getByRole('button', { name: 'Release hold' }).waitFor();
+      await page.getByRole('button', { name: 'Place on hold' }).click();
+      await page.getByText('Hold: done.').waitFor();
+      await page.getByRole('button', { name: 'Release hold' }).waitFor();
 
-    await page.getByRole('button', { name: 'Delete file' }).click();
-    await page.getByRole('alert').filter({ hasText: 'Delete refused' }).filter({ hasText: /hold/i }).waitFor();
+      await page.getByRole('button', { name: 'Delete file' }).click();
+      await page.getByRole('alert').filter({ hasText: 'Delete refused' }).filter({ hasText: /hold/i }).waitFor();
 
-    await page.getByRole('button', { name: 'Release hold' }).click();
-    await page.getByText('Release: done.').waitFor();
-    await page.getByRole('button', { name: 'Delete file' }).click();
-    await page.getByText('Delete: done.').waitFor();
-    await page.locator('h2 .status', { hasText: /^DELETED$/ }).waitFor({ timeout: OUTCOME_MS });
-    expect(await page.getByRole('button', { name: /Download/ }).count()).toBe(0);
-    expect(await page.locator('img').count()).toBe(0);
-  });
+      await page.getByRole('button', { name: 'Release hold' }).click();
+      await page.getByText('Release: done.').waitFor();
+      await page.getByRole('button', { name: 'Delete file' }).click();
+      await page.getByText('Delete: done.').waitFor();
+      await page.locator('h2 .status', { hasText: /^DELETED$/ }).waitFor({ timeout: OUTCOME_MS });
+      expect(await page.getByRole('button', { name: /Download/ }).count()).toBe(0);
+      expect(await page.locator('img').count()).toBe(0);
+    },
+  );
 
-  it('lists the deliveries the uploads caused', async () => {
+  it('lists the deliveries the uploads caused', { timeout: 300_000 }, async () => {
     await page.getByRole('link', { name: 'Webhooks' }).click();
     await page.getByRole('button', { name: `Deliveries of ${intake.receiver.url('/console')}` }).click();
     const table = page.getByRole('table', { name: `Deliveries to ${intake.receiver.url('/console')}` });
@@ -177,7 +193,7 @@ describe('the web console', () => {
 
   it('fits a 375 px phone screen', async () => {
     await page.setViewportSize({ width: 375, height: 800 });
-    await page.getByRole('link', { name: 'Files' }).click();
+    await page.getByRole('link', { name: 'Files', exact: true }).click();
     await page.getByLabel('Search').fill('');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await row('sunset-alpha.jpg').waitFor();
