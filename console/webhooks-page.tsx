@@ -2,6 +2,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { describeError, getJson, sendJson } from './api-client';
 import type { Delivery, Webhook } from './types';
 
+interface TestResult {
+  delivered: boolean;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
 const EVENTS = ['file.ready', 'file.rejected', 'file.infected', 'file.failed', 'file.deleted', 'batch.completed'];
 
 function Deliveries({ webhook }: { webhook: Webhook }) {
@@ -56,6 +63,7 @@ export function WebhooksPage() {
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
+  const [tested, setTested] = useState<string | null>(null);
 
   const load = () =>
     getJson<{ items: Webhook[] }>('/v1/webhooks').then(
@@ -112,6 +120,11 @@ export function WebhooksPage() {
           {error}
         </p>
       )}
+      {tested && (
+        <p class="notice" role="status">
+          {tested}
+        </p>
+      )}
       {hooks.length === 0 && <p class="empty">No webhook yet. Add an https URL above to be told of every outcome.</p>}
       <ul class="webhook-list" aria-label="Webhooks">
         {hooks.map((hook) => (
@@ -126,6 +139,21 @@ export function WebhooksPage() {
                 aria-expanded={open === hook.id}
               >
                 Deliveries of {hook.url}
+              </button>
+              <button
+                type="button"
+                onClick={() =>
+                  void act('Sending the test event', async () => {
+                    const result = await sendJson<TestResult>('POST', `/v1/webhooks/${hook.id}/test`);
+                    setTested(
+                      result.delivered
+                        ? `Test event delivered to ${hook.url} (answered ${result.statusCode} in ${result.durationMs} ms).`
+                        : `Test event not delivered to ${hook.url}: ${result.error ?? 'no answer'}.`,
+                    );
+                  })
+                }
+              >
+                Send test event to {hook.url}
               </button>
               <button
                 type="button"

@@ -97,6 +97,9 @@ describe('the web console', () => {
       .getByRole('list', { name: 'Webhooks' })
       .locator('strong', { hasText: intake.receiver.url('/console') })
       .waitFor();
+    await page.getByRole('button', { name: `Send test event to ${intake.receiver.url('/console')}` }).click();
+    await page.getByRole('status').filter({ hasText: 'Test event delivered' }).waitFor();
+    await intake.receiver.waitFor('the test event', (w) => w.path === '/console' && w.body.includes('webhook.test'));
   });
 
   it(
