@@ -20,6 +20,17 @@ const StreamQuery = z.object({
     example: '10m',
   }),
 });
+const SSE_EVENT = z
+  .object({
+    event: z.literal('file').optional(),
+    id: z
+      .string()
+      .optional()
+      .openapi({ description: '<updatedAt ms>_<file id>: send it back as Last-Event-ID to resume' }),
+    data: z.string().optional().openapi({ description: 'The File (GET /v1/files/{id}) as JSON' }),
+    retry: z.number().int().optional().openapi({ description: 'Milliseconds to wait before reconnecting' }),
+  })
+  .openapi('FileChangeEvent');
 const eventStream = (what: string) =>
   ({
     200: {
@@ -27,7 +38,8 @@ const eventStream = (what: string) =>
         `${what} as \`text/event-stream\`: each event is \`event: file\`, \`id: <updatedAt ms>_<file id>\` and ` +
         '`data:` the file as GET /v1/files/{id} shows it (status, steps, renditions). A `: heartbeat` comment ' +
         'every 15 s keeps proxies from closing the stream.',
-      content: { 'text/event-stream': { schema: { type: 'string', format: 'binary' } } },
+      // Each event as SSE readers (and schemathesis) parse it: its fields, not the raw text.
+      content: { 'text/event-stream': { schema: SSE_EVENT } },
     },
   }) as const;
 

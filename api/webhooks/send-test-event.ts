@@ -29,7 +29,10 @@ export async function sendTestEvent(
   send?: typeof fetch,
 ): Promise<TestDeliveryResult> {
   const messageId = `msg_test_${randomUUID()}`;
-  const refusal = await webhookTargetRefusal(endpoint.url, config.webhooks);
+  // A name that does not resolve is the endpoint's problem to report, not the API's to fail on.
+  const refusal = await webhookTargetRefusal(endpoint.url, config.webhooks).catch(
+    (error: unknown) => `${redactUrl(endpoint.url)}: ${error instanceof Error ? error.message : String(error)}`,
+  );
   if (refusal) return { delivered: false, statusCode: null, error: refusal, durationMs: 0, messageId };
   let guarded = send ?? fetchers.get(config.webhooks);
   if (!guarded) fetchers.set(config.webhooks, (guarded = webhookFetch(config.webhooks)));

@@ -54,6 +54,13 @@ describe('POST /v1/webhooks/{id}/test', () => {
     expect(result.error).toContain('503');
   });
 
+  it('reports a name that does not resolve as not delivered, not as a server error', async () => {
+    const id = await register('https://no-such-host.invalid/hook');
+    const res = await t.app.request(`/v1/webhooks/${id}/test`, { method: 'POST', headers: ACME });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ delivered: false, statusCode: null });
+  });
+
   it("404 for an unknown endpoint or another tenant's", async () => {
     const id = await register(receiver.url('/hook'));
     await expectError(await t.app.request(`/v1/webhooks/${id}/test`, { method: 'POST', headers: GLOBEX }), 404);
