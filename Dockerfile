@@ -12,6 +12,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
 RUN node scripts/prisma-generate.mjs
+# The web console's static assets, built from console/ into dist/console (the API serves them at /).
+RUN node_modules/.bin/tsx console/build.ts
 USER node
 EXPOSE 3000
 CMD ["node_modules/.bin/tsx", "api/server.ts"]

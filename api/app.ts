@@ -1,7 +1,9 @@
 import { batches } from './batches';
+import { consoleRoutes } from './console';
 import { createBaseApp } from './create-app';
 import { mountDocs } from './docs';
 import { events } from './events';
+import { fileEventStream, tenantEventStream } from './file-events';
 import { files } from './files';
 import { health } from './health';
 import { fileShares, shareLinks } from './shares';
@@ -29,13 +31,16 @@ export function createApp(services: ApiServices) {
     .route('/', health)
     .route('/v1/files', files)
     .route('/v1/files', fileShares)
+    .route('/v1/files', fileEventStream)
     .route('/v1/uploads', uploads)
     .route('/s', shareLinks)
     .route('/v1/batches', batches)
     .route('/v1/webhooks', webhooks)
     .route('/v1/webhook-secret', webhookSecret)
     .route('/v1/events', events)
-    .route('/v1/tenant', tenant);
+    .route('/v1/events', tenantEventStream)
+    .route('/v1/tenant', tenant)
+    .route('/', consoleRoutes());
 }
 
 export type App = ReturnType<typeof createApp>;

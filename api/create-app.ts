@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requireApiKey } from './auth';
 import { limitRequests } from './rate-limit';
 import { answerError, onError, validationHook } from './errors';
+import { createFileFeed } from './file-events/file-feed';
 import { timeRequests, traceRequests } from './metrics-endpoint';
 import type { ApiServices, AppEnv } from './types';
 
@@ -48,6 +49,10 @@ function clampRequestId(value: string | undefined): string {
  */
 export function createBaseApp(services: ApiServices) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  // One per process, shared by every event stream: watchers add no queries (api/file-events/file-feed.ts).
+  const fileFeed =
+    services.fileFeed ??
+    createFileFeed({ db: services.db, temporal: services.temporal, config: services.config, log: services.log });
 
   app.use('*', traceRequests());
   if (services.metrics) app.use('*', timeRequests(services.metrics));
@@ -62,6 +67,7 @@ export function createBaseApp(services: ApiServices) {
     c.set('clamdPing', services.clamdPing);
     c.set('metrics', services.metrics);
     c.set('limiter', services.limiter);
+    c.set('fileFeed', fileFeed);
     c.set('log', services.log.child({ requestId }));
     const started = performance.now();
     await next();

@@ -16,6 +16,7 @@ curl -s -H "Authorization: Bearer $KEY" "http://localhost:3000/v1/files/$ID?wait
 curl -s -H "Authorization: Bearer $KEY" -o thumb.webp http://localhost:3000/v1/files/$ID/renditions/thumb
 curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d '{"url":"https://example.com/hook"}' http://localhost:3000/v1/webhooks
 curl -s -H "Authorization: Bearer $KEY" -X DELETE http://localhost:3000/v1/files/$ID
+curl -N -H "Authorization: Bearer $KEY" http://localhost:3000/v1/events/stream   # every change, live (SSE)
 \`\`\`
 
 Every error is \`{ "error": { "code", "message", "requestId" } }\`. Webhooks follow the Standard Webhooks spec:

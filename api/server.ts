@@ -18,7 +18,9 @@ import { createDb } from '../prisma/db';
 import { applyMigrations } from '../prisma/migrate';
 import { seedApiKeys } from '../prisma/tenants';
 import { sweepExpiredTusUploads } from '../services/tus-upload';
+import { buildConsole } from '../console/build';
 import { createApp } from './app';
+import { createFileFeed } from './file-events/file-feed';
 import { startCodecEndpoint } from './codec-endpoint';
 import type { ApiServices } from './types';
 
@@ -92,7 +94,18 @@ export async function startApi(
   // API and workers may start together; migrations take an advisory lock, so this is safe and idempotent.
   await applyMigrations(config.databaseUrl);
   if (config.apiKeys.length > 0) await seedApiKeys(services.db, config.apiKeys);
-  const app = createApp(services);
+  // The console's assets are built from console/ when missing or stale (a fresh clone, an edit): every
+  // way of starting the API (dev, tests, npm run api, the image) serves a current console.
+  try {
+    const consoleBuild = await buildConsole();
+    if (consoleBuild.built) log.info({ bytes: consoleBuild.bytes }, 'web console built into dist/console');
+  } catch (error) {
+    // The API is what matters; a console that cannot be rebuilt (a read-only image) serves what it has.
+    log.warn({ err: error }, 'could not build the web console; serving the assets already in dist/console');
+  }
+  // One feed for every event stream of this process, closed first on shutdown so open streams end.
+  const fileFeed = services.fileFeed ?? createFileFeed({ db: services.db, temporal: services.temporal, config, log });
+  const app = createApp({ ...services, fileFeed });
   const secrets = codecSecrets(config);
   const codecEndpoint = await startCodecEndpoint({
     codec: new AesGcmPayloadCodec(secrets.keys),
@@ -133,6 +146,7 @@ export async function startApi(
   const close = () =>
     (closing ??= (async () => {
       // Stop accepting, let in-flight requests finish (bounded), then release the clients.
+      fileFeed.close();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           if ('closeAllConnections' in server) server.closeAllConnections();

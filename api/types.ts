@@ -7,6 +7,7 @@ import type { ApiMetrics } from '../lib/metrics';
 import type { TenantLimits } from '../common/tenant-limits';
 import type { RequestLimiter } from '../lib/request-limiter';
 import type { Db } from '../prisma/db';
+import type { FileFeed } from './file-events/file-feed';
 
 /** Everything the API talks to. Built once by server.ts (or by a test) and handed to createApp. */
 export interface ApiServices {
@@ -21,6 +22,8 @@ export interface ApiServices {
   metrics?: ApiMetrics;
   /** Rate limits and upload slots in Redis, shared by every API process. */
   limiter: RequestLimiter;
+  /** The one poller behind every event stream of this process; createBaseApp makes it when not given. */
+  fileFeed?: FileFeed;
 }
 
 /**
@@ -44,6 +47,7 @@ export interface AppEnv {
     apiKeyId: string;
     limits: TenantLimits;
     limiter: RequestLimiter;
+    fileFeed: FileFeed;
   };
 }
 

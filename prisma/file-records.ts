@@ -67,3 +67,31 @@ export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilt
     ORDER BY "createdAt" DESC, "id" DESC LIMIT ${bind(filter.limit)}`;
   return db.$queryRawUnsafe<FileRecord[]>(sql, ...params);
 }
+
+/**
+ * The files of these tenants whose row changed at or after `since`, oldest change first: what the one
+ * event-stream poller per API process reads each second (api/file-events/file-feed.ts).
+ */
+export async function listFilesChangedSince(
+  db: Db,
+  tenantIds: string[],
+  since: Date,
+  limit: number,
+): Promise<FileRecord[]> {
+  return db.file.findMany({
+    where: { tenantId: { in: tenantIds }, updatedAt: { gte: since } },
+    orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
+    take: limit,
+    select: SELECT,
+  });
+}
+
+/** The most recent files of these tenants still processing, whose steps only their workflows know. */
+export async function listProcessingFiles(db: Db, tenantIds: string[], limit: number): Promise<FileRecord[]> {
+  return db.file.findMany({
+    where: { tenantId: { in: tenantIds }, status: 'PROCESSING' },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit,
+    select: SELECT,
+  });
+}

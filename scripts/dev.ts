@@ -146,6 +146,7 @@ async function main(): Promise<void> {
   printStack(stack);
   console.log('');
   // The three lines a developer needs, last so they are on screen.
+  console.log(`  Web console    ${api}/   (sign in with the API key below)`);
   console.log(`  API            ${api}   (ready check: ${api}/readyz, docs: ${api}/docs)`);
   console.log(`  Temporal UI    ${stack.urls.temporalUi}   (every upload is a workflow named upload-<id>)`);
   // The UI's codec endpoint carries the token in its path; print where it is kept, not the token.
@@ -164,6 +165,8 @@ async function main(): Promise<void> {
   console.log(`    curl -H "Authorization: Bearer ${key.key}" -F file=@photo.jpg ${api}/v1/files`);
   console.log('  Then follow it (use the id from the answer):');
   console.log(`    curl -H "Authorization: Bearer ${key.key}" ${api}/v1/files/<id>`);
+  console.log('  Or watch every change live (Server-Sent Events):');
+  console.log(`    curl -N -H "Authorization: Bearer ${key.key}" ${api}/v1/events/stream`);
   console.log('');
   say('starting the worker and the API; Ctrl-C stops everything');
 }

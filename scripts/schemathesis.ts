@@ -151,6 +151,15 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
     'include-path-regex = "^/v1/tus"',
     'enabled = false',
     '',
+    // The event streams stay open for up to 10 minutes by design (then the client reconnects); the fuzzer
+    // reads each for a second. test/unit/api-file-event-streams.test.ts and the console's browser test
+    // cover what they send.
+    ...['GET /v1/events/stream', 'GET /v1/files/{id}/events'].flatMap((operation) => [
+      '[[operations]]',
+      `include-name = "${operation}"`,
+      'parameters = { "query.duration" = "1s" }',
+      '',
+    ]),
     // Also 400: the cursor is opaque (base64url of a keyset this API wrote); any other string is refused.
     // The same holds for every cursor-paginated list.
     ...['GET /v1/files', 'GET /v1/events', 'GET /v1/batches/{id}'].flatMap((operation) => [

@@ -415,6 +415,27 @@ async function redis() {
   );
 }
 
+async function chromium() {
+  // The web console's browser tests (test/e2e/console.test.ts) drive Debian's Chromium with
+  // playwright-core; `npx playwright install` fetches from a CDN this machine cannot reach.
+  if (existsSync('/usr/bin/chromium')) {
+    info('chromium: present');
+    return;
+  }
+  if (isRoot && which('apt-get')) {
+    say('chromium: installing chromium from Debian …');
+    await run('updating apt lists', 'apt-get', ['update', '-qq']);
+    await run('installing chromium', 'apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (!existsSync('/usr/bin/chromium')) fail('chromium installed but /usr/bin/chromium is missing.');
+    return;
+  }
+  fail(
+    'Chromium is missing (the console tests need /usr/bin/chromium): install the chromium package (e.g. `sudo apt-get install chromium`) and run set-up again.',
+  );
+}
+
 function copyClamavSignaturesCheck() {
   // The stack copies infra/clamav into its data folder at start; make sure the folder shipped.
   const dir = join(ROOT, 'infra', 'clamav');
@@ -496,6 +517,7 @@ async function main() {
   for (const tool of GO_TOOLS) await goTool(tool);
   await clamav();
   await redis();
+  await chromium();
   copyClamavSignaturesCheck();
   await temporalTestServer();
   await kafkaBroker();

@@ -1,11 +1,13 @@
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../../common/domain';
 import { newId } from '../../lib/ids';
+import { getWebhookSecrets } from '../../prisma/tenants';
 import { enableEndpoint } from '../../prisma/webhooks';
 import { withDb } from '../dependencies';
 import { ApiError } from '../errors';
 import type { AppRouteHandler } from '../types';
 import { parseHttpUrl } from '../upload-fields';
 import type * as routes from './webhooks.routes';
+import { sendTestEvent } from './send-test-event';
 
 interface EndpointRow {
   id: string;
@@ -116,4 +118,15 @@ export const listDeliveries: AppRouteHandler<routes.ListDeliveriesRoute> = async
     },
     200,
   );
+};
+
+export const testWebhook: AppRouteHandler<routes.TestWebhookRoute> = async (c) => {
+  const { id } = c.req.valid('param');
+  const tenantId = c.var.tenantId;
+  const endpoint = await withDb(c, (db) =>
+    db.webhookEndpoint.findFirst({ where: { id, tenantId, deletedAt: null }, select: { id: true, url: true } }),
+  );
+  if (!endpoint) throw webhookNotFound(id);
+  const secrets = await withDb(c, (db) => getWebhookSecrets(db, tenantId));
+  return c.json(await sendTestEvent(c.var.config, endpoint, secrets), 200);
 };

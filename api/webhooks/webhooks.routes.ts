@@ -163,3 +163,35 @@ export const enableWebhook = createRoute({
   },
 });
 export type EnableWebhookRoute = typeof enableWebhook;
+
+export const testWebhook = createRoute({
+  method: 'post',
+  path: '/{id}/test',
+  summary: 'Send a signed test event to this endpoint now',
+  description:
+    'One `webhook.test` event (`{"type":"webhook.test","timestamp":…,"data":{"webhookId":…}}`), signed like every ' +
+    'delivery and sent through the same guard, once: not retried and not in the delivery log. The answer says what ' +
+    'the endpoint did.',
+  security,
+  request: { params: WebhookIdParam },
+  responses: {
+    200: {
+      description: 'What the endpoint answered (delivered: a 2xx)',
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              delivered: z.boolean(),
+              statusCode: z.number().int().nullable(),
+              error: z.string().nullable(),
+              durationMs: z.number().int(),
+              messageId: z.string().openapi({ description: 'The webhook-id header it carried' }),
+            })
+            .openapi('WebhookTestResult'),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 404),
+  },
+});
+export type TestWebhookRoute = typeof testWebhook;

@@ -258,7 +258,7 @@ export function fakeTemporal() {
 export type TestApi = ReturnType<typeof setupApi>;
 
 /** An app around fresh fakes; `env` overrides configuration as INTAKE_* variables would. */
-export function setupApi(env: Record<string, string> = {}) {
+export function setupApi(env: Record<string, string> = {}, extra: Pick<ApiServices, 'fileFeed'> = {}) {
   const config = loadConfig({ INTAKE_MAX_UPLOAD_BYTES: '1024', INTAKE_PUBLIC_URL: 'http://api.test', ...env });
   const db = fakeDb();
   const s3 = fakeS3(config);
@@ -280,6 +280,7 @@ export function setupApi(env: Record<string, string> = {}) {
       acquireUploadSlot: async () => ({ release: async () => undefined }),
       close: async () => undefined,
     },
+    ...extra,
   };
   return { app: createApp(services), config, db, s3: s3.state, temporal: temporal.state, clamd };
 }

@@ -20,3 +20,8 @@ export const rotateWebhookSecret = async () => {
   secrets.rotated = true;
   return 'whsec_next';
 };
+
+export const getWebhookSecrets = async () => {
+  const info = await getWebhookSecretInfo();
+  return info.previous ? [info.current, info.previous] : [info.current];
+};
