@@ -54,6 +54,14 @@ const PG_CONNECTION_LOST =
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
+/** A driver adapter's cause: { kind: 'postgres', code: '57P03' } while Postgres recovers, or its own kind. */
+function isUnavailableAdapterCause(cause: unknown): boolean {
+  if (typeof cause !== 'object' || cause === null) return false;
+  const { kind, code } = cause as { kind?: unknown; code?: unknown };
+  if (typeof kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(kind)) return true;
+  return kind === 'postgres' && typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code);
+}
+
 /** True for errors that mean a dependency (Postgres, Temporal, S3, clamd) is down or unreachable. */
 export function isDependencyOutage(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
@@ -70,9 +78,11 @@ export function isDependencyOutage(error: unknown): boolean {
     if (err.name === 'Error' && err.code === undefined && PG_CONNECTION_LOST.test((e as Error).message ?? '')) {
       return true;
     }
-    // A driver adapter's cause: { kind: 'postgres', code: '57P03' } while Postgres recovers, or its own kind.
-    if (typeof err.kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(err.kind)) return true;
-    if (err.kind === 'postgres' && typeof err.code === 'string' && UNAVAILABLE_SQLSTATE.test(err.code)) return true;
+    if (isUnavailableAdapterCause(err)) return true;
+    // A query Prisma ran (P2010 for a raw one) carries the adapter's cause in its meta, not as `cause`:
+    // a connection terminated by a postmaster crash (57P01) is there.
+    const meta = (e as { meta?: { driverAdapterError?: { cause?: unknown } } }).meta;
+    if (isUnavailableAdapterCause(meta?.driverAdapterError?.cause)) return true;
     // S3 (AWS SDK v3): a 5xx or a server fault is the store's trouble, not the request's.
     const httpStatus = err.$metadata?.httpStatusCode;
     if (err.$fault === 'server' || (typeof httpStatus === 'number' && httpStatus >= 500)) return true;

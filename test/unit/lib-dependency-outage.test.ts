@@ -17,4 +17,23 @@ describe('isDependencyOutage', () => {
     expect(isDependencyOutage(new TypeError('Connection terminated'))).toBe(false);
     expect(isDependencyOutage(new Error('invalid input syntax for type uuid'))).toBe(false);
   });
+
+  it('takes a Prisma query error whose adapter cause is a terminated connection (57P01) for an outage', () => {
+    // The shape a raw query (P2010) failed with while the chaos suite killed the postmaster.
+    const queryError = (code: string) =>
+      Object.assign(new Error('Raw query failed.'), {
+        name: 'PrismaClientKnownRequestError',
+        code: 'P2010',
+        meta: {
+          driverAdapterError: {
+            name: 'DriverAdapterError',
+            cause: { originalCode: code, kind: 'postgres', code, severity: 'FATAL', message: '…' },
+          },
+        },
+      });
+    expect(isDependencyOutage(queryError('57P01'))).toBe(true);
+    expect(isDependencyOutage(queryError('57P03'))).toBe(true);
+    // A constraint violation under the same wrapping stays the request's fault.
+    expect(isDependencyOutage(queryError('23505'))).toBe(false);
+  });
 });
