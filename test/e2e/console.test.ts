@@ -113,6 +113,8 @@ describe('the web console', () => {
         { name: 'notes-delta.txt', mimeType: 'text/plain', buffer: Buffer.from('minutes of the harbour meeting\n') },
       ];
       await page.getByRole('link', { name: 'Files', exact: true }).click();
+      await page.getByText('Options for the next upload').click();
+      await page.getByLabel('Tags').fill('trip');
       await page.getByLabel('Upload files').setInputFiles(files);
       for (const file of files) await row(file.name).waitFor({ timeout: OUTCOME_MS });
       await screenshot('uploading');
@@ -124,6 +126,7 @@ describe('the web console', () => {
   );
 
   it('shows an EICAR upload INFECTED, with no download or preview offered', { timeout: 300_000 }, async () => {
+    await page.getByLabel('Tags').fill('');
     await page
       .getByLabel('Upload files')
       .setInputFiles([{ name: 'eicar-echo.txt', mimeType: 'text/plain', buffer: eicarTestFile() }]);
@@ -142,6 +145,15 @@ describe('the web console', () => {
     await row('sunset-alpha.jpg').waitFor({ state: 'detached' });
     await row('harbour-bravo.jpg').waitFor();
     expect(await page.locator('li.file-row').count()).toBeLessThanOrEqual(2); // the name, and the text's content
+
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Tag', { exact: true }).fill('trip');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await row('eicar-echo.txt').waitFor({ state: 'detached' });
+    for (const name of ['sunset-alpha.jpg', 'harbour-bravo.jpg', 'meadow-charlie.jpg', 'notes-delta.txt']) {
+      await row(name).waitFor();
+    }
+    await page.getByLabel('Tag', { exact: true }).fill('');
   });
 
   it(
