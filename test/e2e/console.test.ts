@@ -222,6 +222,30 @@ describe('the web console', () => {
     await screenshot('phone');
   });
 
+  it('names every control and reaches the upload control from the keyboard', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    for (const screen of ['#/', '#/webhooks']) {
+      await page.goto(`${intake.api.url}/${screen}`);
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      // The accessibility tree as Chromium computes it: a control without a name shows as a bare role.
+      const tree = await page.locator('body').ariaSnapshot();
+      const unnamed = tree
+        .split('\n')
+        .filter((line) =>
+          /^\s*- (button|textbox|searchbox|combobox|checkbox|link|spinbutton)\s*(\[[^\]]*\])?:?\s*$/.test(line),
+        );
+      expect(unnamed, `unnamed controls on ${screen}`).toEqual([]);
+    }
+    await page.goto(`${intake.api.url}/#/`);
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    let reached = false;
+    for (let presses = 0; presses < 20 && !reached; presses++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate<boolean>("document.activeElement?.id === 'upload-files'");
+    }
+    expect(reached).toBe(true);
+  });
+
   it('signs out, and never put the API key in a request URL', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
