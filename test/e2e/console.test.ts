@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/free-port';
 import { startIntake, type RunningIntake } from '../support/running-intake';
 import { eicarTestFile } from '../support/sample-files';
 import { waitUntil } from '../support/wait-until';
@@ -42,7 +43,12 @@ async function screenshot(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  intake = await startIntake({ tenants: { [TENANT]: KEY } });
+  // A known port, so the public URL (which tus' Location headers use) is the page's own origin.
+  const port = await freePort();
+  intake = await startIntake({
+    tenants: { [TENANT]: KEY },
+    env: { INTAKE_PORT: String(port), INTAKE_PUBLIC_URL: `http://127.0.0.1:${port}` },
+  });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -137,6 +143,24 @@ describe('the web console', () => {
     expect(await page.locator('img').count()).toBe(0);
     await screenshot('infected');
     await page.getByRole('link', { name: '← All files' }).click();
+  });
+
+  it('sends a large file by tus, resumable, and shows it READY', { timeout: 300_000 }, async () => {
+    // Over the console's 16 MiB threshold: Uppy's tus uploader, in 8 MiB chunks, to /v1/tus/.
+    const line = 'the quick brown fox jumps over the lazy dog, foxtrot\n';
+    const big = Buffer.from(line.repeat(Math.ceil((17 * 1024 * 1024) / line.length)));
+    const tusRequests: string[] = [];
+    const onRequest = (request: { url(): string; method(): string }) => {
+      if (request.url().includes('/v1/tus/')) tusRequests.push(request.method());
+    };
+    page.on('request', onRequest);
+    await page
+      .getByLabel('Upload files')
+      .setInputFiles([{ name: 'big-foxtrot.txt', mimeType: 'text/plain', buffer: big }]);
+    await statusOf('big-foxtrot.txt', 'READY').waitFor({ timeout: OUTCOME_MS });
+    page.off('request', onRequest);
+    expect(tusRequests[0]).toBe('POST');
+    expect(tusRequests.filter((method) => method === 'PATCH').length).toBeGreaterThanOrEqual(3);
   });
 
   it('finds a file by a word in its name', async () => {
