@@ -193,6 +193,16 @@ describe('the web console', () => {
       await page.getByRole('button', { name: 'Extend' }).click();
       await page.getByText('Extend: done.').waitFor();
 
+      const inSixtyDays = new Date(Date.now() + 60 * 86_400_000).toISOString().slice(0, 16);
+      await page.getByLabel('New expiry').fill(inSixtyDays);
+      await page.getByRole('button', { name: 'Set expiry' }).click();
+      await page.getByText('Set expiry: done.').waitFor();
+
+      await page.getByRole('button', { name: 'Copy sha256' }).click();
+      await page.getByText('sha256 copied.').waitFor();
+      const sha256 = await page.locator('.sha code').textContent();
+      expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(sha256);
+
       await page.getByRole('button', { name: 'Place on hold' }).click();
       await page.getByText('Hold: done.').waitFor();
       await page.getByRole('button', { name: 'Release hold' }).waitFor();
