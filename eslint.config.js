@@ -117,6 +117,34 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [BACKWARDS, SERVICES] }] },
   },
   {
+    // The CLI is a client of the public /v1 API: the API's route types (for hc<App>) and nothing of its
+    // code; only cli/operator/ works on the database, as the operator commands always have.
+    files: ['cli/**/*.ts'],
+    ignores: ['cli/operator/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/api/*', '**/api', '!@opentelemetry/api'],
+              allowTypeImports: true,
+              message: 'The CLI reaches the API over HTTP: import only its types.',
+            },
+            {
+              group: ['**/prisma/*', '**/services/*', '**/activities/*', '**/workers/*', '**/workflows/*'],
+              message: 'The CLI is a client of /v1; only cli/operator/ works on the database.',
+            },
+            {
+              group: ['**/config/*', '**/lib/*', '**/infra/*'],
+              message: 'The CLI is a client of /v1; only cli/operator/ reads the server configuration.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Orchestration the API and the sweeper share: common, lib, prisma and config, and workflow types
     // (a service starts a workflow by name; its code runs only on the worker).
     files: ['services/**/*.ts'],

@@ -25,3 +25,13 @@ export const newDirectUploadId = () => newId('u');
 export function derivedFileId(parts: readonly string[]): string {
   return `f_${encode(createHash('sha256').update(JSON.stringify(parts)).digest(), 24)}`;
 }
+
+/** The batch a producer names (a Kafka message's intake-batch-id), scoped to its tenant like a file's key. */
+export function derivedBatchId(tenantId: string, producerBatchId: string): string {
+  return `b_${encode(
+    createHash('sha256')
+      .update(JSON.stringify(['batch', tenantId, producerBatchId]))
+      .digest(),
+    24,
+  )}`;
+}

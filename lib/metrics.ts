@@ -7,10 +7,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 
 /**
- * Where an accepted upload came in. Only the sources that exist are listed; a new intake path (batch,
- * kafka, presigned, tus) adds its name here and passes it to `uploadAccepted`.
+ * Where an accepted upload came in: POST /v1/files, a file of POST /v1/batches, a presigned direct
+ * upload's complete, a finished tus upload (all counted by the API), or a Kafka message (counted by the
+ * ingest worker, on its own endpoint).
  */
-export const UPLOAD_SOURCES = ['http'] as const;
+export const UPLOAD_SOURCES = ['http', 'batch', 'presigned', 'tus', 'kafka'] as const;
 export type UploadSource = (typeof UPLOAD_SOURCES)[number];
 
 /** The dependencies /readyz checks, as the `dependency` label names them. */
@@ -62,8 +63,8 @@ export function createApiMetrics(registry: Registry) {
     observeRequest(method: string, route: string, status: number, seconds: number): void {
       requestDuration.observe({ method, route, status: String(status) }, seconds);
     },
-    uploadAccepted(tenant: string, source: UploadSource, bytes: number): void {
-      uploadsAccepted.inc({ tenant, source });
+    uploadAccepted(tenant: string, source: UploadSource, bytes: number, files = 1): void {
+      uploadsAccepted.inc({ tenant, source }, files);
       uploadBytes.inc(bytes);
     },
     dependencyChecked(dependency: DependencyName, up: boolean): void {
@@ -111,6 +112,17 @@ export function createWorkerMetrics(registry: Registry) {
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const uploadsAccepted = new Counter({
+    name: 'intake_uploads_accepted_total',
+    help: 'Uploads accepted from the uploads topic (source kafka), by tenant and source',
+    labelNames: ['tenant', 'source'] as const,
+    registers: [registry],
+  });
+  const uploadBytes = new Counter({
+    name: 'intake_upload_bytes_total',
+    help: 'Bytes of uploads accepted from the uploads topic',
+    registers: [registry],
+  });
   const retentionDeletions = new Counter({
     name: 'intake_retention_deletions_total',
     help: 'Files whose artifacts were deleted, by reason (expired, requested)',
@@ -134,6 +146,10 @@ export function createWorkerMetrics(registry: Registry) {
     },
     deleted(reason: string): void {
       retentionDeletions.inc({ reason });
+    },
+    uploadAccepted(tenant: string, source: Extract<UploadSource, 'kafka'>, bytes: number): void {
+      uploadsAccepted.inc({ tenant, source });
+      uploadBytes.inc(bytes);
     },
   };
 }

@@ -61,6 +61,26 @@ export async function insertBatch(
 }
 
 /**
+ * The row of a batch a producer builds over time (a Kafka batch): created PROCESSING, without a file
+ * count, by the first of its messages; every later one (and any redelivery) finds it.
+ */
+export async function ensureOpenBatch(db: DbClient, batch: { id: string; tenantId: string }): Promise<Batch> {
+  await db.batch.createMany({
+    data: [
+      {
+        id: batch.id,
+        tenantId: batch.tenantId,
+        workflowId: batchWorkflowIdFor(batch.id),
+        status: 'PROCESSING' satisfies BatchStatus,
+        fileCount: null,
+      },
+    ],
+    skipDuplicates: true,
+  });
+  return db.batch.findUniqueOrThrow({ where: { id: batch.id } });
+}
+
+/**
  * Removes a batch whose workflow never started, with its files (nothing else refers to them), giving
  * back the quota its files carry.
  */

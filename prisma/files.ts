@@ -34,6 +34,7 @@ export type NewFile = Pick<
   | 'callbackUrl'
   | 'idempotencyKey'
   | 'ingestSource'
+  | 'batchId'
   | 'traceId'
   | 'storageKey'
   | 'createdAt'

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { BatchInput, FileStatus } from '../common/domain';
 import { batchExpectedSignal } from '../common/messages';
@@ -89,21 +90,37 @@ export interface AcceptBatchResult {
   files: BatchMember[];
   /** True when the answer is an earlier batch with the same Idempotency-Key: nothing new started. */
   replayed: boolean;
+  /** The bytes stored for this request's files (0 for a replay). */
+  acceptedBytes: number;
 }
 
-/** The batch workflow's start: signalWithStart, so a producer that signals first starts it too. */
-export async function startBatchWorkflow(client: Client, input: BatchInput, expected: number): Promise<void> {
-  await client.workflow.signalWithStart<typeof batchWorkflow, [{ count: number }]>(BATCH_WORKFLOW, {
+/**
+ * Signals a batch's workflow, starting it if it is not running: whichever producer or member speaks
+ * first starts it. A batch that completed stays completed: the reuse policy refuses a second run, which
+ * would wait for ever (WorkflowExecutionAlreadyStartedError tells the caller).
+ */
+export async function signalBatch<Args extends unknown[]>(
+  client: Client,
+  input: BatchInput,
+  signal: SignalDefinition<Args>,
+  args: Args,
+): Promise<void> {
+  // The SDK's option types cannot be resolved for a generic Args; the signature above keeps callers typed.
+  await client.workflow.signalWithStart<typeof batchWorkflow, unknown[]>(BATCH_WORKFLOW, {
     workflowId: batchWorkflowIdFor(input.batchId),
     taskQueue: GENERAL_TASK_QUEUE,
     args: [input],
-    signal: batchExpectedSignal,
-    signalArgs: [{ count: expected }],
-    // A batch that completed stays completed: a late start must not open a second run that waits for ever.
+    signal: signal as SignalDefinition<unknown[]>,
+    signalArgs: args,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     // Listed with the tenant's uploads in the Temporal UI (IntakeTenant = "…").
     typedSearchAttributes: [{ key: IntakeTenant, value: input.tenantId }],
   });
+}
+
+/** The batch workflow's start for a batch whose file count is known at once (POST /v1/batches). */
+export function startBatchWorkflow(client: Client, input: BatchInput, expected: number): Promise<void> {
+  return signalBatch(client, input, batchExpectedSignal, [{ count: expected }]);
 }
 
 export async function acceptBatch(deps: AcceptUploadDeps, request: BatchRequest): Promise<AcceptBatchResult> {
@@ -162,7 +179,7 @@ export async function acceptBatch(deps: AcceptUploadDeps, request: BatchRequest)
     if (idempotencyKey && isUniqueViolation(error)) {
       // A concurrent request with the same key won the race: answer with its batch.
       const winner = await deps.withDb((db) => findBatchByIdempotencyKey(db, tenantId, idempotencyKey));
-      if (winner) return { batch: winner, files: await membersOf(deps, winner), replayed: true };
+      if (winner) return { batch: winner, files: await membersOf(deps, winner), replayed: true, acceptedBytes: 0 };
     }
     throw error;
   }
@@ -202,6 +219,7 @@ export async function acceptBatch(deps: AcceptUploadDeps, request: BatchRequest)
     batch,
     files: uploads.map((upload) => ({ id: upload.fileId, filename: upload.filename, status: 'PROCESSING' })),
     replayed: false,
+    acceptedBytes: received.parts.reduce((sum, part) => sum + (part.refusal === null ? part.size : 0), 0),
   };
 }
 
@@ -329,5 +347,6 @@ async function replayBatch(deps: AcceptUploadDeps, request: BatchRequest, existi
     batch: existing,
     files: rows.map((row) => ({ id: row.id, filename: row.filename, status: row.status as FileStatus })),
     replayed: true,
+    acceptedBytes: 0,
   };
 }

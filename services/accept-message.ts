@@ -3,7 +3,16 @@ import { effectiveLimits } from '../prisma/quotas';
 import { findTenantLimits } from '../prisma/tenants';
 import { acceptUpload, type AcceptUploadDeps, type AcceptUploadResult, type UploadOptions } from './accept-upload';
 import { normaliseContentType, parseHttpUrl, parseRetention, parseTags, sanitizeFilename } from './upload-fields';
-import { MessageRefused, messageFileId, type MessagePosition, type UploadMessage } from './upload-message';
+import { joinKafkaBatch, type KafkaBatchRef } from './kafka-batch';
+import {
+  MessageRefused,
+  messageFileId,
+  readHeaders,
+  UPLOAD_HEADERS,
+  type BatchHeaders,
+  type MessagePosition,
+  type UploadMessage,
+} from './upload-message';
 
 /*
  * A message from the uploads topic becomes a file through the same acceptUpload the HTTP API uses
@@ -52,6 +61,19 @@ export async function acceptMessage(
   const { body } = message;
   if (body.kind === 'reference') checkReferenceBucket(deps, body.bucket);
   const maxBytes = config.limits.maxUploadBytes;
+  const fileId = messageFileId(message, at);
+  // Joined before the file exists: its workflow's last act is to tell the batch, which must be running.
+  const batchId = message.batchId
+    ? await joinKafkaBatch(
+        deps,
+        {
+          tenantId: message.tenantId,
+          producerBatchId: message.batchId,
+          callbackUrl: readOptions(deps, message).callbackUrl,
+        },
+        fileId,
+      )
+    : undefined;
 
   return acceptUpload(
     { ...deps, limits },
@@ -60,7 +82,8 @@ export async function acceptMessage(
       // An inline file's size is known before a byte is stored; a reference's is learnt when it is copied.
       expectedBytes: body.kind === 'inline' ? body.bytes.length : null,
       idempotencyKey: message.idempotencyKey,
-      fileId: messageFileId(message, at),
+      fileId,
+      ...(batchId === undefined ? {} : { batchId }),
       source: {
         kafka: {
           topic: at.topic,
@@ -112,4 +135,28 @@ export async function acceptMessage(
       sanitizeFilename,
     },
   );
+}
+
+/**
+ * The batch a message belongs to, from its headers alone (it may have been refused): its callback URL
+ * is the message's when valid. Null for an unknown tenant, which can own no batch.
+ */
+export async function messageBatchRef(
+  deps: Pick<AcceptMessageDeps, 'config' | 'withDb'>,
+  batch: BatchHeaders,
+  headerEntries: Iterable<[Buffer | string, Buffer | string | undefined | null]>,
+): Promise<KafkaBatchRef | null> {
+  const tenant = await deps.withDb((db) => findTenantLimits(db, batch.tenantId));
+  if (!tenant) return null;
+  let callbackUrl: string | null = null;
+  try {
+    callbackUrl = parseHttpUrl(
+      readHeaders(headerEntries).get(UPLOAD_HEADERS.callbackUrl),
+      UPLOAD_HEADERS.callbackUrl,
+      deps.config.webhooks,
+    );
+  } catch {
+    // An invalid callback URL refuses its own message; the batch simply has none from it.
+  }
+  return { tenantId: batch.tenantId, producerBatchId: batch.batchId, callbackUrl };
 }

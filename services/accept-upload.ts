@@ -192,6 +192,8 @@ export interface UploadRequest {
   fileId?: string;
   /** Where the upload came from when not over HTTP, kept with its row (File.ingestSource). */
   source?: Prisma.InputJsonObject;
+  /** The batch the file belongs to (a Kafka batch's): its row must exist and its workflow must run. */
+  batchId?: string;
   /** The filename to use when the received body names none (a raw upload's ?filename=). */
   fallbackFilename: string | undefined;
   /** Checks what can be checked before any byte is stored; runs after the idempotency look-up. */
@@ -299,6 +301,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
     callbackUrl: options.callbackUrl,
     retentionMs: options.retentionMs,
     createdAt: new Date(),
+    ...(request.batchId === undefined ? {} : { batchId: request.batchId }),
   };
   try {
     return await admitUpload({ ...deps, log }, upload, {
@@ -519,6 +522,7 @@ function insertUploadRow(
     retentionMs: upload.retentionMs,
     idempotencyKey,
     ...(extra.source ? { ingestSource: extra.source } : {}),
+    ...(upload.batchId === undefined ? {} : { batchId: upload.batchId }),
     // The request's trace, which the workflow and its activities continue (lib/temporal-tracing.ts).
     traceId: currentTraceId(),
     storageKey: upload.incomingKey,

@@ -22,6 +22,7 @@ export const UPLOAD_HEADERS = {
   tags: 'intake-tags',
   idempotencyKey: 'intake-idempotency-key',
   batchId: 'intake-batch-id',
+  batchEnd: 'intake-batch-end',
 } as const;
 
 /** The header a dead letter carries: why Intake refused the message. */
@@ -216,4 +217,56 @@ export function messageFileId(
   return message.idempotencyKey
     ? derivedFileId(['idempotency-key', message.tenantId, message.idempotencyKey])
     : derivedFileId(['kafka-offset', at.topic, String(at.partition), at.offset.toString()]);
+}
+
+/** What a message tells its batch, read from its headers alone, whether or not it becomes a file. */
+export interface BatchHeaders {
+  tenantId: string;
+  /** The producer's intake-batch-id. */
+  batchId: string;
+  /** The batch's file count, from intake-batch-end; null when this message does not end the batch. */
+  end: number | null;
+  /** True for a message that only ends the batch: no filename and no value, so no file and no dead letter. */
+  markerOnly: boolean;
+}
+
+/**
+ * The batch headers of a message, or null when it names no batch (or no tenant it could belong to). A
+ * malformed intake-batch-end is refused: a batch must not end on a count nobody meant.
+ */
+export function readBatchHeaders(
+  headerEntries: Iterable<[Buffer | string, Buffer | string | undefined | null]>,
+  value: Buffer | null | undefined,
+): BatchHeaders | null {
+  const headers = readHeaders(headerEntries);
+  const tenantId = headers.get(UPLOAD_HEADERS.tenant);
+  const batchId = headers.get(UPLOAD_HEADERS.batchId);
+  const endHeader = headers.get(UPLOAD_HEADERS.batchEnd);
+  if (!tenantId || !isTenantId(tenantId) || !batchId) {
+    if (endHeader !== undefined) {
+      throw new MessageRefused(
+        'missing_header',
+        `${UPLOAD_HEADERS.batchEnd}: needs ${UPLOAD_HEADERS.tenant} and ${UPLOAD_HEADERS.batchId}`,
+      );
+    }
+    return null;
+  }
+  if (batchId.length > 255 || /[\u0000-\u001f\u007f]/.test(batchId)) {
+    throw new MessageRefused('invalid_header', `${UPLOAD_HEADERS.batchId}: at most 255 printable characters`);
+  }
+  let end: number | null = null;
+  if (endHeader !== undefined) {
+    if (!/^\d{1,9}$/.test(endHeader.trim())) {
+      throw new MessageRefused(
+        'invalid_header',
+        `${UPLOAD_HEADERS.batchEnd}: "${endHeader.slice(0, 20)}" is not a file count`,
+      );
+    }
+    end = Number(endHeader.trim());
+  }
+  const markerOnly =
+    end !== null &&
+    headers.get(UPLOAD_HEADERS.filename) === undefined &&
+    (value === null || value === undefined || value.length === 0);
+  return { tenantId, batchId, end, markerOnly };
 }

@@ -88,7 +88,14 @@ export async function startWorkers(
   });
   const runsIngest = kind === 'ingest' || (kind === 'all' && config.kafka.ingestInAllWorker);
   const ingest = runsIngest
-    ? await startUploadsConsumer({ config, s3, db, temporal, log: log.child({ component: 'ingest' }) })
+    ? await startUploadsConsumer({
+        config,
+        s3,
+        db,
+        temporal,
+        log: log.child({ component: 'ingest' }),
+        ...(observability.metrics ? { metrics: observability.metrics } : {}),
+      })
     : undefined;
   if (runsGeneral) {
     try {

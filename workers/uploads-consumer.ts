@@ -12,11 +12,23 @@ import type { Config } from '../config/env';
 import { isDependencyOutage } from '../lib/dependency-outage';
 import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '../lib/kafka-client';
 import { ensureTopics, intakeTopics } from '../lib/kafka-topics';
+import type { WorkerMetrics } from '../lib/metrics';
 import type { Db } from '../prisma/db';
 import { QuotaExceededError } from '../prisma/quotas';
-import { acceptMessage, type AcceptMessageDeps } from '../services/accept-message';
+import { acceptMessage, messageBatchRef, type AcceptMessageDeps } from '../services/accept-message';
+import { countRefusedMember, endKafkaBatch } from '../services/kafka-batch';
 import { UploadRefused } from '../services/accept-upload';
-import { ERROR_HEADER, MessageRefused, parseUploadMessage, type MessagePosition } from '../services/upload-message';
+import {
+  ERROR_HEADER,
+  MessageRefused,
+  messageFileId,
+  parseUploadMessage,
+  readBatchHeaders,
+  readHeaders,
+  UPLOAD_HEADERS,
+  type BatchHeaders,
+  type MessagePosition,
+} from '../services/upload-message';
 import { PartitionProgress } from './partition-progress';
 
 /*
@@ -35,6 +47,8 @@ export interface UploadsConsumerDeps {
   db: Db;
   temporal: Client;
   log: Logger;
+  /** Counts the files it accepts (intake_uploads_accepted_total{source="kafka"}). */
+  metrics?: WorkerMetrics;
 }
 
 export interface UploadsConsumer {
@@ -158,16 +172,60 @@ export async function startUploadsConsumer(deps: UploadsConsumerDeps): Promise<U
     }
   }
 
+  /** Runs `work` until it succeeds, backing off between attempts; throws only when stopping. */
+  async function persist(what: string, work: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await work();
+        return;
+      } catch (error) {
+        if (stopping) throw error;
+        log.warn({ err: error, attempt }, `${what} failed; retrying`);
+        await wait(backoffMs(attempt));
+      }
+    }
+  }
+
+  /** Tells its batch (if it has one and names a tenant) what a message did: ended it, or was refused. */
+  async function tellBatch(
+    message: UploadMessageRecord,
+    batch: BatchHeaders | null,
+    at: MessagePosition,
+    refused: boolean,
+  ): Promise<void> {
+    if (!batch || (!refused && batch.end === null)) return;
+    await persist('telling the batch', async () => {
+      const ref = await messageBatchRef(acceptDeps, batch, message.headerEntries);
+      if (!ref) return;
+      if (refused && !batch.markerOnly) {
+        const idempotencyKey = readHeaders(message.headerEntries).get(UPLOAD_HEADERS.idempotencyKey) || null;
+        await countRefusedMember(acceptDeps, ref, messageFileId({ tenantId: batch.tenantId, idempotencyKey }, at));
+      }
+      if (batch.end !== null) await endKafkaBatch(acceptDeps, ref, batch.end);
+    });
+  }
+
   /** Works on one message until it is accepted or dead-lettered; throws only when stopping. */
   async function handle(message: UploadMessageRecord): Promise<void> {
     const at: MessagePosition = { topic: message.topic, partition: message.partition, offset: message.offset };
     const where = { topic: at.topic, partition: at.partition, offset: at.offset.toString() };
+    let batch: BatchHeaders | null = null;
     for (let attempt = 1; ; attempt++) {
       let refusal: string | undefined;
       try {
+        batch = readBatchHeaders(message.headerEntries, message.value);
+        if (batch?.markerOnly) {
+          const ref = await messageBatchRef(acceptDeps, batch, message.headerEntries);
+          if (!ref) throw new MessageRefused('unknown_tenant', `intake-tenant: no tenant "${batch.tenantId}"`);
+          await endKafkaBatch(acceptDeps, ref, batch.end ?? 0);
+          log.info({ ...where, batchId: batch.batchId, end: batch.end }, 'batch end marker accepted');
+          return;
+        }
         const parsed = parseUploadMessage(message.headerEntries, message.value, maxInlineBytes);
         const { row, replayed } = await acceptMessage(acceptDeps, parsed, at);
         log.info({ ...where, fileId: row.id, tenantId: row.tenantId, replayed }, 'upload message accepted');
+        if (!replayed) deps.metrics?.uploadAccepted(row.tenantId, 'kafka', Number(row.size));
+        await tellBatch(message, batch, at, false);
         return;
       } catch (error) {
         refusal = refusalOf(error);
@@ -185,6 +243,7 @@ export async function startUploadsConsumer(deps: UploadsConsumerDeps): Promise<U
       }
       log.warn({ ...where, error: refusal }, 'upload message refused; moved to the dead-letter topic');
       await deadLetter(message, refusal);
+      await tellBatch(message, batch, at, true);
       return;
     }
   }

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { BatchStatus, FileStatus } from '../../common/domain';
+import { derivedBatchId } from '../../lib/ids';
 import { countBatchFiles, findTenantBatch } from '../../prisma/batches';
 import type { Batch } from '../../prisma/db';
 import { listTenantFiles } from '../../prisma/file-records';
@@ -30,7 +31,7 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
     retentionMs: parseRetention(fields.retention?.[0], config.retention),
     tags: parseTags(fields.tags ?? []),
   });
-  const { batch, files, replayed } = await acceptBatch(uploadDeps(c), {
+  const { batch, files, replayed, acceptedBytes } = await acceptBatch(uploadDeps(c), {
     tenantId: c.var.tenantId,
     idempotencyKey: c.req.valid('header')['idempotency-key'] ?? null,
     useLog: (log) => c.set('log', log),
@@ -39,6 +40,8 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
     sanitizeFilename,
   });
   if (replayed) c.header('Idempotent-Replayed', 'true');
+  // Every part counts, a refused one too: it is a file, REJECTED, as a rejected POST /v1/files is.
+  else c.var.metrics?.uploadAccepted(c.var.tenantId, 'batch', acceptedBytes, files.length);
   c.header('Location', `/v1/batches/${batch.id}`);
   return c.json({ id: batch.id, status: batch.status as BatchStatus, files, links: batchLinks(c, batch) }, 202);
 };
@@ -46,7 +49,13 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
 export const getBatch: AppRouteHandler<routes.GetBatchRoute> = async (c) => {
   const { id } = c.req.valid('param');
   const query = c.req.valid('query');
-  const batch = await withDb(c, (db) => findTenantBatch(db, c.var.tenantId, id));
+  // A Kafka batch is also found by the producer's own intake-batch-id.
+  const batch = await withDb(
+    c,
+    async (db) =>
+      (await findTenantBatch(db, c.var.tenantId, id)) ??
+      findTenantBatch(db, c.var.tenantId, derivedBatchId(c.var.tenantId, id)),
+  );
   if (!batch) throw new ApiError('batch_not_found', `No batch ${id}`);
   const cursor = query.cursor ? decodeFileCursor(query.cursor) : undefined;
   const [counts, rows] = await withDb(c, (db) =>
@@ -62,7 +71,8 @@ export const getBatch: AppRouteHandler<routes.GetBatchRoute> = async (c) => {
       id: batch.id,
       status: batch.status as BatchStatus,
       fileCount: batch.fileCount,
-      counts: counts satisfies Record<FileStatus, number>,
+      // Once DONE, the counts batch.completed announced: they include a Kafka batch's refused messages.
+      counts: (batch.status === 'DONE' && batch.counts ? batch.counts : counts) as Record<FileStatus, number>,
       createdAt: batch.createdAt.toISOString(),
       completedAt: batch.completedAt ? batch.completedAt.toISOString() : null,
       files: page.map((row) => toFileView(c.var.config, row)),

@@ -111,11 +111,12 @@ export function createTusEndpoint(config: Config): TusEndpoint {
   const finish = async (c: Context<AppEnv>, upload: Upload): Promise<string> => {
     const ids = parseTusUploadId(upload.id);
     if (!ids || ids.tenantId !== c.var.tenantId) throw new ApiError('upload_not_found', 'No such tus upload');
-    const { row } = await finishTusUpload(serviceDeps(c), {
+    const { row, replayed } = await finishTusUpload(serviceDeps(c), {
       ...ids,
       size: upload.size ?? upload.offset,
       ...readTusMetadata(config, upload.metadata),
     });
+    if (!replayed) c.var.metrics?.uploadAccepted(row.tenantId, 'tus', Number(row.size));
     return row.id;
   };
 

@@ -61,6 +61,7 @@ export const completeUpload: AppRouteHandler<routes.CompleteUploadRoute> = async
   const parts = (c.req.header('content-type') ?? '').includes('json') ? c.req.valid('json').parts : undefined;
   const { row, replayed } = await completeDirectUpload(serviceDeps(c), { tenantId: c.var.tenantId, id, parts });
   if (replayed) c.header('Idempotent-Replayed', 'true');
+  else c.var.metrics?.uploadAccepted(row.tenantId, 'presigned', Number(row.size));
   c.header('Location', `/v1/files/${row.id}`);
   return c.json(
     {

@@ -13,6 +13,8 @@ import { readEventsTopic } from '../support/events-topic';
 import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '../../lib/kafka-client';
 import { ensureTopics, intakeTopics } from '../../lib/kafka-topics';
 import type { FileRecord } from '../../prisma/file-records';
+import { batchWorkflowIdFor } from '../../common/task-queues';
+import { derivedBatchId } from '../../lib/ids';
 import { messageFileId, UPLOAD_REFERENCE_TYPE } from '../../services/upload-message';
 import { startUploadsConsumer } from '../../workers/uploads-consumer';
 import { startIntake, type RunningIntake } from '../support/running-intake';
@@ -41,7 +43,7 @@ beforeAll(async () => {
   // As an operator would: the topics exist before anyone produces (the consumer would create them too).
   const admin = createKafkaAdmin(intake.config.kafka);
   try {
-    for (const name of ['uploads', 'poison']) {
+    for (const name of ['uploads', 'poison', 'batch']) {
       await ensureTopics(admin, intakeTopics(loadConfig({ ...process.env, ...topicsFor(name) }).kafka));
     }
   } finally {
@@ -292,6 +294,91 @@ describe('upload by message (intake.uploads)', () => {
         for (const [name, value] of Object.entries(sent.headers)) expect(letter!.headers[name]).toBe(value);
         expect(letter!.headers['intake-error']).toMatch(sent.error);
       });
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
+describe('batches by message (intake-batch-id, intake-batch-end)', () => {
+  it('ends a batch announced before its files DONE with a refused message counted, a repeat not, and batch.completed once', async () => {
+    const env = topicsFor('batch');
+    const topic = env.KAFKA_UPLOADS_TOPIC!;
+    const config = loadConfig({ ...process.env, ...env, INTAKE_LOG_LEVEL: 'silent' });
+    const consumer = await startUploadsConsumer({
+      config,
+      s3: intake.s3,
+      db: intake.db,
+      temporal: intake.temporal,
+      log: pino({ level: 'silent' }),
+    });
+    const producerBatchId = `nightly-${run}`;
+    const batchId = derivedBatchId(TENANT, producerBatchId);
+    const member = (name: string, extra: Headers = {}): { headers: Headers; value: Buffer } => ({
+      headers: {
+        'intake-tenant': TENANT,
+        'intake-filename': name,
+        'content-type': 'text/plain',
+        'intake-batch-id': producerBatchId,
+        ...extra,
+      },
+      value: Buffer.from(`${name} ${run}\n`),
+    });
+    try {
+      await send(
+        topic,
+        [
+          // The end marker first: a batch learns its count and its members in any order.
+          {
+            headers: { 'intake-tenant': TENANT, 'intake-batch-id': producerBatchId, 'intake-batch-end': '5' },
+            value: Buffer.alloc(0),
+          },
+          member('one.txt', { 'intake-idempotency-key': `one-${run}` }),
+          member('two.txt'),
+          member('three.txt'),
+          { ...member('empty.txt'), value: Buffer.alloc(0) },
+          // A producer's retry of the first: the same key, so the same file, counted once.
+          member('one.txt', { 'intake-idempotency-key': `one-${run}` }),
+          member('four.txt'),
+        ].map((m) => ({ ...m, partition: 0 })),
+      );
+      const handle = intake.temporal.workflow.getHandle(batchWorkflowIdFor(batchId));
+      await waitUntil(
+        'the batch workflow to start',
+        () =>
+          handle.describe().then(
+            () => true,
+            () => undefined,
+          ),
+        {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        },
+      );
+      await handle.result();
+
+      const rows = await filesFrom(topic);
+      expect(rows.map((row) => row.filename).sort()).toEqual(['four.txt', 'one.txt', 'three.txt', 'two.txt']);
+      expect(rows.every((row) => row.batchId === batchId && row.status === 'READY')).toBe(true);
+
+      // Found by the producer's own id as well as by Intake's.
+      const client = intake.clients[TENANT];
+      const byProducerId = await client.getBatch(producerBatchId);
+      expect(byProducerId).toMatchObject({ id: batchId, status: 'DONE', fileCount: 5 });
+      expect(byProducerId.counts).toMatchObject({ READY: 4, REJECTED: 1 });
+      expect((await client.getBatch(batchId)).files.map((f) => f.filename).sort()).toEqual(
+        rows.map((row) => row.filename).sort(),
+      );
+
+      const completed = (await readEventsTopic(intake.config)).filter(
+        (event) => event.body.type === 'batch.completed' && event.key === batchId,
+      );
+      expect(completed).toHaveLength(1);
+      expect(completed[0]!.body).toMatchObject({ data: { status: 'DONE', fileCount: 5 } });
+      const dead = await readAll(config, env.KAFKA_UPLOADS_DLQ_TOPIC!, 1);
+      expect(dead[0]!.headerEntries.map(([k, v]) => `${k.toString()}=${v.toString()}`)).toContain(
+        'intake-filename=empty.txt',
+      );
     } finally {
       await consumer.stop();
     }

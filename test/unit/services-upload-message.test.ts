@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FILE_ID_PATTERN } from '../../lib/ids';
+import { derivedBatchId, FILE_ID_PATTERN } from '../../lib/ids';
 import {
   MessageRefused,
   messageFileId,
   parseUploadMessage,
+  readBatchHeaders,
   UPLOAD_REFERENCE_TYPE,
   type MessageRefusalReason,
 } from '../../services/upload-message';
@@ -154,5 +155,43 @@ describe('the file id of a message', () => {
     );
     expect(messageFileId({ tenantId: 'other', idempotencyKey: 'order-17' }, at)).not.toBe(keyed);
     expect(messageFileId({ tenantId: 'acme', idempotencyKey: null }, at)).not.toBe(keyed);
+  });
+});
+
+describe('the batch headers of a message', () => {
+  const batch = (headers: Record<string, string>, value: Buffer | null = Buffer.from('x')) =>
+    readBatchHeaders(h(headers), value);
+
+  it('reads the batch, its end count, and whether the message only ends it', () => {
+    expect(batch({ 'intake-tenant': 'acme', 'intake-filename': 'a.txt', 'intake-batch-id': 'n-1' })).toEqual({
+      tenantId: 'acme',
+      batchId: 'n-1',
+      end: null,
+      markerOnly: false,
+    });
+    expect(
+      batch({ 'intake-tenant': 'acme', 'intake-filename': 'z.txt', 'intake-batch-id': 'n-1', 'intake-batch-end': '3' }),
+    ).toMatchObject({ end: 3, markerOnly: false });
+    expect(batch({ 'intake-tenant': 'acme', 'intake-batch-id': 'n-1', 'intake-batch-end': '3' }, null)).toMatchObject({
+      end: 3,
+      markerOnly: true,
+    });
+    expect(batch({ 'intake-tenant': 'acme', 'intake-filename': 'a.txt' })).toBeNull();
+  });
+
+  it('refuses an end count that is not a count, or an end without its batch or tenant', () => {
+    for (const end of ['-1', 'three', '1.5', '']) {
+      expect(
+        refusal(() => batch({ 'intake-tenant': 'acme', 'intake-batch-id': 'n', 'intake-batch-end': end })).reason,
+      ).toBe('invalid_header');
+    }
+    expect(refusal(() => batch({ 'intake-tenant': 'acme', 'intake-batch-end': '2' })).reason).toBe('missing_header');
+    expect(refusal(() => batch({ 'intake-batch-id': 'n', 'intake-batch-end': '2' })).reason).toBe('missing_header');
+  });
+
+  it("names one batch per tenant and producer id: another tenant's same id is another batch", () => {
+    expect(derivedBatchId('acme', 'n-1')).toBe(derivedBatchId('acme', 'n-1'));
+    expect(derivedBatchId('acme', 'n-1')).not.toBe(derivedBatchId('other', 'n-1'));
+    expect(derivedBatchId('acme', 'n-1')).toMatch(/^b_[a-z2-7]{24}$/);
   });
 });

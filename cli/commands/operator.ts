@@ -1,0 +1,112 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { isTenantId } from '../../common/tenant-id';
+import { LIMIT_NAMES, parseLimit, type LimitName } from '../../common/tenant-limits';
+import type { CliContext } from '../context';
+import { CliError } from '../errors';
+import { note, say } from '../output/terminal';
+
+const DATABASE_NOTE =
+  'Operator command: works on PostgreSQL directly (DATABASE_URL; default the one `npm run infra` starts), not on the API.';
+
+function tenantId(value: string): string {
+  if (!isTenantId(value)) {
+    throw new InvalidArgumentError('A tenant id is lowercase letters, digits, - or _ (at most 63).');
+  }
+  return value;
+}
+
+/**
+ * `--rps 20`, `--storage 10GiB`; `default` goes back to INTAKE_DEFAULT_LIMITS. Kept as the word until
+ * the action: commander stores a parser's null as an empty string.
+ */
+const limitValue =
+  (name: LimitName) =>
+  (value: string): number | 'default' => {
+    if (value === 'default') return 'default';
+    try {
+      return parseLimit(name, value);
+    } catch (error) {
+      throw new InvalidArgumentError(`${(error as Error).message}.`);
+    }
+  };
+
+/** The database side lives in its own module, loaded only when one of these runs (Prisma is slow to load). */
+const admin = () => import('../operator/tenant-admin');
+
+/** `intake keys | webhook-secret | tenants`: the operator commands, on the database like before. */
+export function registerOperatorCommands(program: Command, context: CliContext): void {
+  program.commandsGroup('Operator commands (on the database, DATABASE_URL):');
+
+  const keys = program
+    .command('keys')
+    .description('create and revoke API keys')
+    .addHelpText('after', `\n${DATABASE_NOTE}`);
+  keys
+    .command('create')
+    .description('create an API key for <tenant> (the tenant too, if new) and print it; only its sha256 is stored')
+    .argument('<tenant>', 'the tenant id, e.g. acme', tenantId)
+    .action(async (tenant: string) => {
+      const key = await (await admin()).createKey(tenant);
+      // The key alone on stdout so it can be captured: KEY=$(npm run -s intake -- keys create acme)
+      say(context.terminal, key);
+      note(context.terminal, `Created an API key for tenant "${tenant}". Store it now: it cannot be shown again.`);
+    });
+  keys
+    .command('revoke')
+    .description('revoke an API key')
+    .argument('<key>', 'the key itself')
+    .action(async (key: string) => {
+      if (!(await (await admin()).revokeKey(key))) {
+        throw new CliError('No active API key matches that key (unknown or already revoked).');
+      }
+      note(context.terminal, 'API key revoked.');
+    });
+
+  program
+    .command('webhook-secret')
+    .description("rotate a tenant's webhook signing secret")
+    .addHelpText('after', `\n${DATABASE_NOTE}`)
+    .command('rotate')
+    .description('replace the secret and print the new one; deliveries carry the old signature for 24 hours too')
+    .argument('<tenant>', 'the tenant id', tenantId)
+    .action(async (tenant: string) => {
+      say(context.terminal, await (await admin()).rotateSecret(tenant));
+      note(context.terminal, `Rotated the webhook secret of "${tenant}"; the previous one stays valid for 24 hours.`);
+    });
+
+  const limits = program
+    .command('tenants')
+    .description("a tenant's limits and usage")
+    .addHelpText('after', `\n${DATABASE_NOTE}`)
+    .command('limits')
+    .description('show or set the limits: rps (per API key), uploads (at once), storage, files');
+  const set = limits
+    .command('set')
+    .description('set the tenant its own limits; `default` as a value goes back to INTAKE_DEFAULT_LIMITS')
+    .argument('<tenant>', 'the tenant id', tenantId)
+    .option('--rps <n>', 'requests per second per API key', limitValue('rps'))
+    .option('--uploads <n>', 'uploads in flight at once', limitValue('uploads'))
+    .option('--storage <size>', 'stored bytes, e.g. 10GiB or 500MB', limitValue('storage'))
+    .option('--files <n>', 'stored files', limitValue('files'))
+    .action(async (tenant: string, options: Partial<Record<LimitName, number | 'default'>>) => {
+      if (LIMIT_NAMES.every((name) => options[name] === undefined)) {
+        set.error('give at least one of --rps, --uploads, --storage, --files');
+      }
+      const value = (name: LimitName) => (options[name] === 'default' ? null : options[name]);
+      const tenantAdmin = await admin();
+      const text = await tenantAdmin.setLimits(tenant, {
+        rps: value('rps'),
+        uploads: value('uploads'),
+        storageBytes: value('storage'),
+        files: value('files'),
+      });
+      say(context.terminal, text);
+    });
+  limits
+    .command('show')
+    .description("print the tenant's limits and usage")
+    .argument('<tenant>', 'the tenant id', tenantId)
+    .action(async (tenant: string) => {
+      say(context.terminal, await (await admin()).showLimits(tenant));
+    });
+}
