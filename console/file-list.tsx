@@ -8,14 +8,21 @@ interface Filters {
   q: string;
   status: string;
   contentType: string;
+  tag: string;
   batch: string;
+  /** yyyy-mm-dd from the date inputs: whole days in the browser's time zone. */
+  from: string;
+  to: string;
 }
 
-const NO_FILTERS: Filters = { q: '', status: '', contentType: '', batch: '' };
+const NO_FILTERS: Filters = { q: '', status: '', contentType: '', tag: '', batch: '', from: '', to: '' };
 
 function listPath(filters: Filters, cursor: string | null): string {
   const params = new URLSearchParams({ limit: '20' });
-  for (const [name, value] of Object.entries(filters)) if (value.trim()) params.set(name, value.trim());
+  const { from, to, ...plain } = filters;
+  for (const [name, value] of Object.entries(plain)) if (value.trim()) params.set(name, value.trim());
+  if (from) params.set('createdFrom', new Date(`${from}T00:00:00`).toISOString());
+  if (to) params.set('createdBefore', new Date(new Date(`${to}T00:00:00`).getTime() + 86_400_000).toISOString());
   if (cursor) params.set('cursor', cursor);
   return `/v1/files?${params}`;
 }
@@ -94,8 +101,20 @@ export function FileList({ uploaded }: { uploaded: string[] }) {
           </select>
         </label>
         <label>
+          Tag
+          <input value={filters.tag} onInput={set('tag')} placeholder="invoices" />
+        </label>
+        <label>
           Batch
           <input value={filters.batch} onInput={set('batch')} placeholder="b_…" />
+        </label>
+        <label>
+          Uploaded from
+          <input type="date" value={filters.from} onInput={set('from')} />
+        </label>
+        <label>
+          Uploaded until
+          <input type="date" value={filters.to} onInput={set('to')} />
         </label>
         <button type="submit">Search</button>
       </form>

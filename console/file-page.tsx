@@ -107,7 +107,7 @@ export function FilePage({ id }: { id: string }) {
         <dt>File id</dt>
         <dd>{file.id}</dd>
         <dt>Type</dt>
-        <dd>{file.contentType ?? 'not yet known'}</dd>
+        <dd>{file.contentType ?? (file.status === 'PROCESSING' ? 'not yet known' : 'never determined')}</dd>
         <dt>Size</dt>
         <dd>{file.size} bytes</dd>
         {file.width && (

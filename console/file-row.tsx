@@ -19,7 +19,9 @@ export function FileRow({ file }: { file: FileView }) {
         <span class={`status status-${file.status.toLowerCase()}`}>{file.status}</span>
         <span class="file-size">{size(file.size)}</span>
       </div>
-      {file.reason && file.status !== 'READY' && <p class="reason">{file.reason}</p>}
+      {file.reason && file.status !== 'READY' && (
+        <p class="reason">{file.status === 'DELETED' ? `Deleted (${file.reason})` : file.reason}</p>
+      )}
       <StepTimeline file={file} />
     </li>
   );

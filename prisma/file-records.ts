@@ -32,6 +32,11 @@ export interface ListFilter {
   contentType?: string;
   q?: string;
   batchId?: string;
+  /** Files carrying this tag. */
+  tag?: string;
+  /** Uploaded at or after / before these instants. */
+  createdFrom?: Date;
+  createdBefore?: Date;
   limit: number;
   cursor?: { createdAt: Date; id: string };
 }
@@ -58,6 +63,10 @@ export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilt
     }
   }
   if (filter.q) where.push(`"searchVector" @@ plainto_tsquery('simple', ${bind(filter.q)})`);
+  if (filter.tag) where.push(`${bind(filter.tag)} = ANY("tags")`);
+  // As for the cursor: Prisma keeps UTC in "timestamp without time zone".
+  if (filter.createdFrom) where.push(`"createdAt" >= ${bind(filter.createdFrom.toISOString())}::timestamp`);
+  if (filter.createdBefore) where.push(`"createdAt" < ${bind(filter.createdBefore.toISOString())}::timestamp`);
   if (filter.cursor) {
     // Prisma stores UTC in "timestamp without time zone"; an ISO string cast to timestamp keeps it UTC.
     const createdAt = bind(filter.cursor.createdAt.toISOString());

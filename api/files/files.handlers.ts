@@ -80,6 +80,16 @@ export const uploadFile: AppRouteHandler<routes.UploadFileRoute> = async (c) => 
   return c.json(uploadAccepted(c, row), 202);
 };
 
+/** A date filter as an instant Postgres can compare: the format passed zod, but 2026-02-31 or year 0 did too. */
+function instantOf(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const instant = new Date(value);
+  if (Number.isNaN(instant.getTime()) || instant.getUTCFullYear() < 1 || instant.getUTCFullYear() > 9999) {
+    throw new ApiError('invalid_request', `${name}: not a date and time that exists`);
+  }
+  return instant;
+}
+
 export const listFiles: AppRouteHandler<routes.ListFilesRoute> = async (c) => {
   const query = c.req.valid('query');
   const rows = await withDb(c, (db) =>
@@ -88,6 +98,9 @@ export const listFiles: AppRouteHandler<routes.ListFilesRoute> = async (c) => {
       contentType: query.contentType,
       q: query.q?.trim() || undefined,
       batchId: query.batch,
+      tag: query.tag,
+      createdFrom: instantOf(query.createdFrom, 'createdFrom'),
+      createdBefore: instantOf(query.createdBefore, 'createdBefore'),
       limit: query.limit + 1,
       cursor: query.cursor ? decodeFileCursor(query.cursor) : undefined,
     }),

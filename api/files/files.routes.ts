@@ -175,6 +175,15 @@ export const listFiles = createRoute({
         description: 'Only the files of this batch (POST /v1/batches)',
         example: 'b_3kq7w2mz5c4xv6b7n8p2r4t5',
       }),
+      tag: QueryText(64).optional().openapi({ description: 'Only files carrying this tag', example: 'invoices' }),
+      createdFrom: z.iso
+        .datetime({ offset: true })
+        .optional()
+        .openapi({ description: 'Only files uploaded at or after this instant', example: '2026-12-01T00:00:00Z' }),
+      createdBefore: z.iso
+        .datetime({ offset: true })
+        .optional()
+        .openapi({ description: 'Only files uploaded before this instant', example: '2026-12-31T00:00:00Z' }),
       limit: z.coerce.number().int().min(1).max(100).default(20),
       cursor: z.string().max(500).optional().openapi({ description: 'nextCursor from the previous page' }),
     }),
