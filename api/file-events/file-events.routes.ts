@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { BEARER_SECURITY, errorResponses } from '../errors';
-import { ID_PARAM_PATTERN } from '../upload-fields';
+import { FileIdParam } from '../files/files.routes';
 import { DURATION_PATTERN } from '../../common/durations';
 
 /* The Server-Sent Events streams of file changes: the tenant's, and one file's. */
@@ -67,14 +67,7 @@ export const streamFileEvents = createRoute({
     '`curl -N -H "Authorization: Bearer $KEY" http://localhost:3000/v1/files/f_…/events`',
   security: BEARER_SECURITY,
   request: {
-    params: z.object({
-      id: z
-        .string()
-        .min(1)
-        .max(64)
-        .regex(ID_PARAM_PATTERN, 'not a file id')
-        .openapi({ param: { name: 'id', in: 'path' }, example: 'f_3kq7w2mz5c4xv6b7n8p2r4t5' }),
-    }),
+    params: FileIdParam,
     headers: StreamHeaders,
     query: StreamQuery,
   },

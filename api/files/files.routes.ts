@@ -8,7 +8,8 @@ import { DURATION_PATTERN, DURATION_WITH_UNIT_PATTERN } from '../../common/durat
 /* The /v1/files routes as OpenAPI definitions: paths, parameters, bodies and every documented answer. */
 
 const security = BEARER_SECURITY;
-const FileIdParam = z.object({
+/** The `{id}` of every /v1/files/{id}… route, the event stream's too. */
+export const FileIdParam = z.object({
   id: z
     .string()
     .min(1)
