@@ -83,8 +83,9 @@ export async function measureObservability(options: {
             }
           }, 5_000)
         : undefined;
+      let run: PipelineRun;
       try {
-        const run: PipelineRun = await measurePipeline({
+        run = await measurePipeline({
           client: createIntakeClient({ baseUrl: api.url, apiKey: options.apiKey }),
           pool: options.pool,
           images: options.images,
@@ -92,22 +93,25 @@ export async function measureObservability(options: {
           label: `observability-${on ? 'on' : 'off'}-${i}`,
           processes: () => ({ ...options.processes(), api: api.process.pid, worker1: worker.pid }),
         });
-        if (run.notReady > 0) throw new Error(`${run.notReady} uploads did not end READY`);
-        runs.push({
-          on,
-          filesPerSecond: round(run.filesPerSecond),
-          cpuBusy: round(run.cpuBusy),
-          scrapes,
-          spans: otlp.spans.length - spansBefore,
-          appCpuMsPerFile: Math.round((run.cpuMsPerFile.api ?? 0) + (run.cpuMsPerFile.worker1 ?? 0)),
-        });
-        options.log(
-          `observability ${on ? 'on ' : 'off'} #${i + 1}: ${run.filesPerSecond.toFixed(2)} files/s, API+worker ${Math.round((run.cpuMsPerFile.api ?? 0) + (run.cpuMsPerFile.worker1 ?? 0))} CPU ms/file${on ? ` (${otlp.spans.length - spansBefore} spans so far, ${scrapes} scrapes)` : ''}`,
-        );
       } finally {
         clearInterval(scraper);
         await Promise.all([worker.stop(20_000), api.process.stop(20_000)]);
       }
+      if (run.notReady > 0) throw new Error(`${run.notReady} uploads did not end READY`);
+      // Counted once both processes stopped, so the spans they flushed on shutdown are this run's.
+      const spans = otlp.spans.length - spansBefore;
+      const appCpuMsPerFile = Math.round((run.cpuMsPerFile.api ?? 0) + (run.cpuMsPerFile.worker1 ?? 0));
+      runs.push({
+        on,
+        filesPerSecond: round(run.filesPerSecond),
+        cpuBusy: round(run.cpuBusy),
+        scrapes,
+        spans,
+        appCpuMsPerFile,
+      });
+      options.log(
+        `observability ${on ? 'on ' : 'off'} #${i + 1}: ${run.filesPerSecond.toFixed(2)} files/s, API+worker ${appCpuMsPerFile} CPU ms/file${on ? ` (${spans} spans, ${scrapes} scrapes)` : ''}`,
+      );
     }
   } finally {
     await otlp.close();

@@ -131,10 +131,12 @@ export function startProcess(options: StartProcessOptions): ServiceProcess {
  * would put a wrapper process (and its RSS) between the caller and the server.
  */
 export function startNodeEntry(name: string, entry: string, env: NodeJS.ProcessEnv, logFile: string): ServiceProcess {
+  // Node refuses --cpu-prof in NODE_OPTIONS, so profiling a child (the bench's BENCH_CPU_PROF) passes it here.
+  const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
   return startProcess({
     name,
     command: process.execPath,
-    args: ['--import', 'tsx', join(REPO_ROOT, entry)],
+    args: [...profile, '--import', 'tsx', join(REPO_ROOT, entry)],
     env,
     cwd: REPO_ROOT,
     logFile,

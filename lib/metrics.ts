@@ -30,6 +30,28 @@ const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** Seconds buckets for pipeline steps: a local validate takes milliseconds, a large scan minutes. */
 const STEP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/**
+ * The accepted-uploads and bytes counters, the same series on the API's endpoint and the ingest
+ * worker's (Prometheus sums them across targets); each process counts the sources it accepts.
+ */
+function createUploadCounters(registry: Registry) {
+  const uploadsAccepted = new Counter({
+    name: 'intake_uploads_accepted_total',
+    help: 'Uploads accepted (bytes stored, row written, workflow started), by tenant and source',
+    labelNames: ['tenant', 'source'] as const,
+    registers: [registry],
+  });
+  const uploadBytes = new Counter({
+    name: 'intake_upload_bytes_total',
+    help: 'Bytes of accepted uploads',
+    registers: [registry],
+  });
+  return (tenant: string, source: UploadSource, bytes: number, files = 1): void => {
+    uploadsAccepted.inc({ tenant, source }, files);
+    uploadBytes.inc(bytes);
+  };
+}
+
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
 /** The API's metrics, registered on `registry`. */
@@ -41,17 +63,7 @@ export function createApiMetrics(registry: Registry) {
     buckets: REQUEST_BUCKETS,
     registers: [registry],
   });
-  const uploadBytes = new Counter({
-    name: 'intake_upload_bytes_total',
-    help: 'Bytes of accepted uploads',
-    registers: [registry],
-  });
-  const uploadsAccepted = new Counter({
-    name: 'intake_uploads_accepted_total',
-    help: 'Uploads accepted (bytes stored, row written, workflow started), by tenant and source',
-    labelNames: ['tenant', 'source'] as const,
-    registers: [registry],
-  });
+  const countUpload = createUploadCounters(registry);
   const dependencyUp = new Gauge({
     name: 'intake_dependency_up',
     help: '1 when the dependency answered its readiness check at the last scrape or /readyz, else 0',
@@ -63,10 +75,7 @@ export function createApiMetrics(registry: Registry) {
     observeRequest(method: string, route: string, status: number, seconds: number): void {
       requestDuration.observe({ method, route, status: String(status) }, seconds);
     },
-    uploadAccepted(tenant: string, source: UploadSource, bytes: number, files = 1): void {
-      uploadsAccepted.inc({ tenant, source }, files);
-      uploadBytes.inc(bytes);
-    },
+    uploadAccepted: countUpload,
     dependencyChecked(dependency: DependencyName, up: boolean): void {
       dependencyUp.set({ dependency }, up ? 1 : 0);
     },
@@ -112,17 +121,7 @@ export function createWorkerMetrics(registry: Registry) {
     labelNames: ['result'] as const,
     registers: [registry],
   });
-  const uploadsAccepted = new Counter({
-    name: 'intake_uploads_accepted_total',
-    help: 'Uploads accepted from the uploads topic (source kafka), by tenant and source',
-    labelNames: ['tenant', 'source'] as const,
-    registers: [registry],
-  });
-  const uploadBytes = new Counter({
-    name: 'intake_upload_bytes_total',
-    help: 'Bytes of uploads accepted from the uploads topic',
-    registers: [registry],
-  });
+  const countUpload = createUploadCounters(registry);
   const retentionDeletions = new Counter({
     name: 'intake_retention_deletions_total',
     help: 'Files whose artifacts were deleted, by reason (expired, requested)',
@@ -148,8 +147,7 @@ export function createWorkerMetrics(registry: Registry) {
       retentionDeletions.inc({ reason });
     },
     uploadAccepted(tenant: string, source: Extract<UploadSource, 'kafka'>, bytes: number): void {
-      uploadsAccepted.inc({ tenant, source });
-      uploadBytes.inc(bytes);
+      countUpload(tenant, source, bytes);
     },
   };
 }

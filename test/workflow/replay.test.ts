@@ -76,6 +76,7 @@ describe('workflow replay', () => {
     // stop23-*: batch-member decided early too, with Kafka ingest and direct uploads merged.
     // events-topic-*: with the events-topic patch (every webhook event also published to the events topic).
     // otel-tracing-*: recorded with the OpenTelemetry interceptors, behind the otel-tracing patch.
+    // otel-activity-context-*: traced, with activities under the run's span (no StartActivity spans).
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
@@ -114,6 +115,12 @@ describe('workflow replay', () => {
         'otel-tracing-image-ready-deleted',
         'otel-tracing-pdf-failed-expired',
         'otel-tracing-deleted-while-scanning',
+        'otel-activity-context-image-ready-deleted',
+        'otel-activity-context-pdf-failed-expired',
+        'otel-activity-context-deleted-while-scanning',
+        'otel-activity-context-infected-expired',
+        'otel-activity-context-batch-file-ready-expired',
+        'otel-activity-context-batch-file-refused-expired',
       ]),
     );
     for (const { history } of committed) {
