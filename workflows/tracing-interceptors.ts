@@ -30,7 +30,8 @@ export const TRACING_PATCH = 'otel-tracing';
  * activity gets the run's span context in its headers and its `RunActivity` span is the run's child.
  * Each span made in the sandbox costs several promises, and the SDK captures a source-mapped stack
  * trace for every promise a workflow makes; those spans were about half the spans of an upload and
- * most of tracing's cost (`BENCH_ONLY=observability`: on/off 0.92 with them, 1.00 without). Queue
+ * most of tracing's cost (`BENCH_ONLY=observability`, CPU per file off/on: 0.93 with them, 0.95–0.96
+ * without). Queue
  * wait stays visible as the SDK's schedule-to-start metric. Traced runs recorded before this patch
  * keep their StartActivity spans, which their histories' promise order depends on.
  */
