@@ -1,4 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
+import pLimit from 'p-limit';
+import { createObjectDeleter } from '../lib/batched-deletes';
 import { databaseError } from '../common/failures';
 import { isRetryableDbError } from '../prisma/db';
 import { deleteArtifacts } from './delete-artifacts';
@@ -22,7 +24,13 @@ export type { ActivityDeps } from './deps';
  * Wires every activity to its dependencies. The worker passes the real services; tests pass the real
  * test stack (or fakes for a single dependency).
  */
-export function createActivities(deps: ActivityDeps): IntakeActivities {
+export function createActivities(given: ActivityDeps): IntakeActivities {
+  // One per worker process, shared by every deletion it runs: that sharing is what batches and bounds them.
+  const deps: ActivityDeps = {
+    ...given,
+    objectDeleter: given.objectDeleter ?? createObjectDeleter({ s3: given.s3, bucket: given.config.s3.bucket }),
+    deletionSlots: given.deletionSlots ?? pLimit(given.config.worker.deleteConcurrency),
+  };
   const bind =
     <I, O>(activity: (deps: ActivityDeps, input: I) => Promise<O>) =>
     (input: I): Promise<O> =>

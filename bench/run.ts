@@ -22,6 +22,9 @@ import { createS3Client } from '../lib/s3-client';
 import { createDb } from '../prisma/db';
 import type { WorkerKind } from '../workers/create-worker';
 import { makeJpegs } from './images';
+import { measureOpenWorkflows, measureStormPart } from './measure-scale';
+import { makePhotos } from './photos';
+import { measurePhotoPipeline } from './measure-photos';
 import { measureLimit, type LimitRun } from './measure-limit';
 import { measureObservability } from './measure-observability';
 import { measureOverhead, summariseOverhead } from './measure-overhead';
@@ -31,7 +34,7 @@ import { measureStatusTtfb, waitForStep } from './measure-status';
 import { uploadDirectInChild, uploadThroughApi, type StreamingRun } from './measure-streaming';
 import { median, percentile as percentileOf, round } from './stats';
 import { printTable, type BenchResults } from './table';
-import { startApiProcess, startWorkerProcess } from './processes';
+import { rssOf, startApiProcess, startWorkerProcess } from './processes';
 import { collectVersions } from './versions';
 
 /*
@@ -68,6 +71,9 @@ const SETTINGS = {
   streamingBytes: QUICK ? 256 * 1024 * 1024 : 1024 * 1024 * 1024,
   streamingRepetitions: QUICK ? 1 : 3,
   kafkaBacklog: Number(process.env.BENCH_KAFKA_BACKLOG ?? 1000),
+  photoFiles: Number(process.env.BENCH_PHOTOS ?? (QUICK ? 6 : 16)),
+  stormFiles: Number(process.env.BENCH_STORM_FILES ?? (QUICK ? 500 : 10_000)),
+  openWorkflows: Number(process.env.BENCH_OPEN_WORKFLOWS ?? (QUICK ? 1_000 : 20_000)),
   workerEnv: WORKER_ENV,
   apiEnv: API_ENV,
 };
@@ -388,6 +394,80 @@ async function main(): Promise<void> {
         await Promise.allSettled([producer.close(), admin.close()]);
         await stopWorkers();
       }
+    }
+
+    // Issue 16, item 4: 12 MP phone photos, the in-process limit and the pipeline in the same run.
+    if (wants('photos')) {
+      log(`generating ${SETTINGS.photoFiles} 12 MP photos`);
+      const photos = await makePhotos(SETTINGS.photoFiles);
+      const db = createDb(config.databaseUrl, { poolSize: 10 });
+      const s3 = createS3Client(config.s3);
+      const activities = createActivities({ config, s3, db, scanner: createClamdScanner(config.clamd) });
+      // The worker's default resize slots: twice the cores.
+      const concurrency = 2 * os.availableParallelism();
+      const limitRun = (files: readonly Buffer[], runId: string) =>
+        measureLimit({ activities, config, s3, tenantId: TENANT, images: files, concurrency, runId, processes });
+      await limitRun(photos.slice(0, 2), 'photo-warm');
+      const limit = await limitRun(photos, 'photos');
+      log(`photos limit: ${limit.filesPerSecond.toFixed(2)} files/s at concurrency ${concurrency}`);
+      await db.$disconnect();
+      s3.destroy();
+      const worker = await startWorker('all');
+      await measurePipeline({
+        client,
+        pool,
+        images: photos.slice(0, 2),
+        uploadConcurrency: 2,
+        label: 'photo-warm',
+        processes,
+      });
+      const pipeline = await measurePhotoPipeline({
+        client,
+        pool,
+        photos,
+        uploadConcurrency: SETTINGS.uploadConcurrency,
+        label: 'photo',
+        workerPid: worker.pid!,
+        rssOfWorker: () => rssOf(worker.pid!),
+        processes,
+      });
+      if (pipeline.notReady > 0) throw new Error(`${pipeline.notReady} photos did not end READY`);
+      log(
+        `photos pipeline: ${pipeline.filesPerSecond.toFixed(2)} files/s, worker RSS peak ${pipeline.workerRssPeakMB} MB`,
+      );
+      await stopWorkers();
+      results.photos = {
+        files: photos.length,
+        bytes: { min: Math.min(...photos.map((p) => p.length)), max: Math.max(...photos.map((p) => p.length)) },
+        limit: { concurrency, filesPerSecond: round(limit.filesPerSecond), cpuMsPerFile: limit.cpuMsPerFile },
+        pipeline: { ...pipeline, filesPerSecond: round(pipeline.filesPerSecond), cpuBusy: round(pipeline.cpuBusy) },
+        ratio: round(pipeline.filesPerSecond / limit.filesPerSecond),
+        loadAverage: os.loadavg().map((l) => round(l)),
+      };
+    }
+
+    // Issue 16, items 5 and 3: many uploads waiting on their retention timers, then a retention storm.
+    if (wants('openworkflows') || wants('storm')) {
+      const worker = await startWorker('all');
+      const s3 = createS3Client(config.s3);
+      const scale = { client, temporal, pool, apiUrl: api.url, apiKey: API_KEY, workerPid: worker.pid!, log };
+      const population = wants('openworkflows')
+        ? await measureOpenWorkflows({ ...scale, count: SETTINGS.openWorkflows, requests: SETTINGS.statusRequests })
+        : null;
+      if (population) results.openWorkflows = population.result;
+      if (wants('storm')) {
+        results.storm = await measureStormPart({
+          ...scale,
+          s3,
+          bucket: config.s3.bucket,
+          tenantId: TENANT,
+          count: SETTINGS.stormFiles,
+          existing: population?.files,
+          quietReads: SETTINGS.statusRequests,
+        });
+      }
+      s3.destroy();
+      await stopWorkers();
     }
 
     // 3: no workers run, so the 1 GiB upload's workflow (clamd refuses streams over 1000 MB) stays idle

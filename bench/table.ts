@@ -1,6 +1,9 @@
 import type { ObservabilitySummary } from './measure-observability';
 import type { OverheadSummary } from './measure-overhead';
 import type { PipelineRun } from './measure-pipeline';
+import type { PhotoPipelineRun } from './measure-photos';
+import type { OpenWorkflowsResult } from './measure-scale';
+import type { StormResult } from './measure-storm';
 
 export interface ThroughputSummary {
   filesPerSecond: number;
@@ -53,6 +56,19 @@ export interface BenchResults {
   };
   /** Pipeline throughput with tracing and metrics on / off (bench/measure-observability.ts). */
   observability?: ObservabilitySummary;
+  /** Issue 16: 12 MP photos (bench/measure-photos.ts). */
+  photos?: {
+    files: number;
+    bytes: { min: number; max: number };
+    limit: { concurrency: number; filesPerSecond: number; cpuMsPerFile: Record<string, number> };
+    pipeline: PhotoPipelineRun;
+    ratio: number;
+    loadAverage: number[];
+  };
+  /** Issue 16: uploads waiting on their retention timers (bench/measure-open-workflows.ts). */
+  openWorkflows?: OpenWorkflowsResult;
+  /** Issue 16: a retention storm (bench/measure-storm.ts). */
+  storm?: StormResult & { openAround: number; createdInMs?: number };
   targets?: Record<string, { figure: number; target: string; met: boolean }>;
 }
 
@@ -203,6 +219,68 @@ export function printTable(results: BenchResults): void {
       `${fmt(kafka.lagRecovery.recoveryMs / 1000, 1)} s (${fmt(kafka.lagRecovery.messagesPerSecond, 0)} messages/s)`,
       '',
       'report',
+    ]);
+  }
+  const { photos, openWorkflows: open, storm } = results;
+  if (photos) {
+    const p = photos.pipeline;
+    rows.push([
+      `7  12 MP photos: pipeline / limit (${photos.files} photos)`,
+      `${fmt(p.filesPerSecond)} / ${fmt(photos.limit.filesPerSecond)} files/s = ${fmt(photos.ratio)}`,
+      '≥ 0.9',
+      check('photoRatio', photos.ratio, '>= 0.9', photos.ratio >= 0.9),
+    ]);
+    rows.push([
+      '7  12 MP photos: time to READY p50 / p95',
+      `${fmt(p.timeToReadyMs.p50 / 1000, 1)} / ${fmt(p.timeToReadyMs.p95 / 1000, 1)} s`,
+      '',
+      'report',
+    ]);
+    rows.push([
+      '7  12 MP photos: worker RSS peak',
+      `${fmt(p.workerRssPeakMB, 0)} MiB`,
+      '≤ 1024 MiB',
+      check('photoWorkerRss', p.workerRssPeakMB, '<= 1024 MiB', p.workerRssPeakMB <= 1024),
+    ]);
+  }
+  if (open) {
+    const worst = Math.max(open.ratios.getP95, open.ratios.queryP95, open.ratios.deleteP95);
+    rows.push([
+      `8  ${open.count} open workflows / empty: GET, query, DELETE p95`,
+      `${fmt(open.ratios.getP95)}× / ${fmt(open.ratios.queryP95)}× / ${fmt(open.ratios.deleteP95)}×`,
+      '≤ 1.5×',
+      check('openWorkflowsLatency', worst, '<= 1.5', worst <= 1.5),
+    ]);
+    rows.push([
+      '8  worker RSS, open / empty',
+      `${fmt(open.loaded.workerRssMB, 0)} / ${fmt(open.empty.workerRssMB, 0)} MiB = ${fmt(open.ratios.workerRss)}×`,
+      '≤ 1.5×',
+      check('openWorkflowsRss', open.ratios.workerRss, '<= 1.5', open.ratios.workerRss <= 1.5),
+    ]);
+  }
+  if (storm) {
+    rows.push([
+      `9  retention storm: ${storm.files} expiries, all deleted in`,
+      `${fmt(storm.durationMs / 1000, 0)} s (${fmt(storm.filesPerSecond, 1)} files/s), ${storm.objectsLeft} objects left`,
+      '≤ 600 s',
+      check(
+        'stormDuration',
+        storm.durationMs / 1000,
+        '<= 600 s',
+        storm.durationMs <= 600_000 && storm.objectsLeft === 0,
+      ),
+    ]);
+    rows.push([
+      '9  status read p95 during storm / quiet',
+      `${fmt(storm.stormReadP95Ms, 1)} / ${fmt(storm.quietReadP95Ms, 1)} ms = ${fmt(storm.readRatio)}×`,
+      '< 2×',
+      check('stormReadRatio', storm.readRatio, '< 2', storm.readRatio < 2),
+    ]);
+    rows.push([
+      '9  uploads accepted during storm',
+      `${storm.uploadsAccepted} / ${storm.uploadsSent}`,
+      'all',
+      check('stormUploads', storm.uploadsAccepted, 'all', storm.uploadsAccepted === storm.uploadsSent),
     ]);
   }
   results.targets = targets;

@@ -276,6 +276,9 @@ const envSchema = z
     // is started with them).
     INTAKE_UPLOAD_ORIGINS: originList.optional(),
     INTAKE_RESIZE_CONCURRENCY: z.coerce.number().int().positive().optional(),
+    // Deletions (retention expiries, DELETEs) one worker process works on at once; the rest wait in it, so
+    // a retention storm cannot take every database connection from the uploads still processing.
+    INTAKE_DELETE_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(8),
     // `ingest` runs only the Kafka consumer of the uploads topic; `all` runs it beside both task queues.
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media', 'ingest']).default('all'),
     // Workers have no API; unset, they open no port (several share a machine in development).
@@ -519,6 +522,8 @@ function toConfig(env: z.output<typeof envSchema>) {
     worker: {
       kind: env.INTAKE_WORKER_KIND,
       resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY,
+      /** Concurrent deleteArtifacts per worker process (activities/delete-artifacts.ts). */
+      deleteConcurrency: env.INTAKE_DELETE_CONCURRENCY,
       /** Port of /healthz and /readyz (workers/health-server.ts); undefined: none. */
       healthPort: env.INTAKE_WORKER_HEALTH_PORT,
     },

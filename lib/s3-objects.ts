@@ -147,23 +147,52 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
   return keys;
 }
 
-/** Deletes keys in batches of 1000 (the S3 limit); keys that do not exist count as deleted. */
+/** S3's most keys per DeleteObjects request. */
+export const S3_DELETE_BATCH_LIMIT = 1000;
+
+/**
+ * One DeleteObjects request (at most 1000 keys); answers the keys S3 did not delete, each with its
+ * error. The request succeeds as a whole even when some keys fail, so its per-key errors must be read.
+ * A key that does not exist counts as deleted.
+ */
+export async function deleteObjectsOnce(
+  s3: S3Client,
+  bucket: string,
+  keys: readonly string[],
+): Promise<Map<string, Error>> {
+  const failed = new Map<string, Error>();
+  if (keys.length === 0) return failed;
+  const result = await s3.send(
+    new DeleteObjectsCommand({
+      Bucket: bucket,
+      // Quiet: S3 answers only the failures, not a line per deleted key.
+      Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+    }),
+  );
+  for (const error of result.Errors ?? []) {
+    if (error.Key === undefined || error.Code === 'NoSuchKey') continue;
+    failed.set(error.Key, new Error(`${error.Key}: ${error.Code ?? 'error'} ${error.Message ?? ''}`.trim()));
+  }
+  return failed;
+}
+
+/**
+ * Deletes keys in batches of 1000 (the S3 limit); keys that do not exist count as deleted. Keys S3
+ * reports an error for are sent again (three attempts in all) before this throws, naming them.
+ */
 export async function deleteKeys(s3: S3Client, bucket: string, keys: readonly string[]): Promise<void> {
   const unique = [...new Set(keys)];
-  for (let i = 0; i < unique.length; i += 1000) {
-    const batch = unique.slice(i, i + 1000);
-    const result = await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-    const failures = (result.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-    if (failures.length > 0) {
-      const first = failures[0];
-      throw new Error(
-        `S3 could not delete ${failures.length} object(s), e.g. ${first?.Key}: ${first?.Code} ${first?.Message}`,
-      );
+  for (let i = 0; i < unique.length; i += S3_DELETE_BATCH_LIMIT) {
+    let pending = unique.slice(i, i + S3_DELETE_BATCH_LIMIT);
+    for (let attempt = 1; ; attempt++) {
+      const failed = await deleteObjectsOnce(s3, bucket, pending);
+      if (failed.size === 0) break;
+      if (attempt >= 3) {
+        const first = failed.values().next().value;
+        throw new Error(`S3 could not delete ${failed.size} object(s), e.g. ${first?.message}`);
+      }
+      pending = [...failed.keys()];
+      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** (attempt - 1)));
     }
   }
 }
