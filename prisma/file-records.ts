@@ -43,7 +43,8 @@ export interface ListFilter {
 
 /**
  * The tenant's files, newest first, keyset-paginated on (createdAt, id) so pages stay stable while
- * uploads arrive. `q` runs over the full-text index the index activity writes. Raw SQL because Prisma
+ * uploads arrive. `q` runs over the full-text index the index activity writes and matches any part of the
+ * filename (pg_trgm index). Tombstones are left out unless `status` is DELETED. Raw SQL because Prisma
  * cannot query tsvector columns; every value is a bound parameter.
  */
 export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilter): Promise<FileRecord[]> {
@@ -53,7 +54,9 @@ export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilt
     params.push(value);
     return `$${params.length}`;
   };
+  // Tombstones keep their row for the audit trail but are not files any more: listed only when asked for.
   if (filter.status) where.push(`"status" = ${bind(filter.status)}`);
+  else where.push(`"status" <> 'DELETED'`);
   if (filter.batchId) where.push(`"batchId" = ${bind(filter.batchId)}`);
   if (filter.contentType) {
     if (filter.contentType.endsWith('/*')) {
@@ -62,7 +65,12 @@ export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilt
       where.push(`"contentType" = ${bind(filter.contentType)}`);
     }
   }
-  if (filter.q) where.push(`"searchVector" @@ plainto_tsquery('simple', ${bind(filter.q)})`);
+  if (filter.q) {
+    // Whole words through the full-text index, or any part of the filename through the trigram index.
+    const q = bind(filter.q);
+    const infix = bind(`%${filter.q.replace(/[\\%_]/g, '\\$&')}%`);
+    where.push(`("searchVector" @@ plainto_tsquery('simple', ${q}) OR "filename" ILIKE ${infix})`);
+  }
   if (filter.tag) where.push(`${bind(filter.tag)} = ANY("tags")`);
   // As for the cursor: Prisma keeps UTC in "timestamp without time zone".
   if (filter.createdFrom) where.push(`"createdAt" >= ${bind(filter.createdFrom.toISOString())}::timestamp`);

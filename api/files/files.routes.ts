@@ -169,9 +169,15 @@ export const listFiles = createRoute({
   security,
   request: {
     query: z.object({
-      status: z.enum(FILE_STATUSES).optional(),
+      status: z
+        .enum(FILE_STATUSES)
+        .optional()
+        .openapi({ description: 'Only files in this status; without it, deleted tombstones are left out' }),
       contentType: QueryText(255).optional().openapi({ description: 'Exact type, or a prefix like image/*' }),
-      q: QueryText(500).optional().openapi({ description: 'Full-text search over filename, tags and text content' }),
+      q: QueryText(500).optional().openapi({
+        description:
+          'Full-text search over filename, tags and text content (whole words), and any part of the filename ("holi" finds "holiday.jpg")',
+      }),
       batch: z.string().max(64).regex(ID_PARAM_PATTERN, 'not a batch id').optional().openapi({
         description: 'Only the files of this batch (POST /v1/batches)',
         example: 'b_3kq7w2mz5c4xv6b7n8p2r4t5',
