@@ -1,6 +1,7 @@
 import type { ObservabilitySummary } from './measure-observability';
 import type { OverheadSummary } from './measure-overhead';
 import type { PipelineRun } from './measure-pipeline';
+import type { RenditionsMeasurement } from './measure-renditions';
 
 export interface ThroughputSummary {
   filesPerSecond: number;
@@ -53,6 +54,8 @@ export interface BenchResults {
   };
   /** Pipeline throughput with tracing and metrics on / off (bench/measure-observability.ts). */
   observability?: ObservabilitySummary;
+  /** CPU and bytes of AVIF renditions beside WebP (BENCH_ONLY=renditions). */
+  renditions?: RenditionsMeasurement;
   targets?: Record<string, { figure: number; target: string; met: boolean }>;
 }
 
