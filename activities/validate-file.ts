@@ -162,7 +162,8 @@ async function heicDecodeFailure(bytes: Buffer, maxPixels: number): Promise<stri
     await (await decodeHeic(bytes, maxPixels)).stats();
     return null;
   } catch (error) {
-    if (error instanceof HeicTooLarge) throw rejected(rejectionReasons.tooManyPixels(error.width, error.height, maxPixels));
+    if (error instanceof HeicTooLarge)
+      throw rejected(rejectionReasons.tooManyPixels(error.width, error.height, maxPixels));
     return (error as Error).message.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   }
 }

@@ -54,9 +54,10 @@ const summary = (file: FileView) =>
 /** Each channel within `tolerance` of the expected value. */
 function expectClose(actual: number[], expected: readonly number[], tolerance: number, what: string) {
   for (let c = 0; c < 3; c++) {
-    expect(Math.abs(actual[c]! - expected[c]!), `${what}: ${actual.join(',')} vs ${expected.join(',')}`).toBeLessThanOrEqual(
-      tolerance,
-    );
+    expect(
+      Math.abs(actual[c]! - expected[c]!),
+      `${what}: ${actual.join(',')} vs ${expected.join(',')}`,
+    ).toBeLessThanOrEqual(tolerance);
   }
 }
 
@@ -123,7 +124,7 @@ describe('image formats beyond the web formats', () => {
         'The animation has 8 frames, more than the 5 a rendition keeps; this is its first frame.',
       );
     }
-        const medium = await sharp(await renditionBytes(file, 'medium'), { animated: true }).metadata();
+    const medium = await sharp(await renditionBytes(file, 'medium'), { animated: true }).metadata();
     // libvips reports no page count for a one-frame image.
     expect(medium.pages ?? 1).toBe(1);
   });
@@ -204,7 +205,8 @@ describe('image formats beyond the web formats', () => {
       filename: 'fake.heic',
       contentType: 'image/heic',
       body: () => cmykJpeg(20, 20),
-      reason: /^The file was uploaded as a HEIC image \(image\/heic\), but its content is a JPEG image \(image\/jpeg\)\.$/,
+      reason:
+        /^The file was uploaded as a HEIC image \(image\/heic\), but its content is a JPEG image \(image\/jpeg\)\.$/,
     },
   ])('$kind ends REJECTED with a reason that says why', async ({ filename, contentType, body, reason }) => {
     const file = await uploadAndSettle(await body(), { filename, contentType });

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/create-activities';
 import { storageKeys } from '../../lib/storage-keys';
 import { heicPhoto } from '../support/image-samples';
-import { createTenant, getObject, newFileId, openActivityStack, putObject, runActivity, type ActivityStack } from './activities-stack';
+import {
+  createTenant,
+  getObject,
+  newFileId,
+  openActivityStack,
+  putObject,
+  runActivity,
+  type ActivityStack,
+} from './activities-stack';
 
 const TENANT = 'acme-heic';
 let stack: ActivityStack;

@@ -60,7 +60,11 @@ export function animatedGif(width: number, height: number, frames: number): Prom
 
 /** The 8-bit sRGB pixel at (x, y) of an encoded image, as sharp decodes it. */
 export async function pixelAt(image: Buffer, x: number, y: number): Promise<number[]> {
-  const { data, info } = await sharp(image).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(image)
+    .toColourspace('srgb')
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const offset = (y * info.width + x) * info.channels;
   return [...data.subarray(offset, offset + 3)];
 }
