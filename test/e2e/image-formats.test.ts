@@ -111,6 +111,17 @@ describe('image formats beyond the web formats', () => {
     });
   });
 
+  it('an animated WebP keeps its frames in WebP renditions too', async () => {
+    const webp = await sharp(await animatedGif(80, 60, 4), { animated: true }).webp({ lossless: true }).toBuffer();
+    const file = await uploadAndSettle(webp, { filename: 'loop.webp', contentType: 'image/webp' });
+
+    expect(file).toMatchObject({ status: 'READY', reason: null, contentType: 'image/webp', width: 80, height: 60 });
+    expect(file.renditions.map((r) => [r.name, r.frames, r.width, r.height])).toEqual(
+      NAMES.map((name) => [name, name.endsWith('-avif') ? 1 : 4, 80, 60]),
+    );
+    expect((await sharp(await renditionBytes(file, 'large'), { animated: true }).metadata()).pages).toBe(4);
+  });
+
   it('an animated GIF past the frame budget is rendered from its first frame, and the file view says so', async () => {
     const gif = await animatedGif(60, 40, 8);
     const file = await uploadAndSettle(gif, { filename: 'long.gif', contentType: 'image/gif' });
