@@ -167,10 +167,10 @@ describe('the upload pipeline on the real stack', () => {
 
     expect((await intake.objectsUnder(storageKeys.filePrefix(TENANT, file.id))).sort()).toEqual([
       storageKeys.original(TENANT, file.id),
-      storageKeys.rendition(TENANT, file.id, 'large'),
       storageKeys.rendition(TENANT, file.id, 'large-avif', 'avif'),
-      storageKeys.rendition(TENANT, file.id, 'medium'),
+      storageKeys.rendition(TENANT, file.id, 'large'),
       storageKeys.rendition(TENANT, file.id, 'medium-avif', 'avif'),
+      storageKeys.rendition(TENANT, file.id, 'medium'),
       storageKeys.rendition(TENANT, file.id, 'thumb'),
     ]);
     expect(await intake.objectsUnder(storageKeys.incoming(TENANT, file.id))).toEqual([]);
