@@ -17,6 +17,8 @@ export interface EncodingRun {
   /** This setting's CPU per image over WebP's at its defaults for the same size, in the same run. */
   cpuVsWebp: number;
   bytesVsWebp: number;
+  /** Peak signal-to-noise ratio of the decoded rendition against the resized pixels it encodes, dB. */
+  psnrDb: number;
 }
 
 export interface RenditionsMeasurement {
@@ -43,6 +45,13 @@ async function photo(index: number): Promise<Buffer> {
   return pixels;
 }
 
+function psnr(expected: Buffer, actual: Buffer): number {
+  let squared = 0;
+  for (let i = 0; i < expected.length; i++) squared += (expected[i]! - (actual[i] ?? 0)) ** 2;
+  const mse = squared / expected.length;
+  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
+}
+
 const cpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
@@ -59,7 +68,7 @@ export async function measureRenditions(options: {
   settings: { format: 'webp' | 'avif'; quality: number; effort: number }[];
   log: (line: string) => void;
 }): Promise<RenditionsMeasurement> {
-  const totals = new Map<string, { cpu: number; bytes: number }>();
+  const totals = new Map<string, { cpu: number; bytes: number; psnr: number }>();
   const keyOf = (s: { format: string; quality: number; effort: number }, edge: number) =>
     `${s.format}:${s.quality}:${s.effort}:${edge}`;
   for (let i = 0; i < options.images; i++) {
@@ -80,8 +89,13 @@ export async function measureRenditions(options: {
         const out = await encoder.toBuffer();
         const spent = cpuMs() - before;
         const key = keyOf(setting, edge);
-        const total = totals.get(key) ?? { cpu: 0, bytes: 0 };
-        totals.set(key, { cpu: total.cpu + spent, bytes: total.bytes + out.length });
+        const total = totals.get(key) ?? { cpu: 0, bytes: 0, psnr: 0 };
+        const decoded = await sharp(out).removeAlpha().raw().toBuffer();
+        totals.set(key, {
+          cpu: total.cpu + spent,
+          bytes: total.bytes + out.length,
+          psnr: total.psnr + psnr(resized.data, decoded),
+        });
       }
     }
     options.log(`renditions: image ${i + 1}/${options.images} encoded`);
@@ -98,6 +112,7 @@ export async function measureRenditions(options: {
         bytesPerImage: Math.round(total.bytes / options.images),
         cpuVsWebp: round(total.cpu / webp.cpu, 2),
         bytesVsWebp: round(total.bytes / webp.bytes, 2),
+        psnrDb: round(total.psnr / options.images, 1),
       });
     }
   }

@@ -90,13 +90,14 @@ async function renditionsPart(): Promise<RenditionsMeasurement> {
       { format: 'avif', quality: 50, effort: 2 },
       { format: 'avif', quality: 50, effort: 3 },
       { format: 'avif', quality: 50, effort: 4 },
+      { format: 'avif', quality: 60, effort: 0 },
       { format: 'avif', quality: 60, effort: 2 },
     ],
     log,
   });
   for (const r of measured.runs)
     log(
-      `renditions ${r.maxEdge}px ${r.format} q${r.quality} e${r.effort}: ${r.cpuMsPerImage} CPU ms, ${r.bytesPerImage} B (× WebP: CPU ${r.cpuVsWebp}, bytes ${r.bytesVsWebp})`,
+      `renditions ${r.maxEdge}px ${r.format} q${r.quality} e${r.effort}: ${r.cpuMsPerImage} CPU ms, ${r.bytesPerImage} B, PSNR ${r.psnrDb} dB (× WebP: CPU ${r.cpuVsWebp}, bytes ${r.bytesVsWebp})`,
     );
   return measured;
 }

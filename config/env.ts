@@ -244,7 +244,7 @@ const envSchema = z
     INTAKE_WEBP_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
     INTAKE_WEBP_EFFORT: z.coerce.number().int().min(0).max(6).default(4),
     INTAKE_AVIF_QUALITY: z.coerce.number().int().min(1).max(100).default(50),
-    INTAKE_AVIF_EFFORT: z.coerce.number().int().min(0).max(9).default(2),
+    INTAKE_AVIF_EFFORT: z.coerce.number().int().min(0).max(9).default(0),
     // Every frame is decoded and encoded: a long or large animation costs its frame count times a still.
     INTAKE_ANIMATION_MAX_FRAMES: z.coerce.number().int().min(1).default(100),
     INTAKE_ANIMATION_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),

@@ -23,7 +23,7 @@ describe('configuration', () => {
     ]);
     expect(config.renditionEncoding).toEqual({
       webp: { quality: 80, effort: 4 },
-      avif: { quality: 50, effort: 2 },
+      avif: { quality: 50, effort: 0 },
       animation: { maxFrames: 100, maxPixels: 50_000_000 },
     });
     expect(config.webhooks.allowPrivate).toBe(false);
