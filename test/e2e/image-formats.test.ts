@@ -112,7 +112,9 @@ describe('image formats beyond the web formats', () => {
   });
 
   it('an animated WebP keeps its frames in WebP renditions too', async () => {
-    const webp = await sharp(await animatedGif(80, 60, 4), { animated: true }).webp({ lossless: true }).toBuffer();
+    const webp = await sharp(await animatedGif(80, 60, 4), { animated: true })
+      .webp({ lossless: true })
+      .toBuffer();
     const file = await uploadAndSettle(webp, { filename: 'loop.webp', contentType: 'image/webp' });
 
     expect(file).toMatchObject({ status: 'READY', reason: null, contentType: 'image/webp', width: 80, height: 60 });
