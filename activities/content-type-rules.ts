@@ -11,6 +11,7 @@ const HUMAN_NAMES: Record<string, string> = {
   'image/avif': 'an AVIF image',
   'image/tiff': 'a TIFF image',
   'image/heic': 'a HEIC image',
+  'image/heif': 'a HEIF image',
   'image/bmp': 'a BMP image',
   'image/svg+xml': 'an SVG image',
   'application/pdf': 'a PDF document',

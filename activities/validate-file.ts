@@ -12,6 +12,7 @@ import {
   rejectionReasons,
 } from './content-type-rules';
 import { rejected } from '../common/failures';
+import { decodeHeic, HEIC_TYPES, HeicTooLarge } from './decode-heic';
 import type { ActivityDeps } from './deps';
 import type { ValidateInput, ValidateResult } from './types';
 
@@ -77,7 +78,9 @@ export async function validateFile(deps: ActivityDeps, input: ValidateInput): Pr
   }
 
   // Only now, with the pixel count known to be within limits, decode every pixel once.
-  const decodeError = await decodeFailure(wholeFileInPrefix ? prefix : await openBody(), limits.maxPixels);
+  const decodeError = HEIC_TYPES.includes(detected)
+    ? await heicDecodeFailure(await whole(), limits.maxPixels)
+    : await decodeFailure(wholeFileInPrefix ? prefix : await openBody(), limits.maxPixels);
   if (decodeError) throw rejected(rejectionReasons.undecodableImage(detected, decodeError));
   return { contentType: detected, isImage: true, width: header.width, height: header.height };
 }
@@ -149,6 +152,18 @@ async function decodeFailure(source: Buffer | Readable, maxPixels: number): Prom
   } catch (error) {
     // A failed S3 read is infrastructure, not a bad image: let it throw so the activity is retried.
     if (readError) throw readError;
+    return (error as Error).message.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
+  }
+}
+
+/** As decodeFailure, for HEIC/HEIF, which sharp cannot decode; the pixel limit is checked on its own header too. */
+async function heicDecodeFailure(bytes: Buffer, maxPixels: number): Promise<string | null> {
+  try {
+    await (await decodeHeic(bytes, maxPixels)).stats();
+    return null;
+  } catch (error) {
+    if (error instanceof HeicTooLarge)
+      throw rejected(rejectionReasons.tooManyPixels(error.width, error.height, maxPixels));
     return (error as Error).message.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   }
 }

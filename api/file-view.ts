@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { Config } from '../config/env';
+import { RENDITION_FORMATS, type Config, type RenditionFormat } from '../config/env';
 import { FILE_STATUSES, STEP_NAMES, type FileState, type FileStatus } from '../common/domain';
 import type { FileRecord } from '../prisma/file-records';
 
@@ -14,10 +14,15 @@ export const StepSchema = z.object({
 export const RenditionViewSchema = z
   .object({
     name: z.string().openapi({ example: 'thumb' }),
-    format: z.string().openapi({ example: 'webp' }),
+    format: z.enum(RENDITION_FORMATS).openapi({ example: 'webp' }),
     width: z.number().int(),
     height: z.number().int(),
     size: z.number().int(),
+    frames: z.number().int().openapi({ description: 'Animation frames in the rendition; 1 for a still image' }),
+    firstFrameOnly: z.string().nullable().openapi({
+      description: 'Set when the original is animated but this rendition shows only its first frame, saying why',
+      example: 'The animation has 240 frames, more than the 100 frames a rendition keeps; this is its first frame.',
+    }),
     url: z.string().openapi({ example: 'http://localhost:3000/v1/files/f_…/renditions/thumb' }),
   })
   .openapi('Rendition');
@@ -74,12 +79,15 @@ export const UploadAcceptedSchema = z
   .openapi('UploadAccepted');
 export type UploadAccepted = z.infer<typeof UploadAcceptedSchema>;
 
+/** A rendition as the workflow state or the row holds it; renditions made before formats and frames lack them. */
 interface StoredRendition {
   name: string;
-  format?: string;
+  format?: RenditionFormat;
   width: number;
   height: number;
   size: number;
+  frames?: number;
+  firstFrameOnly?: string;
 }
 
 function storedRenditions(value: unknown): StoredRendition[] {
@@ -109,6 +117,8 @@ export function toFileView(config: Config, row: FileRecord, state?: FileState | 
     width: r.width,
     height: r.height,
     size: r.size,
+    frames: r.frames ?? 1,
+    firstFrameOnly: r.firstFrameOnly ?? null,
     url: `${links.self}/renditions/${encodeURIComponent(r.name)}`,
   }));
   const unordered = (state?.steps ?? row.steps ?? null) as FileView['steps'];

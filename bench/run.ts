@@ -27,6 +27,7 @@ import { makePhotos } from './photos';
 import { measurePhotoPipeline } from './measure-photos';
 import { measureLimit, type LimitRun } from './measure-limit';
 import { measureObservability } from './measure-observability';
+import { measureRenditions, type RenditionsMeasurement } from './measure-renditions';
 import { measureOverhead, summariseOverhead } from './measure-overhead';
 import { measureKafkaPipeline, measureLagRecovery } from './measure-kafka';
 import { measurePipeline, waitForOutcomes, type PipelineRun } from './measure-pipeline';
@@ -83,7 +84,39 @@ const API_KEY = 'bench-key-0123456789';
 
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
+/** Encoding CPU of WebP and AVIF renditions: in this process, no stack needed. */
+async function renditionsPart(): Promise<RenditionsMeasurement> {
+  const measured = await measureRenditions({
+    images: Number(process.env.BENCH_FILES ?? (QUICK ? 2 : 6)),
+    edges: [1024, 2048],
+    settings: [
+      // WebP's current (sharp default) settings first: every ratio is against it.
+      { format: 'webp', quality: 80, effort: 4 },
+      { format: 'avif', quality: 50, effort: 0 },
+      { format: 'avif', quality: 50, effort: 2 },
+      { format: 'avif', quality: 50, effort: 3 },
+      { format: 'avif', quality: 50, effort: 4 },
+      { format: 'avif', quality: 60, effort: 0 },
+      { format: 'avif', quality: 60, effort: 2 },
+    ],
+    log,
+  });
+  for (const r of measured.runs)
+    log(
+      `renditions ${r.maxEdge}px ${r.format} q${r.quality} e${r.effort}: ${r.cpuMsPerImage} CPU ms, ${r.bytesPerImage} B, PSNR ${r.psnrDb} dB (× WebP: CPU ${r.cpuVsWebp}, bytes ${r.bytesVsWebp})`,
+    );
+  return measured;
+}
+
 async function main(): Promise<void> {
+  const renditions = wants('renditions') ? await renditionsPart() : undefined;
+  if (renditions && ONLY.size === 1) {
+    const partial = { startedAt: new Date().toISOString(), loadAverage: os.loadavg(), renditions };
+    const file = join(REPO_ROOT, 'bench', 'results.partial.json');
+    writeFileSync(file, await format(JSON.stringify(partial), { parser: 'json' }));
+    log(`wrote ${file}`);
+    return;
+  }
   const dataDir = mkdtempSync(join(os.tmpdir(), 'intake-bench-'));
   // mkdtemp makes it 0700; as root, PostgreSQL runs as `postgres`, whose cluster belongs inside it.
   chmodSync(dataDir, 0o755);
@@ -139,6 +172,7 @@ async function main(): Promise<void> {
       },
       versions: await collectVersions(pool),
       settings: { ...SETTINGS, imageBytes: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+      ...(renditions ? { renditions } : {}),
     };
 
     const workers: ServiceProcess[] = [];

@@ -4,6 +4,7 @@ import type { PipelineRun } from './measure-pipeline';
 import type { PhotoPipelineRun } from './measure-photos';
 import type { OpenWorkflowsResult } from './measure-scale';
 import type { StormResult } from './measure-storm';
+import type { RenditionsMeasurement } from './measure-renditions';
 
 export interface ThroughputSummary {
   filesPerSecond: number;
@@ -69,6 +70,8 @@ export interface BenchResults {
   openWorkflows?: OpenWorkflowsResult;
   /** Issue 16: a retention storm (bench/measure-storm.ts). */
   storm?: StormResult & { openAround: number; createdInMs?: number };
+  /** CPU and bytes of AVIF renditions beside WebP (BENCH_ONLY=renditions). */
+  renditions?: RenditionsMeasurement;
   targets?: Record<string, { figure: number; target: string; met: boolean }>;
 }
 

@@ -19,10 +19,14 @@ export interface StepStatus {
 export interface Rendition {
   name: string;
   key: string;
-  format: 'webp';
+  format: 'webp' | 'avif';
   width: number;
   height: number;
   size: number;
+  /** Frames in the rendition; absent on renditions made before animation was kept (one frame). */
+  frames?: number;
+  /** Set when the original is animated but this rendition is its first frame only, and why. */
+  firstFrameOnly?: string;
 }
 
 export type DeletionReason = 'expired' | 'requested';

@@ -94,18 +94,27 @@ const topicName = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (letters, digits, . _ -, at most 249)');
 
+export const RENDITION_FORMATS = ['webp', 'avif'] as const;
+export type RenditionFormat = (typeof RENDITION_FORMATS)[number];
+
+/** name:pixels[:format]; a rendition without a format is WebP, as every rendition was before formats. */
 const renditionList = z.string().transform((value, ctx) => {
-  const out: { name: string; maxEdge: number }[] = [];
+  const out: { name: string; maxEdge: number; format: RenditionFormat }[] = [];
   for (const part of value
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean)) {
-    const match = /^([a-z][a-z0-9_-]{0,31}):(\d{1,5})$/.exec(part);
+    const match = /^([a-z][a-z0-9_-]{0,31}):(\d{1,5})(?::(webp|avif))?$/.exec(part);
     if (!match) {
-      ctx.addIssue({ code: 'custom', message: `"${part}" is not name:pixels (e.g. thumb:256)` });
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not name:pixels[:webp|avif] (e.g. thumb:256:webp)` });
       return z.NEVER;
     }
-    out.push({ name: match[1]!, maxEdge: Number(match[2]) });
+    // The name is the rendition's URL (/v1/files/{id}/renditions/{name}): two of one name could not both be served.
+    if (out.some((r) => r.name === match[1])) {
+      ctx.addIssue({ code: 'custom', message: `names the rendition "${match[1]}" twice` });
+      return z.NEVER;
+    }
+    out.push({ name: match[1]!, maxEdge: Number(match[2]), format: (match[3] ?? 'webp') as RenditionFormat });
   }
   return out;
 });
@@ -133,6 +142,8 @@ export const ALL_CONTENT_TYPES = [
   'image/gif',
   'image/avif',
   'image/tiff',
+  'image/heic',
+  'image/heif',
   'application/pdf',
   'text/plain',
   'application/json',
@@ -223,10 +234,20 @@ const envSchema = z
       .default([...ALL_CONTENT_TYPES]),
     INTAKE_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),
     INTAKE_RENDITIONS: renditionList.default([
-      { name: 'thumb', maxEdge: 256 },
-      { name: 'medium', maxEdge: 1024 },
-      { name: 'large', maxEdge: 2048 },
+      { name: 'thumb', maxEdge: 256, format: 'webp' },
+      { name: 'medium', maxEdge: 1024, format: 'webp' },
+      { name: 'large', maxEdge: 2048, format: 'webp' },
+      { name: 'medium-avif', maxEdge: 1024, format: 'avif' },
+      { name: 'large-avif', maxEdge: 2048, format: 'avif' },
     ]),
+    // Defaults chosen from BENCH_ONLY=renditions (README, "Renditions and image formats").
+    INTAKE_WEBP_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
+    INTAKE_WEBP_EFFORT: z.coerce.number().int().min(0).max(6).default(4),
+    INTAKE_AVIF_QUALITY: z.coerce.number().int().min(1).max(100).default(50),
+    INTAKE_AVIF_EFFORT: z.coerce.number().int().min(0).max(9).default(0),
+    // Every frame is decoded and encoded: a long or large animation costs its frame count times a still.
+    INTAKE_ANIMATION_MAX_FRAMES: z.coerce.number().int().min(1).default(100),
+    INTAKE_ANIMATION_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),
     INTAKE_RETENTION: duration.default(7 * 86_400_000),
     INTAKE_RETENTION_MIN: duration.default(60_000),
     INTAKE_RETENTION_MAX: duration.default(365 * 86_400_000),
@@ -496,6 +517,12 @@ function toConfig(env: z.output<typeof envSchema>) {
       maxPixels: env.INTAKE_MAX_PIXELS,
     },
     renditions: env.INTAKE_RENDITIONS,
+    renditionEncoding: {
+      webp: { quality: env.INTAKE_WEBP_QUALITY, effort: env.INTAKE_WEBP_EFFORT },
+      avif: { quality: env.INTAKE_AVIF_QUALITY, effort: env.INTAKE_AVIF_EFFORT },
+      /** Past either, a rendition is of the first frame only. maxPixels counts every frame's pixels. */
+      animation: { maxFrames: env.INTAKE_ANIMATION_MAX_FRAMES, maxPixels: env.INTAKE_ANIMATION_MAX_PIXELS },
+    },
     retention: {
       defaultMs: env.INTAKE_RETENTION,
       minMs: env.INTAKE_RETENTION_MIN,

@@ -6,7 +6,9 @@
 export const storageKeys = {
   incoming: (tenantId: string, fileId: string) => `incoming/${tenantId}/${fileId}`,
   original: (tenantId: string, fileId: string) => `files/${tenantId}/${fileId}/original`,
-  rendition: (tenantId: string, fileId: string, name: string) => `files/${tenantId}/${fileId}/renditions/${name}.webp`,
+  /** Older renditions were all WebP under this same scheme, so their stored keys still read as the format. */
+  rendition: (tenantId: string, fileId: string, name: string, format: 'webp' | 'avif' = 'webp') =>
+    `files/${tenantId}/${fileId}/renditions/${name}.${format}`,
   filePrefix: (tenantId: string, fileId: string) => `files/${tenantId}/${fileId}/`,
   /** A resumable (tus) upload's object while its bytes arrive; @tus/s3-store adds `.info` and `.part` beside it. */
   tus: (tenantId: string, fileId: string) => `tus/${tenantId}/${fileId}`,

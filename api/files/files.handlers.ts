@@ -146,7 +146,7 @@ export const downloadRendition: AppRouteHandler<routes.DownloadRenditionRoute> =
   const query = c.req.valid('query');
   const contentType = `image/${rendition.format}`;
   return serveObject(c, {
-    key: storageKeys.rendition(row.tenantId, row.id, name),
+    key: storageKeys.rendition(row.tenantId, row.id, name, rendition.format),
     contentType,
     filename: renditionFilename(row.filename, name, rendition.format),
     redirect: wantsRedirect(query.redirect),

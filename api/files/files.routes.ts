@@ -248,7 +248,7 @@ export type DownloadContentRoute = typeof downloadContent;
 export const downloadRendition = createRoute({
   method: 'get',
   path: '/{id}/renditions/{name}',
-  summary: 'Download a rendition (e.g. thumb, medium, large) as WebP',
+  summary: 'Download a rendition (e.g. thumb, medium, large-avif) in its format (WebP or AVIF)',
   security,
   request: {
     params: FileIdParam.extend({

@@ -123,7 +123,7 @@ export const useShare: AppRouteHandler<routes.UseShareRoute> = async (c) => {
   const response = await serveObject(c, {
     ...(rendition
       ? {
-          key: storageKeys.rendition(row.tenantId, row.id, rendition.name),
+          key: storageKeys.rendition(row.tenantId, row.id, rendition.name, rendition.format),
           contentType: `image/${rendition.format}`,
           filename: renditionFilename(row.filename, rendition.name, rendition.format),
         }

@@ -72,7 +72,13 @@ describe('the HTTP API on the real stack', () => {
       size: jpeg.length,
       tags: ['e2e'],
     });
-    expect(file.renditions.map((r) => r.name).sort()).toEqual(['large', 'medium', 'thumb']);
+    expect(file.renditions.map((r) => r.name).sort()).toEqual([
+      'large',
+      'large-avif',
+      'medium',
+      'medium-avif',
+      'thumb',
+    ]);
     expect(file.renditions.find((r) => r.name === 'thumb')).toMatchObject({ width: 256, height: 192 });
     readyId = file.id;
 

@@ -158,7 +158,13 @@ describe('direct uploads: a single presigned PUT', () => {
       sha256: sha256(jpeg),
       tags: ['direct'],
     });
-    expect(file.renditions.map((r) => r.name).sort()).toEqual(['large', 'medium', 'thumb']);
+    expect(file.renditions.map((r) => r.name).sort()).toEqual([
+      'large',
+      'large-avif',
+      'medium',
+      'medium-avif',
+      'thumb',
+    ]);
     const content = await acme.download(file.id);
     expect(Buffer.from(await content.arrayBuffer())).toEqual(jpeg);
     const stored = await intake.s3.send(

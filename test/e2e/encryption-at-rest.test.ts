@@ -95,7 +95,7 @@ function encryptsEverything(tenant: string, env: Record<string, string>, expecte
     const stored = await everyObjectOf(intake, tenant);
     const written = [
       storageKeys.original(tenant, ids.photo),
-      ...['thumb', 'medium', 'large'].map((name) => storageKeys.rendition(tenant, ids.photo, name)),
+      ...intake.config.renditions.map(({ name, format }) => storageKeys.rendition(tenant, ids.photo, name, format)),
       storageKeys.original(tenant, ids.text),
       storageKeys.quarantine(tenant, ids.eicar),
     ];

@@ -140,7 +140,13 @@ describe("the chart's pods on a read-only root filesystem with a writable /tmp",
       { timeoutMs: 120_000 },
     );
     expect(file.status).toBe('READY');
-    expect(file.renditions?.map((r) => r.name).sort()).toEqual(['large', 'medium', 'thumb']);
+    expect(file.renditions?.map((r) => r.name).sort()).toEqual([
+      'large',
+      'large-avif',
+      'medium',
+      'medium-avif',
+      'thumb',
+    ]);
 
     for (const process of [api, ...workers]) {
       process.child.kill('SIGTERM');

@@ -108,7 +108,7 @@ async function expectGone(fileId: string, status: number): Promise<void> {
 }
 
 describe('the upload pipeline on the real stack', () => {
-  it('a clean JPEG with EXIF and an orientation tag ends READY with upright WebP renditions, no EXIF and its colour profile', async () => {
+  it('a clean JPEG with EXIF and an orientation tag ends READY with upright WebP and AVIF renditions, no EXIF and its colour profile', async () => {
     // Stored 600×400 with orientation 6 (rotate 90° clockwise): it displays as 400×600, portrait.
     const photo = await photoWithExif({ width: 600, height: 400, orientation: 6 });
     expect((await sharp(photo).metadata()).exif).toBeDefined();
@@ -140,19 +140,22 @@ describe('the upload pipeline on the real stack', () => {
 
     // Longest edge at most the configured limit, never upscaled, rotated per the orientation tag.
     const limits = Object.fromEntries(intake.config.renditions.map((r) => [r.name, r.maxEdge]));
-    expect(Object.keys(limits).sort()).toEqual(['large', 'medium', 'thumb']);
-    expect(file.renditions.map((r) => r.name).sort()).toEqual(['large', 'medium', 'thumb']);
+    const names = ['large', 'large-avif', 'medium', 'medium-avif', 'thumb'];
+    expect(Object.keys(limits).sort()).toEqual(names);
+    expect(file.renditions.map((r) => r.name).sort()).toEqual(names);
     for (const rendition of file.renditions) {
       const scale = Math.min(1, limits[rendition.name]! / 600);
       const expected = { width: Math.round(400 * scale), height: Math.round(600 * scale) };
-      expect(rendition, rendition.name).toMatchObject({ format: 'webp', ...expected });
+      const format = rendition.name.endsWith('-avif') ? 'avif' : 'webp';
+      expect(rendition, rendition.name).toMatchObject({ format, frames: 1, firstFrameOnly: null, ...expected });
 
       const response = await intake.clients[TENANT].download(file.id, { rendition: rendition.name });
-      expect(response.headers.get('content-type')).toBe('image/webp');
+      expect(response.headers.get('content-type')).toBe(`image/${format}`);
       const bytes = Buffer.from(await response.arrayBuffer());
       expect(bytes.length).toBe(rendition.size);
       const meta = await sharp(bytes).metadata();
-      expect(meta, rendition.name).toMatchObject({ format: 'webp', ...expected });
+      // libvips names AVIF by its container, HEIF.
+      expect(meta, rendition.name).toMatchObject({ format: format === 'avif' ? 'heif' : 'webp', ...expected });
       expect(meta.exif, `${rendition.name} must not carry EXIF`).toBeUndefined();
       expect(meta.orientation, `${rendition.name} is upright, so it needs no orientation tag`).toBeUndefined();
       expect(meta.icc, `${rendition.name} keeps the colour profile`).toBeDefined();
@@ -164,7 +167,9 @@ describe('the upload pipeline on the real stack', () => {
 
     expect((await intake.objectsUnder(storageKeys.filePrefix(TENANT, file.id))).sort()).toEqual([
       storageKeys.original(TENANT, file.id),
+      storageKeys.rendition(TENANT, file.id, 'large-avif', 'avif'),
       storageKeys.rendition(TENANT, file.id, 'large'),
+      storageKeys.rendition(TENANT, file.id, 'medium-avif', 'avif'),
       storageKeys.rendition(TENANT, file.id, 'medium'),
       storageKeys.rendition(TENANT, file.id, 'thumb'),
     ]);

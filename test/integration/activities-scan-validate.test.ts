@@ -229,7 +229,7 @@ describe('validateFile', () => {
 });
 
 describe('makeRenditions', () => {
-  it('writes auto-oriented WebP renditions without EXIF, keeping the colour profile and never upscaling', async () => {
+  it('writes auto-oriented WebP and AVIF renditions without EXIF, keeping the colour profile and never upscaling', async () => {
     const { fileId, key } = await upload(await exifJpeg(600, 400));
     const renditions = await runActivity(stack.activities.makeRenditions, { fileId, tenantId: TENANT, key });
     // Orientation 6 turns the 600 × 400 landscape into a 400 × 600 portrait.
@@ -237,14 +237,18 @@ describe('makeRenditions', () => {
       { name: 'thumb', width: 171, height: 256 },
       { name: 'medium', width: 400, height: 600 },
       { name: 'large', width: 400, height: 600 },
+      { name: 'medium-avif', width: 400, height: 600 },
+      { name: 'large-avif', width: 400, height: 600 },
     ]);
     for (const rendition of renditions) {
-      expect(rendition.key).toBe(storageKeys.rendition(TENANT, fileId, rendition.name));
+      expect(rendition.key).toBe(storageKeys.rendition(TENANT, fileId, rendition.name, rendition.format));
 
       const bytes = await getObject(stack, rendition.key);
       expect(bytes.length).toBe(rendition.size);
       const meta = await sharp(bytes).metadata();
-      expect(meta.format).toBe('webp');
+      // libvips names AVIF by its container, HEIF.
+      expect(meta.format).toBe(rendition.name.endsWith('-avif') ? 'heif' : 'webp');
+      expect(rendition.format).toBe(rendition.name.endsWith('-avif') ? 'avif' : 'webp');
       expect({ width: meta.width, height: meta.height }).toEqual({ width: rendition.width, height: rendition.height });
       expect(meta.exif).toBeUndefined();
       expect(meta.orientation).toBeUndefined();
@@ -260,8 +264,8 @@ describe('makeRenditions', () => {
     const { fileId, key } = await upload(await exifJpeg(600, 400));
     // "broken" fails (a zero edge) while "thumb" is written: the failed attempt must leave neither.
     const renditions = [
-      { name: 'thumb', maxEdge: 64 },
-      { name: 'broken', maxEdge: 0 },
+      { name: 'thumb', maxEdge: 64, format: 'webp' as const },
+      { name: 'broken', maxEdge: 0, format: 'webp' as const },
     ];
     const partial = createActivities({ ...stack, config: { ...stack.config, renditions } });
     const error = await runActivity(partial.makeRenditions, { fileId, tenantId: TENANT, key }).catch((e: unknown) => e);

@@ -36,22 +36,26 @@ afterEach(() => {
 });
 
 describe('makeRenditions', () => {
-  it('writes one WebP per configured rendition, never larger than the original', async () => {
+  it('writes each configured rendition in its format, WebP and AVIF beside it, never larger than the original', async () => {
     const s3 = new FakeS3();
     s3.put(INCOMING, await image());
     const { makeRenditions } = createActivities(activityDeps({ s3 }));
 
     const renditions = (await activityEnvironment().run(makeRenditions, input)) as Rendition[];
 
-    expect(renditions.map((r) => [r.name, r.width, r.height])).toEqual([
-      ['thumb', 256, 192],
-      ['medium', 640, 480],
-      ['large', 640, 480],
+    expect(renditions.map((r) => [r.name, r.format, r.width, r.height, r.frames])).toEqual([
+      ['thumb', 'webp', 256, 192, 1],
+      ['medium', 'webp', 640, 480, 1],
+      ['large', 'webp', 640, 480, 1],
+      ['medium-avif', 'avif', 640, 480, 1],
+      ['large-avif', 'avif', 640, 480, 1],
     ]);
     for (const r of renditions) {
+      expect(r.key).toBe(`files/${TENANT}/${FILE_ID}/renditions/${r.name}.${r.format}`);
       const stored = s3.objects.get(r.key);
-      expect(stored?.contentType).toBe('image/webp');
-      expect((await sharp(stored!.body).metadata()).format).toBe('webp');
+      expect(stored?.contentType).toBe(`image/${r.format}`);
+      // libvips names AVIF by its container, HEIF.
+      expect((await sharp(stored!.body).metadata()).format).toBe(r.format === 'avif' ? 'heif' : 'webp');
       expect(stored?.body.length).toBe(r.size);
     }
   });

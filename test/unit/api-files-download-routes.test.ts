@@ -44,6 +44,44 @@ describe('HTTP API routes', () => {
       expect((await t.app.request('/v1/files/f_h/content', { method: 'HEAD', headers: ACME })).status).toBe(410);
     });
 
+    it('serves an AVIF rendition from its .avif key, and an older rendition stored without a format as WebP', async () => {
+      seedFile(t, {
+        id: 'f_av',
+        renditions: [
+          // Written before renditions had formats and frames.
+          { name: 'thumb', key: 'files/acme/f_av/renditions/thumb.webp', width: 5, height: 5, size: 4 },
+          {
+            name: 'large-avif',
+            key: 'files/acme/f_av/renditions/large-avif.avif',
+            format: 'avif',
+            width: 5,
+            height: 5,
+            size: 4,
+            frames: 1,
+          },
+        ],
+      });
+      t.s3.objects.set('files/acme/f_av/renditions/thumb.webp', Buffer.from('webp'));
+      t.s3.objects.set('files/acme/f_av/renditions/large-avif.avif', Buffer.from('avif'));
+      const view = (await (await t.app.request('/v1/files/f_av', { headers: ACME })).json()) as {
+        renditions: { name: string; format: string; frames: number; firstFrameOnly: string | null }[];
+      };
+      expect(
+        view.renditions.map(({ name, format, frames, firstFrameOnly }) => ({ name, format, frames, firstFrameOnly })),
+      ).toEqual([
+        { name: 'thumb', format: 'webp', frames: 1, firstFrameOnly: null },
+        { name: 'large-avif', format: 'avif', frames: 1, firstFrameOnly: null },
+      ]);
+      const avif = await t.app.request('/v1/files/f_av/renditions/large-avif', { headers: ACME });
+      expect(avif.status).toBe(200);
+      expect(avif.headers.get('content-type')).toBe('image/avif');
+      expect(avif.headers.get('content-disposition')).toContain('photo-large-avif.avif');
+      expect(await avif.text()).toBe('avif');
+      const old = await t.app.request('/v1/files/f_av/renditions/thumb', { headers: ACME });
+      expect(old.headers.get('content-type')).toBe('image/webp');
+      expect(await old.text()).toBe('webp');
+    });
+
     it('streams a rendition, and 404s an unknown rendition', async () => {
       seedFile(t, { id: 'f_t' });
       t.s3.objects.set('files/acme/f_t/renditions/thumb.webp', Buffer.from('webp'));

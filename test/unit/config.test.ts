@@ -14,7 +14,18 @@ describe('configuration', () => {
     expect(config.limits.maxUploadBytes).toBe(512 * 1024 * 1024);
     expect(config.limits.maxPixels).toBe(50_000_000);
     expect(config.retention.defaultMs).toBe(7 * 86_400_000);
-    expect(config.renditions.map((r) => `${r.name}:${r.maxEdge}`)).toEqual(['thumb:256', 'medium:1024', 'large:2048']);
+    expect(config.renditions.map((r) => `${r.name}:${r.maxEdge}:${r.format}`)).toEqual([
+      'thumb:256:webp',
+      'medium:1024:webp',
+      'large:2048:webp',
+      'medium-avif:1024:avif',
+      'large-avif:2048:avif',
+    ]);
+    expect(config.renditionEncoding).toEqual({
+      webp: { quality: 80, effort: 4 },
+      avif: { quality: 50, effort: 0 },
+      animation: { maxFrames: 100, maxPixels: 50_000_000 },
+    });
     expect(config.webhooks.allowPrivate).toBe(false);
     expect(config.s3.encryption).toEqual({ mode: 'AES256' });
     expect(config.webhooks.allowTargets).toEqual([]);
@@ -145,6 +156,18 @@ describe('configuration', () => {
     expect(() => loadConfig({ INTAKE_RETENTION: 'a week' })).toThrow(/INTAKE_RETENTION: .*duration/);
     expect(() => loadConfig({ INTAKE_ALLOWED_TYPES: 'image/jpeg,application/zip' })).toThrow(/INTAKE_ALLOWED_TYPES/);
     expect(() => loadConfig({ INTAKE_RENDITIONS: 'thumb=256' })).toThrow(/INTAKE_RENDITIONS: "thumb=256"/);
+    expect(() => loadConfig({ INTAKE_RENDITIONS: 'thumb:256:jpeg' })).toThrow(/INTAKE_RENDITIONS: "thumb:256:jpeg"/);
+    expect(() => loadConfig({ INTAKE_RENDITIONS: 'a:256:webp,a:512:avif' })).toThrow(/names the rendition "a" twice/);
+    expect(() => loadConfig({ INTAKE_AVIF_EFFORT: '10' })).toThrow(/INTAKE_AVIF_EFFORT/);
+  });
+
+  it('reads a format per rendition, and a rendition without one is WebP as before', () => {
+    const config = loadConfig({ INTAKE_RENDITIONS: 'thumb:256:webp,medium:1024,large:2048:avif' });
+    expect(config.renditions).toEqual([
+      { name: 'thumb', maxEdge: 256, format: 'webp' },
+      { name: 'medium', maxEdge: 1024, format: 'webp' },
+      { name: 'large', maxEdge: 2048, format: 'avif' },
+    ]);
   });
 
   it('never echoes a secret in its error', () => {

@@ -74,7 +74,7 @@ describe('upload workflow', () => {
       expect(state.status).toBe('READY');
       expect(state.reason).toBeNull();
       expect(state.contentType).toBe('image/jpeg');
-      expect(state.renditions.map((r) => r.name)).toEqual(['thumb', 'medium', 'large']);
+      expect(state.renditions.map((r) => r.name)).toEqual(['thumb', 'medium', 'large', 'medium-avif', 'large-avif']);
       for (const step of ['scan', 'validate', 'resize', 'store', 'index', 'notify'] as const) {
         expect(state.steps[step]).toMatchObject({ state: 'done', attempts: 1, error: null });
         expect(Date.parse(state.steps[step].finishedAt ?? '')).toBeGreaterThanOrEqual(
@@ -82,7 +82,7 @@ describe('upload workflow', () => {
         );
       }
       expect(fake.calls.makeRenditions).toBe(1);
-      expect(fake.calls.storeFile[0]?.renditions).toHaveLength(3);
+      expect(fake.calls.storeFile[0]?.renditions).toHaveLength(5);
       expect(lastRecord(fake)).toMatchObject({ status: 'READY', sha256: `sha-${input.fileId}` });
 
       // Expiry is counted from completion, with the upload's retention period.
@@ -227,7 +227,10 @@ describe('upload workflow', () => {
       expect(state.renditions).toEqual([]);
       expect(fake.calls.removeRenditions).toEqual([
         {
-          keys: ['thumb', 'medium', 'large'].map((n) => `files/${input.tenantId}/${input.fileId}/renditions/${n}.webp`),
+          keys: [
+            ...['thumb', 'medium', 'large'].map((n) => `files/${input.tenantId}/${input.fileId}/renditions/${n}.webp`),
+            ...['medium-avif', 'large-avif'].map((n) => `files/${input.tenantId}/${input.fileId}/renditions/${n}.avif`),
+          ],
         },
       ]);
       expect(lastRecord(fake)).toMatchObject({ status: 'FAILED', renditions: [] });

@@ -188,13 +188,22 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     },
     async makeRenditions(input) {
       calls.makeRenditions++;
-      return (['thumb', 'medium', 'large'] as const).map((name, i): Rendition => ({
+      // The default renditions since formats: WebP, and AVIF beside it for the larger sizes.
+      const renditions = [
+        ['thumb', 'webp', 256],
+        ['medium', 'webp', 1024],
+        ['large', 'webp', 2048],
+        ['medium-avif', 'avif', 1024],
+        ['large-avif', 'avif', 2048],
+      ] as const;
+      return renditions.map(([name, format, edge], i): Rendition => ({
         name,
-        key: storageKeys.rendition(input.tenantId, input.fileId, name),
-        format: 'webp',
-        width: [256, 1024, 2048][i]!,
-        height: [192, 768, 1536][i]!,
+        key: storageKeys.rendition(input.tenantId, input.fileId, name, format),
+        format,
+        width: edge,
+        height: (edge * 3) / 4,
         size: 1000 * (i + 1),
+        frames: 1,
       }));
     },
     async storeFile(input) {
