@@ -227,6 +227,20 @@ const envSchema = z
       { name: 'medium', maxEdge: 1024 },
       { name: 'large', maxEdge: 2048 },
     ]),
+    // PDFs are parsed (pdfjs-dist) in a worker thread bounded by these; past any of them: REJECTED.
+    INTAKE_PDF_MAX_PAGES: z.coerce.number().int().positive().default(2000),
+    INTAKE_PDF_PARSE_TIMEOUT: duration.pipe(z.number().min(100, 'must be at least 100ms')).default(30_000),
+    INTAKE_PDF_PARSE_MEMORY_MB: z.coerce.number().int().min(16).max(8192).default(256),
+    // An encrypted PDF cannot be scanned or indexed: REJECTED, or accepted with `encrypted: true`.
+    INTAKE_PDF_ENCRYPTED: z.enum(['reject', 'accept']).default('reject'),
+    // Text from this many first pages goes into the search index (0: none).
+    INTAKE_PDF_TEXT_PAGES: z.coerce.number().int().min(0).max(10_000).default(20),
+    // The most JSON the validate step holds in memory to check against a tenant's schema; larger: REJECTED.
+    INTAKE_SCHEMA_MAX_JSON_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     INTAKE_RETENTION: duration.default(7 * 86_400_000),
     INTAKE_RETENTION_MIN: duration.default(60_000),
     INTAKE_RETENTION_MAX: duration.default(365 * 86_400_000),
@@ -491,6 +505,16 @@ function toConfig(env: z.output<typeof envSchema>) {
       maxBatchFiles: env.INTAKE_MAX_BATCH_FILES,
       allowedTypes: env.INTAKE_ALLOWED_TYPES,
       maxPixels: env.INTAKE_MAX_PIXELS,
+    },
+    documents: {
+      pdf: {
+        maxPages: env.INTAKE_PDF_MAX_PAGES,
+        parseTimeoutMs: env.INTAKE_PDF_PARSE_TIMEOUT,
+        parseMemoryMb: env.INTAKE_PDF_PARSE_MEMORY_MB,
+        encrypted: env.INTAKE_PDF_ENCRYPTED,
+        textPages: env.INTAKE_PDF_TEXT_PAGES,
+      },
+      schemaMaxJsonBytes: env.INTAKE_SCHEMA_MAX_JSON_BYTES,
     },
     renditions: env.INTAKE_RENDITIONS,
     retention: {
