@@ -22,8 +22,6 @@ async function inspect() {
   const task = getDocument({
     data: request.bytes,
     standardFontDataUrl,
-    // Never compile PDF content into JavaScript (font programs, PostScript functions).
-    isEvalSupported: false,
     disableFontFace: true,
     useSystemFonts: false,
     // Refuse what does not parse rather than recover a best guess.
