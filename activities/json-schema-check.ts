@@ -15,7 +15,11 @@ const SCRIPT = new URL('./json-schema-check-worker.ts', import.meta.url);
  * Validates a JSON document against a draft 2020-12 schema with Ajv in a bounded thread: parsing a
  * large document costs several times its size, and a tenant's pattern can backtrack for ever.
  */
-export function checkAgainstSchema(schema: object | boolean, bytes: Uint8Array, limits: ThreadLimits): Promise<SchemaCheck> {
+export function checkAgainstSchema(
+  schema: object | boolean,
+  bytes: Uint8Array,
+  limits: ThreadLimits,
+): Promise<SchemaCheck> {
   const own = new Uint8Array(bytes);
   return runBoundedThread(
     SCRIPT,

@@ -18,13 +18,15 @@ const toView = (row: JsonSchemaRow): routes.SchemaView => ({
   schema: row.schema as routes.SchemaView['schema'],
   createdAt: row.createdAt.toISOString(),
 });
-const schemaNotFound = (name: string) => new ApiError('schema_not_found', `No JSON Schema named ${name} for this tenant`);
+const schemaNotFound = (name: string) =>
+  new ApiError('schema_not_found', `No JSON Schema named ${name} for this tenant`);
 
 export const putSchema: AppRouteHandler<routes.PutSchemaRoute> = async (c) => {
   const { name } = c.req.valid('param');
   const schema = c.req.valid('json');
   const problem = schemaProblem(schema);
-  if (problem !== null) throw new ApiError('invalid_schema', `The schema is not a valid JSON Schema (draft 2020-12): ${problem}`);
+  if (problem !== null)
+    throw new ApiError('invalid_schema', `The schema is not a valid JSON Schema (draft 2020-12): ${problem}`);
   const { row, created } = await withDb(c, (db) =>
     addSchemaVersion(db, c.var.tenantId, name, schema as Prisma.InputJsonValue),
   );

@@ -13,16 +13,14 @@ export const SchemaNameParam = z.object({
     .openapi({ param: { name: 'name', in: 'path' }, example: 'product' }),
 });
 
-const JsonSchemaBody = z
-  .union([z.record(z.string(), z.unknown()), z.boolean()])
-  .openapi('JsonSchemaDocument', {
-    description: 'A JSON Schema, draft 2020-12 ($schema absent or https://json-schema.org/draft/2020-12/schema)',
-    example: {
-      type: 'object',
-      required: ['items'],
-      properties: { items: { type: 'array', items: { type: 'object', properties: { price: { type: 'number' } } } } },
-    },
-  });
+const JsonSchemaBody = z.union([z.record(z.string(), z.unknown()), z.boolean()]).openapi('JsonSchemaDocument', {
+  description: 'A JSON Schema, draft 2020-12 ($schema absent or https://json-schema.org/draft/2020-12/schema)',
+  example: {
+    type: 'object',
+    required: ['items'],
+    properties: { items: { type: 'array', items: { type: 'object', properties: { price: { type: 'number' } } } } },
+  },
+});
 
 const SchemaViewSchema = z
   .object({
@@ -48,7 +46,10 @@ export const putSchema = createRoute({
     body: { required: true, content: { 'application/json': { schema: JsonSchemaBody } } },
   },
   responses: {
-    200: { description: 'A new version of an existing schema', content: { 'application/json': { schema: SchemaViewSchema } } },
+    200: {
+      description: 'A new version of an existing schema',
+      content: { 'application/json': { schema: SchemaViewSchema } },
+    },
     201: { description: 'Registered', content: { 'application/json': { schema: SchemaViewSchema } } },
     ...errorResponses(400, 401, 413, 415),
   },
