@@ -10,6 +10,7 @@ import { fileShares, shareLinks } from './shares';
 import { mountMetrics } from './metrics-endpoint';
 import type { ApiServices } from './types';
 import { tenant } from './tenant';
+import { schemas } from './schemas';
 import { uploads } from './uploads';
 import { webhookSecret } from './webhook-secret';
 import { webhooks } from './webhooks';
@@ -40,6 +41,7 @@ export function createApp(services: ApiServices) {
     .route('/v1/events', events)
     .route('/v1/events', tenantEventStream)
     .route('/v1/tenant', tenant)
+    .route('/v1/schemas', schemas)
     .route('/', consoleRoutes());
 }
 

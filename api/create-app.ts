@@ -95,6 +95,15 @@ export function createBaseApp(services: ApiServices) {
   app.on('PATCH', '/v1/files/:id/retention', jsonLimit);
   app.on('POST', '/v1/files/:id/shares', jsonLimit);
   app.on('POST', '/v1/uploads', jsonLimit);
+  // A JSON Schema with many definitions can outgrow 64 KiB.
+  app.on(
+    'PUT',
+    '/v1/schemas/:name',
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: (c) => answerError(c as Context<AppEnv>, 'payload_too_large', 'The JSON body exceeds 1 MiB'),
+    }),
+  );
   // A complete lists up to 1,000 parts with their ETags: more than 64 KiB, far less than 1 MiB.
   app.on(
     'POST',

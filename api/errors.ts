@@ -14,6 +14,7 @@ import type { AppEnv } from './types';
  */
 export const ERRORS = {
   invalid_request: { status: 400, meaning: 'The request is malformed; the message names the field' },
+  invalid_schema: { status: 400, meaning: 'The JSON Schema is not valid draft 2020-12; the message says why' },
   invalid_retention: { status: 400, meaning: "The file's workflow refused the retention change" },
   unauthorized: { status: 401, meaning: 'Missing, malformed or unknown API key' },
   tus_header_invalid: { status: 403, meaning: 'A tus PATCH without Upload-Offset or offset+octet-stream type' },
@@ -32,6 +33,7 @@ export const ERRORS = {
   rendition_not_found: { status: 404, meaning: 'The file has no rendition of that name' },
   webhook_not_found: { status: 404, meaning: 'No such webhook for this tenant' },
   share_not_found: { status: 404, meaning: 'No such share link' },
+  schema_not_found: { status: 404, meaning: 'No such JSON Schema for this tenant' },
   upload_not_found: { status: 404, meaning: 'No such direct upload for this tenant' },
   method_not_allowed: { status: 405, meaning: 'The path exists, the method does not (see Allow)' },
   file_processing: { status: 409, meaning: 'The file is still processing' },
@@ -53,6 +55,7 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, meaning: 'Unsupported Content-Type' },
   range_not_satisfiable: { status: 416, meaning: 'The Range lies outside the content (see Content-Range)' },
   empty_file: { status: 422, meaning: 'The uploaded file is empty' },
+  unknown_schema: { status: 422, meaning: 'The upload names a JSON Schema the tenant has not registered' },
   idempotency_key_reused: { status: 422, meaning: 'The Idempotency-Key was first used for a different upload' },
   rate_limited: {
     status: 429,
@@ -103,7 +106,7 @@ const ERROR_DESCRIPTIONS = {
   413: 'The upload (or JSON body) exceeds its size limit',
   415: 'Unsupported Content-Type',
   416: 'The requested range lies outside the content (Content-Range: bytes */size)',
-  422: 'The request is well-formed but cannot be processed (e.g. an empty file)',
+  422: 'The request is well-formed but cannot be processed (e.g. an empty file, an unknown schema)',
   429: 'Too many requests for this resource; retry after the Retry-After header',
   500: 'Unexpected server error',
   503: 'A dependency (Temporal, Postgres, S3, clamd) is unavailable',
@@ -186,6 +189,7 @@ const UPLOAD_REFUSALS: Record<UploadRefusalReason, ErrorCode> = {
   upload_not_found: 'upload_not_found',
   upload_expired: 'upload_expired',
   upload_incomplete: 'upload_incomplete',
+  unknown_schema: 'unknown_schema',
 };
 
 /** The ApiError a service's refusal stands for; anything else unchanged. */

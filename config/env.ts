@@ -248,6 +248,20 @@ const envSchema = z
     // Every frame is decoded and encoded: a long or large animation costs its frame count times a still.
     INTAKE_ANIMATION_MAX_FRAMES: z.coerce.number().int().min(1).default(100),
     INTAKE_ANIMATION_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),
+    // PDFs are parsed (pdfjs-dist) in a worker thread bounded by these; past any of them: REJECTED.
+    INTAKE_PDF_MAX_PAGES: z.coerce.number().int().positive().default(2000),
+    INTAKE_PDF_PARSE_TIMEOUT: duration.pipe(z.number().min(100, 'must be at least 100ms')).default(30_000),
+    INTAKE_PDF_PARSE_MEMORY_MB: z.coerce.number().int().min(16).max(8192).default(256),
+    // An encrypted PDF cannot be scanned or indexed: REJECTED, or accepted with `encrypted: true`.
+    INTAKE_PDF_ENCRYPTED: z.enum(['reject', 'accept']).default('reject'),
+    // Text from this many first pages goes into the search index (0: none).
+    INTAKE_PDF_TEXT_PAGES: z.coerce.number().int().min(0).max(10_000).default(20),
+    // The most JSON the validate step holds in memory to check against a tenant's schema; larger: REJECTED.
+    INTAKE_SCHEMA_MAX_JSON_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     INTAKE_RETENTION: duration.default(7 * 86_400_000),
     INTAKE_RETENTION_MIN: duration.default(60_000),
     INTAKE_RETENTION_MAX: duration.default(365 * 86_400_000),
@@ -515,6 +529,16 @@ function toConfig(env: z.output<typeof envSchema>) {
       maxBatchFiles: env.INTAKE_MAX_BATCH_FILES,
       allowedTypes: env.INTAKE_ALLOWED_TYPES,
       maxPixels: env.INTAKE_MAX_PIXELS,
+    },
+    documents: {
+      pdf: {
+        maxPages: env.INTAKE_PDF_MAX_PAGES,
+        parseTimeoutMs: env.INTAKE_PDF_PARSE_TIMEOUT,
+        parseMemoryMb: env.INTAKE_PDF_PARSE_MEMORY_MB,
+        encrypted: env.INTAKE_PDF_ENCRYPTED,
+        textPages: env.INTAKE_PDF_TEXT_PAGES,
+      },
+      schemaMaxJsonBytes: env.INTAKE_SCHEMA_MAX_JSON_BYTES,
     },
     renditions: env.INTAKE_RENDITIONS,
     renditionEncoding: {

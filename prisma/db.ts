@@ -14,6 +14,7 @@ export type {
   DirectUpload,
   Batch,
   File,
+  JsonSchema,
   ShareLink,
   Tenant,
   TenantEvent,

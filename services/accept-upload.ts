@@ -157,7 +157,8 @@ export type UploadRefusalReason =
   | 'idempotency_key_reused'
   | 'upload_not_found'
   | 'upload_expired'
-  | 'upload_incomplete';
+  | 'upload_incomplete'
+  | 'unknown_schema';
 
 export class UploadRefused extends Error {
   override name = 'UploadRefused';

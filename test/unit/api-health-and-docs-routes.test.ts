@@ -74,6 +74,8 @@ describe('HTTP API routes', () => {
           '/v1/webhooks/{id}/deliveries',
           '/v1/webhook-secret',
           '/v1/webhook-secret/rotate',
+          '/v1/schemas',
+          '/v1/schemas/{name}',
           '/healthz',
           '/readyz',
           '/v1/tus/',
