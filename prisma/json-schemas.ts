@@ -1,5 +1,5 @@
 import { newId } from '../lib/ids';
-import type { DbClient, JsonSchema, Prisma } from './db';
+import type { DbClient, JsonSchema } from './db';
 
 /*
  * The JsonSchema table's repository. Every PUT adds a version (never rewrites one), and a DELETE marks
@@ -7,21 +7,35 @@ import type { DbClient, JsonSchema, Prisma } from './db';
  * exactly that one whatever happens to the name afterwards.
  */
 
-export type JsonSchemaRow = JsonSchema;
+/** A JSON Schema document: an object, or true/false. */
+export type JsonSchemaDocument = object | boolean;
+
+export type JsonSchemaRow = Omit<JsonSchema, 'schema'> & { schema: JsonSchemaDocument };
+
+/*
+ * The column is text holding JSON.stringify's output, not jsonb: JSON may carry \u0000 and unpaired
+ * surrogates in keys and strings, which jsonb refuses, while JSON.stringify escapes both.
+ */
+const toRow = (row: JsonSchema): JsonSchemaRow => ({ ...row, schema: JSON.parse(row.schema) as JsonSchemaDocument });
 
 /** The version new uploads naming `name` use: the newest one not deleted. */
-export function findCurrentSchema(db: DbClient, tenantId: string, name: string): Promise<JsonSchemaRow | null> {
-  return db.jsonSchema.findFirst({ where: { tenantId, name, deletedAt: null }, orderBy: { version: 'desc' } });
+export async function findCurrentSchema(db: DbClient, tenantId: string, name: string): Promise<JsonSchemaRow | null> {
+  const row = await db.jsonSchema.findFirst({
+    where: { tenantId, name, deletedAt: null },
+    orderBy: { version: 'desc' },
+  });
+  return row && toRow(row);
 }
 
 /** A pinned version, deleted or not: what an upload that named it is checked against. */
-export function findSchemaVersion(
+export async function findSchemaVersion(
   db: DbClient,
   tenantId: string,
   name: string,
   version: number,
 ): Promise<JsonSchemaRow | null> {
-  return db.jsonSchema.findUnique({ where: { tenantId_name_version: { tenantId, name, version } } });
+  const row = await db.jsonSchema.findUnique({ where: { tenantId_name_version: { tenantId, name, version } } });
+  return row && toRow(row);
 }
 
 /** The current version of each of the tenant's schemas, by name. */
@@ -32,7 +46,7 @@ export async function listCurrentSchemas(db: DbClient, tenantId: string, limit: 
     distinct: ['name'],
     take: limit,
   });
-  return rows;
+  return rows.map(toRow);
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -47,7 +61,7 @@ export async function addSchemaVersion(
   db: DbClient,
   tenantId: string,
   name: string,
-  schema: Prisma.InputJsonValue,
+  schema: JsonSchemaDocument,
 ): Promise<{ row: JsonSchemaRow; created: boolean }> {
   for (let attempt = 0; ; attempt++) {
     const newest = await db.jsonSchema.findFirst({
@@ -57,9 +71,9 @@ export async function addSchemaVersion(
     });
     try {
       const row = await db.jsonSchema.create({
-        data: { id: newId('js'), tenantId, name, version: (newest?.version ?? 0) + 1, schema },
+        data: { id: newId('js'), tenantId, name, version: (newest?.version ?? 0) + 1, schema: JSON.stringify(schema) },
       });
-      return { row, created: newest === null || newest.deletedAt !== null };
+      return { row: toRow(row), created: newest === null || newest.deletedAt !== null };
     } catch (error) {
       if (!isUniqueViolation(error) || attempt >= 4) throw error;
     }

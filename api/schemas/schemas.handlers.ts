@@ -1,5 +1,4 @@
 import { schemaProblem } from '../../lib/json-schema';
-import type { Prisma } from '../../prisma/db';
 import {
   addSchemaVersion,
   deleteSchema as removeSchema,
@@ -23,13 +22,18 @@ const schemaNotFound = (name: string) =>
 
 export const putSchema: AppRouteHandler<routes.PutSchemaRoute> = async (c) => {
   const { name } = c.req.valid('param');
+  // Without a JSON Content-Type the validator sees no body at all, and {} would register as a schema.
+  if (!/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
+    throw new ApiError(
+      'unsupported_media_type',
+      'Send the JSON Schema as the body, with Content-Type: application/json',
+    );
+  }
   const schema = c.req.valid('json');
   const problem = schemaProblem(schema);
   if (problem !== null)
     throw new ApiError('invalid_schema', `The schema is not a valid JSON Schema (draft 2020-12): ${problem}`);
-  const { row, created } = await withDb(c, (db) =>
-    addSchemaVersion(db, c.var.tenantId, name, schema as Prisma.InputJsonValue),
-  );
+  const { row, created } = await withDb(c, (db) => addSchemaVersion(db, c.var.tenantId, name, schema));
   c.header('Location', `/v1/schemas/${encodeURIComponent(name)}`);
   return created ? c.json(toView(row), 201) : c.json(toView(row), 200);
 };

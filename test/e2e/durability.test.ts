@@ -98,7 +98,7 @@ describe('retention timers across a restart of Temporal and the worker', () => {
 
       for (const [i, file] of files.entries()) {
         expect(Date.now(), 'the downtime must end before the first expiry').toBeLessThan(expiries[i]!);
-        expect(await running.objectsUnder(storageKeys.filePrefix(TENANT, file.id))).toHaveLength(4);
+        expect(await running.objectsUnder(storageKeys.filePrefix(TENANT, file.id))).toHaveLength(6); // the original and five renditions
       }
 
       await stack!.startService('temporal');

@@ -87,7 +87,9 @@ describe('retention on the real stack', () => {
 
     // Before expiry: the bytes are there (so the checks below can fail) and the file is searchable.
     expect(Date.now()).toBeLessThan(Date.parse(ready.expiresAt!));
-    expect(await objectsOf(photo.id)).toHaveLength(4);
+    // The original and one object per rendition (five by default).
+    expect(ready.renditions).toHaveLength(5);
+    expect(await objectsOf(photo.id)).toHaveLength(1 + ready.renditions.length);
     expect(await objectsOf(infected.id)).toEqual([storageKeys.quarantine(TENANT, infected.id)]);
     expect(await statusOf(client.download(photo.id))).toBe(200);
     expect((await client.listFiles({ q: 'sunset' })).items.map((f) => f.id)).toContain(photo.id);
@@ -156,7 +158,7 @@ describe('retention on the real stack', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     expect(await statusOf(client.download(accepted.id))).toBe(200);
-    expect(await objectsOf(accepted.id)).toHaveLength(4);
+    expect(await objectsOf(accepted.id)).toHaveLength(1 + ready.renditions.length);
 
     const releasedAt = Date.now();
     expect(await client.updateRetention(accepted.id, { hold: false })).toMatchObject({ hold: false });

@@ -78,4 +78,19 @@ describe('the schemas API', () => {
       code: 'schema_not_found',
     });
   });
+
+  it('refuses a PUT without a JSON body (415), and keeps NUL and unpaired surrogates exactly as sent', async () => {
+    const bare = await fetch(`${intake.api.url}/v1/schemas/bare`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${KEYS[TENANT]}` },
+    });
+    expect(await errorOf(bare, 415)).toMatchObject({ code: 'unsupported_media_type' });
+    expect(await errorOf(await call(TENANT, 'GET', '/v1/schemas/bare'), 404)).toMatchObject({
+      code: 'schema_not_found',
+    });
+    // JSON allows both; PostgreSQL's jsonb refuses both, so a jsonb column would turn them into 500s.
+    const odd = { properties: { 'a\u0000b': { description: 'x\ud800' } } };
+    expect((await call(TENANT, 'PUT', '/v1/schemas/odd', odd)).status).toBe(201);
+    expect(await (await call(TENANT, 'GET', '/v1/schemas/odd')).json()).toMatchObject({ schema: odd });
+  });
 });

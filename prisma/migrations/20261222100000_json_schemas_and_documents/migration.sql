@@ -4,7 +4,7 @@ CREATE TABLE "JsonSchema" (
     "tenantId" TEXT NOT NULL,
     "name" TEXT NOT NULL,
     "version" INTEGER NOT NULL,
-    "schema" JSONB NOT NULL,
+    "schema" TEXT NOT NULL,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "deletedAt" TIMESTAMP(3),
 
