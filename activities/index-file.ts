@@ -9,14 +9,14 @@ const INDEXED_CONTENT_BYTES = 1024 * 1024;
 const TEXT_TYPES = new Set(['text/plain', 'application/json']);
 
 /**
- * Makes the file findable: a Postgres tsvector over its filename, tags and (for text and JSON) content.
+ * Makes the file findable: a Postgres tsvector over its filename, tags and (for text, JSON and PDF) content.
  * Rewriting the whole vector makes a retry harmless.
  */
 export async function indexFile(deps: ActivityDeps, input: IndexInput): Promise<void> {
   const { config, s3, db } = deps;
   const row = await db.file.findUnique({
     where: { id: input.fileId },
-    select: { filename: true, tags: true, contentType: true, storageKey: true, status: true },
+    select: { filename: true, tags: true, contentType: true, storageKey: true, status: true, bodyText: true },
   });
   if (!row) {
     throw fileRowMissing(`File ${input.fileId} has no database row to index; it must be stored first.`);
@@ -31,6 +31,9 @@ export async function indexFile(deps: ActivityDeps, input: IndexInput): Promise<
     const bytes = await readObjectPrefix(s3, config.s3.bucket, row.storageKey, INDEXED_CONTENT_BYTES);
     // A cut through a multi-byte character decodes to U+FFFD, which to_tsvector simply skips.
     content = bytes.toString('utf8');
+  } else if (row.contentType === 'application/pdf') {
+    // The validate step wrote the text of the PDF's first pages when it parsed it (activities/validate-pdf.ts).
+    content = row.bodyText ?? '';
   }
 
   // A tsvector is capped at 1 MB; text with very many distinct words can exceed it, so index less of it.

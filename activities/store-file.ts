@@ -32,6 +32,8 @@ export async function storeFile(deps: ActivityDeps, input: StoreInput): Promise<
     sha256: scan.sha256,
     width: validation.width,
     height: validation.height,
+    pages: validation.pages ?? null,
+    encrypted: validation.encrypted ?? null,
     tags: upload.tags,
     renditions: toJson(renditions),
     storageKey: originalKey,

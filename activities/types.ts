@@ -42,6 +42,9 @@ export interface ValidateResult {
   isImage: boolean;
   width: number | null;
   height: number | null;
+  /** A PDF's page count and whether it is encrypted; absent for other types and in older histories. */
+  pages?: number;
+  encrypted?: boolean;
 }
 
 export interface RenditionsInput {
@@ -163,4 +166,25 @@ export interface SweeperActivities {
   recoverStalledUploads(input: SweepPageInput): Promise<SweepPageResult>;
   abortStaleMultipartUploads(input: SweepPageInput): Promise<SweepPageResult>;
   expireAbandonedDirectUploads(input: SweepPageInput): Promise<SweepPageResult>;
+}
+
+/** A verified database backup (createBackupActivities, run by backupDatabaseWorkflow). */
+export interface BackupRecord {
+  id: string;
+  /** Its S3 key, under backups/. */
+  key: string;
+  sizeBytes: number;
+  sha256: string;
+  durationMs: number;
+  postgresVersion: string;
+  /** Entries pg_restore --list read from the archive. */
+  tocEntries: number;
+}
+
+export interface BackupActivities {
+  /** pg_dump to S3, verified with pg_restore --list; the same id again overwrites (a retry). */
+  backupDatabase(input: { backupId: string }): Promise<BackupRecord>;
+  markBackupFailed(input: { backupId: string; error: string }): Promise<void>;
+  /** Deletes completed backups past the newest `keep` (default INTAKE_BACKUP_KEEP). */
+  pruneBackups(input: { keep?: number }): Promise<{ pruned: string[] }>;
 }

@@ -12,7 +12,9 @@ import {
   rejectionReasons,
 } from './content-type-rules';
 import { rejected } from '../common/failures';
+import { applyPinnedSchema } from './apply-json-schema';
 import { decodeHeic, HEIC_TYPES, HeicTooLarge } from './decode-heic';
+import { validatePdf } from './validate-pdf';
 import type { ActivityDeps } from './deps';
 import type { ValidateInput, ValidateResult } from './types';
 
@@ -67,6 +69,13 @@ export async function validateFile(deps: ActivityDeps, input: ValidateInput): Pr
   if (!declarationMatches(declared, detected)) throw rejected(rejectionReasons.mismatch(declared ?? '', detected));
   if (!(limits.allowedTypes as readonly string[]).includes(detected)) {
     throw rejected(rejectionReasons.notAllowed(detected, limits.allowedTypes));
+  }
+  await applyPinnedSchema(deps, { fileId: input.fileId, size: input.size, contentType: detected }, async () =>
+    wholeFileInPrefix ? prefix : openBody(),
+  );
+  if (detected === 'application/pdf') {
+    const bytes = wholeFileInPrefix ? prefix : await readStream(await openBody(), limits.maxUploadBytes);
+    return validatePdf(deps, input.fileId, bytes);
   }
   if (!isImageType(detected)) return { contentType: detected, isImage: false, width: null, height: null };
 

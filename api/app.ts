@@ -1,3 +1,4 @@
+import { analytics } from './analytics';
 import { batches } from './batches';
 import { consoleRoutes } from './console';
 import { createBaseApp } from './create-app';
@@ -42,6 +43,7 @@ export function createApp(services: ApiServices) {
     .route('/v1/events', tenantEventStream)
     .route('/v1/tenant', tenant)
     .route('/v1/schemas', schemas)
+    .route('/v1/analytics', analytics)
     .route('/', consoleRoutes());
 }
 

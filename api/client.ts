@@ -57,6 +57,8 @@ export interface UploadOptions {
   retention?: string;
   tags?: string[];
   idempotencyKey?: string;
+  /** The tenant's JSON Schema a JSON upload is validated against. */
+  schema?: string;
   /** multipart/form-data (default) or the raw bytes as the body. */
   mode?: 'multipart' | 'raw';
 }
@@ -90,6 +92,7 @@ export function createIntakeClient(options: IntakeClientOptions) {
         if (upload.callbackUrl) form.append('callbackUrl', upload.callbackUrl);
         if (upload.retention) form.append('retention', upload.retention);
         if (upload.tags?.length) form.append('tags', upload.tags.join(','));
+        if (upload.schema) form.append('schema', upload.schema);
         const blob =
           body instanceof Blob
             ? body
@@ -106,6 +109,7 @@ export function createIntakeClient(options: IntakeClientOptions) {
         if (upload.callbackUrl) query.set('callbackUrl', upload.callbackUrl);
         if (upload.retention) query.set('retention', upload.retention);
         for (const tag of upload.tags ?? []) query.append('tags', tag);
+        if (upload.schema) query.set('schema', upload.schema);
         path = `/v1/files?${query}`;
         headers['Content-Type'] = upload.contentType ?? 'application/octet-stream';
         // A stream body needs duplex: 'half' in Node's fetch; it then streams without buffering.
@@ -132,6 +136,7 @@ export function createIntakeClient(options: IntakeClientOptions) {
       if (options.callbackUrl) form.append('callbackUrl', options.callbackUrl);
       if (options.retention) form.append('retention', options.retention);
       if (options.tags?.length) form.append('tags', options.tags.join(','));
+      if (options.schema) form.append('schema', options.schema);
       for (const file of files) {
         const blob =
           file.body instanceof Blob

@@ -68,6 +68,7 @@ export function createBaseApp(services: ApiServices) {
     c.set('metrics', services.metrics);
     c.set('limiter', services.limiter);
     c.set('fileFeed', fileFeed);
+    c.set('fileChanges', services.fileChanges);
     c.set('log', services.log.child({ requestId }));
     const started = performance.now();
     await next();

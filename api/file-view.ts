@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { RENDITION_FORMATS, type Config, type RenditionFormat } from '../config/env';
 import { FILE_STATUSES, STEP_NAMES, type FileState, type FileStatus } from '../common/domain';
 import type { FileRecord } from '../prisma/file-records';
+import type { ValidationError } from '../lib/json-schema';
 
 export const StepSchema = z.object({
   state: z.enum(['pending', 'running', 'done', 'failed', 'skipped']),
@@ -26,6 +27,13 @@ export const RenditionViewSchema = z
     url: z.string().openapi({ example: 'http://localhost:3000/v1/files/f_…/renditions/thumb' }),
   })
   .openapi('Rendition');
+
+export const ValidationErrorSchema = z
+  .object({
+    path: z.string().openapi({ description: 'A JSON Pointer into the document', example: '/items/3/price' }),
+    message: z.string().openapi({ example: 'must be number' }),
+  })
+  .openapi('ValidationError');
 
 export const FileLinksSchema = z
   .object({
@@ -52,6 +60,10 @@ export const FileSchema = z
     renditions: z.array(RenditionViewSchema),
     width: z.number().int().nullable(),
     height: z.number().int().nullable(),
+    pages: z.number().int().nullable().openapi({ description: "A PDF's page count; null for other types" }),
+    encrypted: z.boolean().nullable().openapi({
+      description: 'Whether a PDF is encrypted (accepted only with INTAKE_PDF_ENCRYPTED=accept); null for other types',
+    }),
     tags: z.array(z.string()),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
@@ -64,6 +76,14 @@ export const FileSchema = z
       description: "The upload's OpenTelemetry trace id (W3C): its request, workflow, steps and webhooks",
       example: '4bf92f3577b34da6a3ce929d0e0e4736',
     }),
+    schema: z
+      .object({ name: z.string(), version: z.number().int() })
+      .nullable()
+      .openapi({ description: 'The JSON Schema the upload named (schema=<name>), pinned to the version then current' }),
+    validationErrors: z
+      .array(ValidationErrorSchema)
+      .nullable()
+      .openapi({ description: 'Why the JSON failed its schema: the first 20 errors (null unless it failed)' }),
     links: FileLinksSchema,
   })
   .openapi('File');
@@ -141,6 +161,8 @@ export function toFileView(config: Config, row: FileRecord, state?: FileState | 
     renditions,
     width: state ? state.width : row.width,
     height: state ? state.height : row.height,
+    pages: row.pages ?? null,
+    encrypted: row.encrypted ?? null,
     tags: state?.tags ?? row.tags,
     createdAt: row.createdAt.toISOString(),
     completedAt: state ? state.completedAt : iso(row.completedAt),
@@ -150,6 +172,16 @@ export function toFileView(config: Config, row: FileRecord, state?: FileState | 
     workflowId: row.workflowId,
     batchId: row.batchId ?? null,
     traceId: row.traceId ?? null,
+    schema: row.schemaName && row.schemaVersion !== null ? { name: row.schemaName, version: row.schemaVersion } : null,
+    // Written by the validate step itself, so the row has them as soon as the state says REJECTED.
+    validationErrors: validationErrorsOf(row.validationErrors),
     links,
   };
+}
+
+function validationErrorsOf(value: unknown): ValidationError[] | null {
+  if (!Array.isArray(value)) return null;
+  return value.filter(
+    (e): e is ValidationError => typeof e === 'object' && e !== null && typeof (e as ValidationError).path === 'string',
+  );
 }

@@ -20,6 +20,7 @@ import { seedApiKeys } from '../prisma/tenants';
 import { sweepExpiredTusUploads } from '../services/tus-upload';
 import { buildConsole } from '../console/build';
 import { createApp } from './app';
+import { createFileChanges } from '../prisma/file-changes';
 import { createFileFeed } from './file-events/file-feed';
 import { startCodecEndpoint } from './codec-endpoint';
 import type { ApiServices } from './types';
@@ -60,6 +61,7 @@ export function createApiServices(config: Config, log: Logger): ApiServices {
     s3: createS3Client(config.s3),
     temporal: createTemporalClient(config),
     limiter: createRequestLimiter(createRedisClient(config.redis.url, redisErrorLog(log))),
+    fileChanges: createFileChanges({ databaseUrl: config.databaseUrl, log }),
     clamdPing: async () => {
       if (!(await scanner.ping()))
         throw new Error(`clamd at ${config.clamd.host}:${config.clamd.port} did not answer PING`);
@@ -147,6 +149,8 @@ export async function startApi(
     (closing ??= (async () => {
       // Stop accepting, let in-flight requests finish (bounded), then release the clients.
       fileFeed.close();
+      // Long-polls answer now with the file as it is (200, repeatable), before the server stops taking.
+      await services.fileChanges?.close();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           if ('closeAllConnections' in server) server.closeAllConnections();

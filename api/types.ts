@@ -7,6 +7,7 @@ import type { ApiMetrics } from '../lib/metrics';
 import type { TenantLimits } from '../common/tenant-limits';
 import type { RequestLimiter } from '../lib/request-limiter';
 import type { Db } from '../prisma/db';
+import type { FileChanges } from '../prisma/file-changes';
 import type { FileFeed } from './file-events/file-feed';
 
 /** Everything the API talks to. Built once by server.ts (or by a test) and handed to createApp. */
@@ -24,6 +25,8 @@ export interface ApiServices {
   limiter: RequestLimiter;
   /** The one poller behind every event stream of this process; createBaseApp makes it when not given. */
   fileFeed?: FileFeed;
+  /** The one Postgres LISTEN per process that wakes long-polls on change; without it they poll. */
+  fileChanges?: FileChanges;
 }
 
 /**
@@ -48,6 +51,7 @@ export interface AppEnv {
     limits: TenantLimits;
     limiter: RequestLimiter;
     fileFeed: FileFeed;
+    fileChanges: FileChanges | undefined;
   };
 }
 

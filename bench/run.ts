@@ -24,6 +24,7 @@ import type { WorkerKind } from '../workers/create-worker';
 import { makeJpegs } from './images';
 import { measureOpenWorkflows, measureStormPart } from './measure-scale';
 import { makePhotos } from './photos';
+import { measureWaiters } from './measure-waiters';
 import { measurePhotoPipeline } from './measure-photos';
 import { measureLimit, type LimitRun } from './measure-limit';
 import { measureObservability } from './measure-observability';
@@ -74,6 +75,7 @@ const SETTINGS = {
   kafkaBacklog: Number(process.env.BENCH_KAFKA_BACKLOG ?? 1000),
   photoFiles: Number(process.env.BENCH_PHOTOS ?? (QUICK ? 6 : 16)),
   stormFiles: Number(process.env.BENCH_STORM_FILES ?? (QUICK ? 500 : 10_000)),
+  waiters: Number(process.env.BENCH_WAITERS ?? (QUICK ? 200 : 1_000)),
   openWorkflows: Number(process.env.BENCH_OPEN_WORKFLOWS ?? (QUICK ? 1_000 : 20_000)),
   workerEnv: WORKER_ENV,
   apiEnv: API_ENV,
@@ -217,6 +219,22 @@ async function main(): Promise<void> {
       cpuMsPerFile: medianByKey(runs.map((r) => r.cpuMsPerFile)),
       runs: runs.map((r) => ({ ...r, filesPerSecond: round(r.filesPerSecond), elapsedMs: Math.round(r.elapsedMs) })),
     });
+
+    // Issue 16 item 1, first: no worker runs yet, so its files stay PROCESSING while they are waited on.
+    if (wants('waiters')) {
+      const waiters = await measureWaiters({
+        client,
+        pool,
+        apiUrl: api.url,
+        apiKey: API_KEY,
+        apiPid: api.process.pid,
+        waiters: SETTINGS.waiters,
+        finish: Math.max(1, Math.round(SETTINGS.waiters / 10)),
+        quietMs: 20_000,
+        log,
+      });
+      results.waiters = { ...waiters, loadAverage: os.loadavg().map((n) => round(n, 2)) };
+    }
 
     // 1a. The in-process limit: the activities called directly, at several concurrencies.
     if (wants('limit') || wants('pipeline')) {

@@ -4,6 +4,7 @@ import type { PipelineRun } from './measure-pipeline';
 import type { PhotoPipelineRun } from './measure-photos';
 import type { OpenWorkflowsResult } from './measure-scale';
 import type { StormResult } from './measure-storm';
+import type { WaitersResult } from './measure-waiters';
 import type { RenditionsMeasurement } from './measure-renditions';
 
 export interface ThroughputSummary {
@@ -68,6 +69,8 @@ export interface BenchResults {
   };
   /** Issue 16: uploads waiting on their retention timers (bench/measure-open-workflows.ts). */
   openWorkflows?: OpenWorkflowsResult;
+  /** Issue 16 item 1: long-polls that wake on change (bench/measure-waiters.ts). */
+  waiters?: WaitersResult & { loadAverage: number[] };
   /** Issue 16: a retention storm (bench/measure-storm.ts). */
   storm?: StormResult & { openAround: number; createdInMs?: number };
   /** CPU and bytes of AVIF renditions beside WebP (BENCH_ONLY=renditions). */

@@ -28,6 +28,8 @@ export const FailureTypes = {
   WebhookUnavailable: 'WebhookUnavailable',
   /** A workflow refused a change because too many came in a short time. Details: [{ retryAfterMs }]. */
   RateLimited: 'RateLimited',
+  /** pg_dump or pg_restore is missing or refuses the server (a version mismatch): the deployment's to fix. */
+  BackupToolUnusable: 'BackupToolUnusable',
 } as const;
 
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
@@ -72,6 +74,10 @@ export function fileRowMissing(message: string): ApplicationFailure {
 /** Built by the activities' database-error classifier, which needs Prisma and so lives in activities/. */
 export function databaseError(message: string, cause: Error): ApplicationFailure {
   return ApplicationFailure.create({ type: FailureTypes.DatabaseError, nonRetryable: true, message, cause });
+}
+
+export function backupToolUnusable(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureTypes.BackupToolUnusable, nonRetryable: true, message });
 }
 
 export function webhookRefused(message: string): ApplicationFailure {

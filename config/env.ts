@@ -314,6 +314,15 @@ const envSchema = z
     // Deletions (retention expiries, DELETEs) one worker process works on at once; the rest wait in it, so
     // a retention storm cannot take every database connection from the uploads still processing.
     INTAKE_DELETE_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(8),
+    // The `intake-backup` Schedule (UTC): five cron fields. Temporal reads the expression itself.
+    INTAKE_BACKUP_SCHEDULE: z
+      .string()
+      .trim()
+      .regex(/^\S+( \S+){4}$/, 'must be a cron expression of five fields, e.g. "0 3 * * *"')
+      .default('0 3 * * *'),
+    INTAKE_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(14),
+    // Where pg_dump/pg_restore are (the server's major version); unset: on PATH. The dev stack sets it.
+    INTAKE_PG_BIN_DIR: z.string().trim().min(1).optional(),
     // `ingest` runs only the Kafka consumer of the uploads topic; `all` runs it beside both task queues.
     INTAKE_WORKER_KIND: z.enum(['all', 'general', 'media', 'ingest']).default('all'),
     // Workers have no API; unset, they open no port (several share a machine in development).
@@ -577,6 +586,11 @@ function toConfig(env: z.output<typeof envSchema>) {
       deleteConcurrency: env.INTAKE_DELETE_CONCURRENCY,
       /** Port of /healthz and /readyz (workers/health-server.ts); undefined: none. */
       healthPort: env.INTAKE_WORKER_HEALTH_PORT,
+    },
+    backup: {
+      cron: env.INTAKE_BACKUP_SCHEDULE,
+      keep: env.INTAKE_BACKUP_KEEP,
+      pgBinDir: env.INTAKE_PG_BIN_DIR,
     },
     kafka: {
       brokers: env.KAFKA_BROKERS ?? ['127.0.0.1:9092'],

@@ -13,6 +13,7 @@ import { startPostgresServer } from './postgres-server';
 import { startRedisServer } from './redis-server';
 import type { ExitInfo } from './service-process';
 import { startTemporalDevServer } from './temporal-dev-server';
+import { TOOLS_DIR } from './tools';
 
 export interface StackPorts {
   temporal: number;
@@ -75,6 +76,8 @@ export interface StackEnv {
   CLAMD_PORT: string;
   KAFKA_BROKERS: string;
   REDIS_URL: string;
+  /** pg_dump/pg_restore of the embedded server's major version, from set-up. */
+  INTAKE_PG_BIN_DIR: string;
 }
 
 export interface StackService {
@@ -374,6 +377,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     CLAMD_PORT: String(c.port),
     KAFKA_BROKERS: k.bootstrap,
     REDIS_URL: r.url,
+    INTAKE_PG_BIN_DIR: join(TOOLS_DIR, 'postgresql', 'bin'),
   };
   const postgresUrl = p.databaseUrl.replace(/:[^:@/]*@/, ':***@');
   const services: StackService[] = [

@@ -13,6 +13,8 @@ export const storageKeys = {
   /** A resumable (tus) upload's object while its bytes arrive; @tus/s3-store adds `.info` and `.part` beside it. */
   tus: (tenantId: string, fileId: string) => `tus/${tenantId}/${fileId}`,
   quarantine: (tenantId: string, fileId: string) => `quarantine/${tenantId}/${fileId}`,
+  /** A database backup (pg_dump custom format); never under a tenant's prefix, so no file's deletion reaches it. */
+  backup: (backupId: string) => `backups/${backupId}.dump`,
   /** Where the store step moves an incoming object; null for a key outside the incoming area. */
   storedOriginalOf: (incomingKey: string): string | null => {
     const match = /^incoming\/([^/]+)\/([^/]+)$/.exec(incomingKey);

@@ -11,6 +11,7 @@ import {
 export { Prisma } from '../generated/prisma/client';
 export type {
   ApiKey,
+  Backup,
   DirectUpload,
   Batch,
   File,

@@ -23,6 +23,8 @@ export interface NewDirectUpload {
   multipartUploadId: string | null;
   partSize: number | null;
   expiresAt: Date;
+  schemaName?: string;
+  schemaVersion?: number;
 }
 
 export async function createDirectUpload(db: DbClient, upload: NewDirectUpload): Promise<DirectUploadRecord> {

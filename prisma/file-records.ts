@@ -1,10 +1,15 @@
 import { Prisma, type Db, type File } from './db';
 import type { FileStatus } from '../common/domain';
 
-/** The File columns the API reads: Prisma's File model, which leaves out the Unsupported search vector. */
-export type FileRecord = File;
+/**
+ * The File columns the API reads: Prisma's File model, which leaves out the Unsupported search vector,
+ * less a PDF's body text (up to 64 Ki characters a row, read only by the index step).
+ */
+export type FileRecord = Omit<File, 'bodyText'>;
 
-const COLUMNS = Object.values(Prisma.FileScalarFieldEnum);
+const COLUMNS = Object.values(Prisma.FileScalarFieldEnum).filter(
+  (c): c is Exclude<typeof c, 'bodyText'> => c !== 'bodyText',
+);
 const SELECT = Object.fromEntries(COLUMNS.map((c) => [c, true])) as Record<(typeof COLUMNS)[number], true>;
 
 /** Another tenant's file is indistinguishable from a missing one: both are null. */

@@ -38,6 +38,8 @@ export type NewFile = Pick<
   | 'traceId'
   | 'storageKey'
   | 'createdAt'
+  | 'schemaName'
+  | 'schemaVersion'
 > & { size: number; retentionMs: number; chargedBytes?: number };
 
 /** The row of an accepted upload: PROCESSING until its workflow records an outcome. */
@@ -145,6 +147,7 @@ export async function tombstone(db: DbClient, id: string, reason: string): Promi
       deletedAt: row.deletedAt ?? new Date(),
       deletionReason: row.deletionReason ?? reason,
       renditions: [],
+      bodyText: null,
       storageKey: null,
       quarantineKey: null,
     },

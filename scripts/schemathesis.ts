@@ -130,7 +130,8 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
     '',
     '[[operations]]',
     'include-name = "POST /v1/uploads"',
-    'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "413", "429"]',
+    // 422 too: a schema name that matches the pattern but that the tenant never registered.
+    'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "413", "422", "429"]',
     '',
     // The batch upload is multipart like the single one: the same statuses, and the same reason for
     // leaving negative_data_rejection off (a field is text on the wire).
@@ -143,6 +144,11 @@ function passes(fixtures: FuzzFixtures): { name: string; config: string; include
     // extension of a file still processing (the period starts at its outcome).
     '[[operations]]',
     'include-name = "PATCH /v1/files/{id}/retention"',
+    'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "429"]',
+    '',
+    // Also 400 for what the schema cannot say: from after to, or a range over MAX_SUMMARY_DAYS.
+    '[[operations]]',
+    'include-name = "GET /v1/analytics/summary"',
     'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "429"]',
     '',
     // The tus routes speak a protocol of headers and raw bytes that @tus/server answers on its own terms

@@ -18,7 +18,9 @@ import {
   startAcceptedUpload,
   UploadRefused,
   workflowExists,
+  pinSchema,
   type AcceptedUpload,
+  type SchemaPin,
   type AcceptUploadDeps,
   type UploadOptions,
 } from './accept-upload';
@@ -142,8 +144,11 @@ export async function acceptBatch(deps: AcceptUploadDeps, request: BatchRequest)
     );
 
   let options: UploadOptions;
+  let schema: SchemaPin | null = null;
   try {
     options = request.readOptions(received.fields);
+    const { schemaName } = options;
+    if (schemaName) schema = await deps.withDb((db) => pinSchema(db, tenantId, schemaName));
   } catch (error) {
     await discardParts();
     throw error;
@@ -162,6 +167,7 @@ export async function acceptBatch(deps: AcceptUploadDeps, request: BatchRequest)
     createdAt,
     batchId,
     ...(part.refusal === null ? {} : { refusal: part.refusal }),
+    ...(schema ? { schema } : {}),
   }));
 
   let batch: Batch;
@@ -250,6 +256,7 @@ function rowOf(upload: AcceptedUpload): NewBatchFile {
     retentionMs: upload.retentionMs,
     storageKey: upload.refusal === undefined ? upload.incomingKey : null,
     reason: upload.refusal ?? null,
+    ...(upload.schema ? { schemaName: upload.schema.name, schemaVersion: upload.schema.version } : {}),
   };
 }
 

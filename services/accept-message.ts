@@ -3,6 +3,7 @@ import { effectiveLimits } from '../prisma/quotas';
 import { findTenantLimits } from '../prisma/tenants';
 import { acceptUpload, type AcceptUploadDeps, type AcceptUploadResult, type UploadOptions } from './accept-upload';
 import { normaliseContentType, parseHttpUrl, parseRetention, parseTags, sanitizeFilename } from './upload-fields';
+import { parseSchemaName } from './upload-schema';
 import { joinKafkaBatch, type KafkaBatchRef } from './kafka-batch';
 import {
   MessageRefused,
@@ -35,6 +36,7 @@ function readOptions(deps: AcceptMessageDeps, message: UploadMessage): UploadOpt
     callbackUrl: parseHttpUrl(message.options.callbackUrl, 'intake-callback-url', config.webhooks),
     retentionMs: parseRetention(message.options.retention, config.retention),
     tags: parseTags(message.options.tags),
+    schemaName: parseSchemaName(message.options.schema, UPLOAD_HEADERS.schema),
   };
 }
 

@@ -20,6 +20,7 @@ import { deleteRow, insertProcessing } from '../prisma/files';
 import { releaseReservation, reserveUpload } from '../prisma/quotas';
 import type { TenantLimits } from '../common/tenant-limits';
 import type { uploadWorkflow } from '../workflows';
+import { findCurrentSchema } from '../prisma/json-schemas';
 
 /*
  * Accepting an upload: receive its bytes into the incoming area → insert its PROCESSING File row →
@@ -33,6 +34,8 @@ export const UPLOAD_WORKFLOW = 'uploadWorkflow';
 /** What is known about an upload once its bytes sit in the incoming area and its File row exists. */
 export type AcceptedUpload = Omit<UploadInput, 'retentionMinMs' | 'retentionMaxMs' | 'createdAt'> & {
   createdAt: Date;
+  /** Kept with the row only: the validate step reads it from Postgres, so workflow input stays as it was. */
+  schema?: SchemaPin;
 };
 
 /**
@@ -147,6 +150,26 @@ export interface UploadOptions {
   callbackUrl: string | null;
   retentionMs: number;
   tags: string[];
+  /** The tenant's JSON Schema the upload names (schema=<name>), if any. */
+  schemaName?: string | null;
+}
+
+/** The schema an upload is checked against: the version that was current when it arrived. */
+export interface SchemaPin {
+  name: string;
+  version: number;
+}
+
+/**
+ * Pins the tenant's current version of `name`. An unknown name is refused now, at upload time, rather
+ * than failing the file later: the client learns of its typo while it still holds the file.
+ */
+export async function pinSchema(db: Db, tenantId: string, name: string): Promise<SchemaPin> {
+  const row = await findCurrentSchema(db, tenantId, name);
+  if (!row) {
+    throw new UploadRefused('unknown_schema', `No JSON Schema named "${name}" is registered (PUT /v1/schemas/${name})`);
+  }
+  return { name, version: row.version };
 }
 
 /** Why an upload was not accepted: a field it carries (invalid_request), or the service's own reason. */
@@ -266,6 +289,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
 
   let received: ReceivedUpload;
   let options: UploadOptions;
+  let schema: SchemaPin | undefined;
   try {
     received = await request.receive(target);
   } catch (error) {
@@ -285,6 +309,10 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
       await deps.withDb((db) => releaseReservation(db, tenantId, reserved - received.size, 0));
     }
     reserved = received.size;
+    if (options.schemaName) {
+      const name = options.schemaName;
+      schema = await deps.withDb((db) => pinSchema(db, tenantId, name));
+    }
   } catch (error) {
     await discardObject(target);
     await giveBack();
@@ -303,6 +331,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, request: UploadReques
     retentionMs: options.retentionMs,
     createdAt: new Date(),
     ...(request.batchId === undefined ? {} : { batchId: request.batchId }),
+    ...(schema ? { schema } : {}),
   };
   try {
     return await admitUpload({ ...deps, log }, upload, {
@@ -528,5 +557,6 @@ function insertUploadRow(
     traceId: currentTraceId(),
     storageKey: upload.incomingKey,
     createdAt: upload.createdAt,
+    ...(upload.schema ? { schemaName: upload.schema.name, schemaVersion: upload.schema.version } : {}),
   });
 }

@@ -20,6 +20,7 @@ import { checkUploadFits, releaseReservation, reserveUpload } from '../prisma/qu
 import {
   UploadRefused,
   admitUpload,
+  pinSchema,
   restartIfLost,
   type AcceptUploadDeps,
   type AcceptUploadResult,
@@ -42,6 +43,8 @@ export interface DirectUploadRequest {
   callbackUrl: string | null;
   retentionMs: number;
   tags: string[];
+  /** The tenant's JSON Schema the upload names; its current version is pinned at start. */
+  schemaName?: string | null;
 }
 
 export type DirectUploadPlan =
@@ -67,6 +70,8 @@ export async function startDirectUpload(
   // Refused before the client sends a byte; the reservation itself is taken at complete, for the
   // bytes that actually arrived.
   await deps.withDb((db) => checkUploadFits(db, request.tenantId, deps.limits, request.size));
+  const { schemaName } = request;
+  const schema = schemaName ? await deps.withDb((db) => pinSchema(db, request.tenantId, schemaName)) : null;
   const base = {
     id: newDirectUploadId(),
     fileId,
@@ -79,6 +84,7 @@ export async function startDirectUpload(
     retentionMs: request.retentionMs,
     tags: request.tags,
     expiresAt,
+    ...(schema ? { schemaName: schema.name, schemaVersion: schema.version } : {}),
   };
 
   if (request.size <= thresholdBytes) {
@@ -185,6 +191,9 @@ export async function completeDirectUpload(
     retentionMs: Number(upload.retentionMs),
     declared,
     createdAt: new Date(),
+    ...(upload.schemaName && upload.schemaVersion !== null
+      ? { schema: { name: upload.schemaName, version: upload.schemaVersion } }
+      : {}),
   };
   // The quota is reserved for the bytes that arrived; a full quota leaves the upload pending (and its
   // bytes in place until it expires), so deleting files and completing again succeeds.

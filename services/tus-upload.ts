@@ -12,6 +12,7 @@ import { findTenantFile, isUniqueViolation } from '../prisma/file-records';
 import { releaseReservation, reserveUpload } from '../prisma/quotas';
 import {
   admitUpload,
+  pinSchema,
   restartIfLost,
   type AcceptUploadDeps,
   type AcceptUploadResult,
@@ -45,6 +46,8 @@ export interface FinishedTusUpload {
   tags: string[];
   callbackUrl: string | null;
   retentionMs: number;
+  /** The tenant's JSON Schema the upload names (Upload-Metadata `schema`). */
+  schemaName?: string | null;
 }
 
 /**
@@ -66,6 +69,8 @@ export async function finishTusUpload(deps: AcceptUploadDeps, upload: FinishedTu
   const earlier = await replay();
   if (earlier) return earlier;
 
+  const { schemaName } = upload;
+  const schema = schemaName ? await deps.withDb((db) => pinSchema(db, upload.tenantId, schemaName)) : null;
   const incomingKey = storageKeys.incoming(upload.tenantId, upload.fileId);
   // Charged for the bytes that arrived, as a direct upload's complete is, before they are copied; a full
   // quota leaves the tus upload in place (until it expires), so deleting files and sending HEAD again
@@ -99,6 +104,7 @@ export async function finishTusUpload(deps: AcceptUploadDeps, upload: FinishedTu
     // The workflow checks the bytes against what tus was told (Upload-Length), trusting nothing.
     declared: { size: upload.size, sha256: null },
     createdAt: new Date(),
+    ...(schema ? { schema } : {}),
   };
   let result: AcceptUploadResult;
   try {

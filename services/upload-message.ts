@@ -23,6 +23,7 @@ export const UPLOAD_HEADERS = {
   idempotencyKey: 'intake-idempotency-key',
   batchId: 'intake-batch-id',
   batchEnd: 'intake-batch-end',
+  schema: 'intake-schema',
 } as const;
 
 /** The header a dead letter carries: why Intake refused the message. */
@@ -53,6 +54,8 @@ export interface MessageOptions {
   callbackUrl: string | undefined;
   retention: string | undefined;
   tags: string[];
+  /** The tenant's JSON Schema the file is validated against (intake-schema), if named. */
+  schema?: string | undefined;
 }
 
 export interface UploadMessage {
@@ -184,6 +187,7 @@ export function parseUploadMessage(
       callbackUrl: pick(headers, UPLOAD_HEADERS.callbackUrl, reference?.callbackUrl),
       retention: pick(headers, UPLOAD_HEADERS.retention, reference?.retention),
       tags: jsonTags ?? (headerTags === undefined ? [] : [headerTags]),
+      schema: headers.get(UPLOAD_HEADERS.schema),
     },
   };
 

@@ -4,7 +4,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { DataConverter, Duration } from '@temporalio/common';
 import { failureConverterPath } from '../lib/data-converter';
 import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { IntakeActivities, SweeperActivities } from '../activities/types';
+import type { BackupActivities, IntakeActivities, SweeperActivities } from '../activities/types';
 import type { WorkerMetrics } from '../lib/metrics';
 import { tracingActivityInterceptor, WORKFLOW_TRACING_MODULES, workflowTracingSinks } from '../lib/temporal-tracing';
 import { DISABLED_TRACING, type Tracing } from '../lib/tracing';
@@ -55,6 +55,8 @@ export interface CreateWorkersOptions {
   activities: IntakeActivities;
   /** The orphan sweeper's activities, run by the general worker next to sweepOrphansWorkflow. */
   sweeperActivities?: SweeperActivities;
+  /** The database backup's activities, run by the general worker next to backupDatabaseWorkflow. */
+  backupActivities?: BackupActivities;
   kind: WorkerKind;
   /** Concurrent renditions per media worker; defaults to twice the number of CPUs (see below). */
   resizeConcurrency?: number;
@@ -98,7 +100,7 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
         ...shared,
         taskQueue: GENERAL_TASK_QUEUE,
         workflowBundle: await bundleWorkflows(tracing.enabled),
-        activities: { ...generalActivities, ...options.sweeperActivities },
+        activities: { ...generalActivities, ...options.sweeperActivities, ...options.backupActivities },
       }),
     );
   }

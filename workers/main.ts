@@ -5,6 +5,7 @@ import type { State } from '@temporalio/worker';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/create-activities';
+import { createBackupActivities } from '../activities/backup-database';
 import { createSweeperActivities } from '../activities/sweep-orphans';
 import { loadConfig } from '../config/env';
 import type { Config } from '../config/env';
@@ -19,6 +20,7 @@ import { createDb } from '../prisma/db';
 import { createWorkers, runWorkers } from './create-worker';
 import type { WorkerKind } from './create-worker';
 import { startHealthServer } from './health-server';
+import { ensureBackupSchedule } from './backup-schedule';
 import { ensureSweeperSchedule } from './sweeper-schedule';
 import { startUploadsConsumer } from './uploads-consumer';
 import { startWorkerObservability, type WorkerObservability } from './observability';
@@ -81,6 +83,7 @@ export async function startWorkers(
       temporal,
       log: log.child({ component: 'sweeper' }),
     }),
+    backupActivities: createBackupActivities({ config, s3, db, log: log.child({ component: 'backup' }) }),
     kind,
     resizeConcurrency: config.worker.resizeConcurrency,
     tracing: observability.tracing,
@@ -103,6 +106,11 @@ export async function startWorkers(
     } catch (error) {
       // The sweeper is a safety net, not the upload path: say so loudly but keep processing uploads.
       log.error({ err: error }, 'could not create the sweeper schedule; orphans will not be cleaned up');
+    }
+    try {
+      await ensureBackupSchedule(temporal, config.backup.cron, log);
+    } catch (error) {
+      log.error({ err: error }, 'could not create the backup schedule; no scheduled backups will run');
     }
   }
   log.info(

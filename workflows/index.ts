@@ -2,3 +2,4 @@
 export { uploadWorkflow } from './upload-workflow';
 export { sweepOrphansWorkflow } from './sweep-workflow';
 export { batchWorkflow } from './batch-workflow';
+export { backupDatabaseWorkflow } from './backup-workflow';

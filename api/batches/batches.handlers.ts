@@ -1,3 +1,4 @@
+import { parseSchemaName } from '../../services/upload-schema';
 import type { Context } from 'hono';
 import type { BatchStatus, FileStatus } from '../../common/domain';
 import { derivedBatchId } from '../../lib/ids';
@@ -30,6 +31,7 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
     callbackUrl: parseHttpUrl(fields.callbackUrl?.[0], 'callbackUrl', config.webhooks),
     retentionMs: parseRetention(fields.retention?.[0], config.retention),
     tags: parseTags(fields.tags ?? []),
+    schemaName: parseSchemaName(fields.schema?.[0]),
   });
   const { batch, files, replayed, acceptedBytes } = await acceptBatch(uploadDeps(c), {
     tenantId: c.var.tenantId,

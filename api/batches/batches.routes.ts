@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { BATCH_STATUSES, FILE_STATUSES } from '../../common/domain';
 import { BEARER_SECURITY, errorResponses } from '../errors';
+import { SCHEMA_NAME_PATTERN } from '../../services/upload-schema';
 import { FileSchema } from '../file-view';
 import { ID_PARAM_PATTERN } from '../upload-fields';
 
@@ -71,7 +72,7 @@ export const createBatch = createRoute({
   summary: 'Upload many files at once',
   description:
     '`multipart/form-data` with any number of `file` parts (at most INTAKE_MAX_BATCH_FILES, 1000 by default) and ' +
-    'the optional `callbackUrl`, `retention` and `tags` fields of a single upload, applied to every file. Each ' +
+    'the optional `callbackUrl`, `retention`, `tags` and `schema` fields of a single upload, applied to every file. Each ' +
     'part streams to storage as it arrives and becomes a file with its own workflow; an empty or too large part ' +
     'becomes a REJECTED file, the others go on. The batch is DONE when every file has a terminal status, and ' +
     '`batch.completed` announces its counts. Example: ' +
@@ -97,6 +98,7 @@ export const createBatch = createRoute({
               file: { type: 'array', items: { type: 'string', format: 'binary' } },
               callbackUrl: { type: 'string', ...HTTP_URL_DOC },
               retention: { type: 'string', example: '7d' },
+              schema: { type: 'string', pattern: SCHEMA_NAME_PATTERN.source, example: 'product' },
               tags: {
                 anyOf: [
                   { type: 'string', example: 'invoices,2026' },

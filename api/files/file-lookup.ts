@@ -68,7 +68,11 @@ export async function describeFile(
   queryTimeoutMs = QUERY_TIMEOUT_MS,
 ): Promise<FileView> {
   const live = row.status === 'PROCESSING' && queryTimeoutMs > 0;
-  return toFileView(c.var.config, row, live ? await queryWorkflowState(c, row, queryTimeoutMs) : null);
+  const state = live ? await queryWorkflowState(c, row, queryTimeoutMs) : null;
+  // The validate step writes validationErrors to the row before the state says REJECTED: a row read
+  // before then lacks them.
+  const stale = state?.status === 'REJECTED' && row.schemaName !== null && row.validationErrors === null;
+  return toFileView(c.var.config, stale ? await loadFile(c, row.id) : row, state);
 }
 
 /**

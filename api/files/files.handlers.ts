@@ -7,6 +7,7 @@ import { deleteSignal, retentionUpdate } from '../../common/messages';
 import { storageKeys } from '../../lib/storage-keys';
 import { listTenantFiles, type FileRecord } from '../../prisma/file-records';
 import { acceptUpload, type UploadOptions } from '../../services/accept-upload';
+import { parseSchemaName } from '../../services/upload-schema';
 import { uploadDeps, withDb, withTemporal } from '../dependencies';
 import { ApiError } from '../errors';
 import { fileLinks, toFileView } from '../file-view';
@@ -56,6 +57,7 @@ export const uploadFile: AppRouteHandler<routes.UploadFileRoute> = async (c) => 
     callbackUrl: parseHttpUrl(firstValue(fields.callbackUrl) ?? query.callbackUrl, 'callbackUrl', config.webhooks),
     retentionMs: parseRetention(firstValue(fields.retention) ?? query.retention, config.retention),
     tags: parseTags([...(fields.tags ?? []), ...asList(query.tags)]),
+    schemaName: parseSchemaName(firstValue(fields.schema) ?? query.schema),
   });
 
   const { row, replayed } = await acceptUpload(uploadDeps(c), {

@@ -3,6 +3,7 @@ import { FILE_STATUSES } from '../../common/domain';
 import { BEARER_SECURITY, errorResponses } from '../errors';
 import { FileSchema, UploadAcceptedSchema } from '../file-view';
 import { ID_PARAM_PATTERN, MAX_FILENAME_LENGTH } from '../upload-fields';
+import { SCHEMA_NAME_PATTERN } from '../../services/upload-schema';
 import { DURATION_PATTERN, DURATION_WITH_UNIT_PATTERN } from '../../common/durations';
 
 /* The /v1/files routes as OpenAPI definitions: paths, parameters, bodies and every documented answer. */
@@ -44,6 +45,16 @@ const UploadOptionsQuery = z.object({
     .optional()
     .openapi({ description: 'How long to keep the file, e.g. 7d', example: '7d' }),
   tags: tagsParam,
+  schema: z
+    .string()
+    .regex(SCHEMA_NAME_PATTERN, 'a schema name is 1-64 letters, digits, . _ - (starting with a letter or digit)')
+    .optional()
+    .openapi({
+      description:
+        "A JSON upload is validated against the tenant's JSON Schema of this name (the version current now); " +
+        'an unknown name is a 422 unknown_schema',
+      example: 'product',
+    }),
 });
 const DurationString = z.string().regex(DURATION_PATTERN, 'must be a duration such as 30s');
 /** A retention extension names its unit: a bare "30" would silently mean 30 milliseconds. */
@@ -111,7 +122,7 @@ export const uploadFile = createRoute({
   path: '/',
   summary: 'Upload a file',
   description:
-    'Either `multipart/form-data` with a `file` field (and optional `callbackUrl`, `retention`, `tags` fields) or ' +
+    'Either `multipart/form-data` with a `file` field (and optional `callbackUrl`, `retention`, `tags`, `schema` fields) or ' +
     'the raw bytes as the body with `?filename=` (and the same options as query parameters). The body streams ' +
     'to storage; processing happens in a Temporal workflow. Example: ' +
     '`curl -H "Authorization: Bearer $KEY" -F file=@photo.jpg http://localhost:3000/v1/files`',
@@ -137,6 +148,7 @@ export const uploadFile = createRoute({
               file: { type: 'string', format: 'binary' },
               callbackUrl: { type: 'string', ...HTTP_URL_DOC },
               retention: { type: 'string', example: '7d' },
+              schema: { type: 'string', pattern: SCHEMA_NAME_PATTERN.source, example: 'product' },
               // Like the query parameter: comma-separated, or the field repeated (an array in OpenAPI).
               tags: {
                 anyOf: [

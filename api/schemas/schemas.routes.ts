@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { BEARER_SECURITY, errorResponses } from '../errors';
+import { SCHEMA_NAME_PATTERN } from '../../services/upload-schema';
 
 const security = BEARER_SECURITY;
 
-/** What a schema name may look like; uploads name it in schema=<name> and the intake-schema header. */
-export const SCHEMA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// What a schema name may look like; uploads name it in schema=<name> and the intake-schema header.
+export { SCHEMA_NAME_PATTERN };
 
 export const SchemaNameParam = z.object({
   name: z

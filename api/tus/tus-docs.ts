@@ -75,9 +75,10 @@ export function documentTus(app: OpenAPIHono<AppEnv>): void {
       headers: z.object({
         'tus-resumable': tusResumable,
         'upload-length': z.string().regex(/^\d+$/).openapi({ description: 'The whole size in bytes' }),
-        'upload-metadata': z
-          .string()
-          .openapi({ description: 'filename (required), filetype, tags, retention, callbackUrl' }),
+        'upload-metadata': z.string().openapi({
+          description:
+            'filename (required), filetype, schema (a JSON Schema name; unknown: 422 unknown_schema), tags, retention, callbackUrl',
+        }),
       }),
       body: {
         required: false,
@@ -96,7 +97,7 @@ export function documentTus(app: OpenAPIHono<AppEnv>): void {
       },
       400: error('Bad Upload-Length or Upload-Metadata (no filename, a bad tag, retention or callbackUrl)'),
       413: error('Upload-Length exceeds INTAKE_MAX_UPLOAD_BYTES'),
-      422: error('Upload-Length: 0'),
+      422: error('Upload-Length: 0, or a schema the tenant has not registered (unknown_schema)'),
       501: error('A tus extension Intake does not offer (Upload-Defer-Length, Upload-Concat)'),
       ...COMMON_ERRORS,
     },

@@ -6,6 +6,8 @@ import { isDependencyOutage } from '../../lib/dependency-outage';
 import { newFileId } from '../../lib/ids';
 import { encryptEveryWrite } from '../../lib/s3-encryption';
 import { finishTusUpload, parseTusUploadId, tusUploadId, type FinishedTusUpload } from '../../services/tus-upload';
+import { pinSchema } from '../../services/accept-upload';
+import { parseSchemaName } from '../../services/upload-schema';
 import { checkUploadFits } from '../../prisma/quotas';
 import { uploadDeps, withDb } from '../dependencies';
 import { ApiError, ERRORS, asApiError, type ErrorCode } from '../errors';
@@ -53,7 +55,7 @@ function refusalOf(c: Context<AppEnv>, thrown: unknown): TusRefusal {
   return refusal('internal_error', 'Internal server error');
 }
 
-/** What Upload-Metadata must carry: `filename`, and optionally `tags`, `retention`, `callbackUrl`, `filetype`. */
+/** What Upload-Metadata must carry: `filename`, and optionally `tags`, `retention`, `callbackUrl`, `filetype`, `schema`. */
 export function readTusMetadata(
   config: Config,
   metadata: Record<string, string | null> | undefined,
@@ -69,6 +71,7 @@ export function readTusMetadata(
     tags: parseTags(value('tags') === undefined ? [] : [value('tags')!]),
     callbackUrl: parseHttpUrl(value('callbackUrl'), 'callbackUrl', config.webhooks),
     retentionMs: parseRetention(value('retention'), config.retention),
+    schemaName: parseSchemaName(value('schema')),
   };
 }
 
@@ -156,7 +159,9 @@ export function createTusEndpoint(config: Config): TusEndpoint {
       const c = contextOf(req);
       try {
         if (upload.size === 0) throw new ApiError('empty_file', 'The upload is empty (Upload-Length: 0)');
-        readTusMetadata(config, upload.metadata);
+        const { schemaName } = readTusMetadata(config, upload.metadata);
+        // An unknown schema is refused before the first byte; the version is pinned when the upload finishes.
+        if (schemaName) await withDb(c, (db) => pinSchema(db, c.var.tenantId, schemaName));
         // A full quota refuses the upload before its first byte; the charge itself is taken at the finish.
         if (upload.size !== undefined) {
           const size = upload.size;

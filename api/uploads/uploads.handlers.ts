@@ -1,3 +1,4 @@
+import { parseSchemaName } from '../../services/upload-schema';
 import type { FileStatus } from '../../common/domain';
 import { completeDirectUpload, startDirectUpload } from '../../services/direct-upload';
 import { uploadDeps } from '../dependencies';
@@ -22,6 +23,7 @@ export const createUpload: AppRouteHandler<routes.CreateUploadRoute> = async (c)
     callbackUrl: parseHttpUrl(body.callbackUrl, 'callbackUrl', config.webhooks),
     retentionMs: parseRetention(body.retention, config.retention),
     tags: parseTags(body.tags === undefined ? [] : Array.isArray(body.tags) ? body.tags : [body.tags]),
+    schemaName: parseSchemaName(body.schema),
   };
   const { upload, plan } = await startDirectUpload(serviceDeps(c), request);
   c.var.log.info(

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { SCHEMA_NAME_PATTERN } from '../../services/upload-schema';
 import { DURATION_PATTERN } from '../../common/durations';
 import { BEARER_SECURITY, errorResponses } from '../errors';
 import { UploadAcceptedSchema } from '../file-view';
@@ -95,6 +96,18 @@ export const createUpload = createRoute({
                 .union([z.string().max(4096), z.array(z.string().max(64)).max(32)])
                 .optional()
                 .openapi({ description: 'Comma-separated, or a list' }),
+              schema: z
+                .string()
+                .regex(
+                  SCHEMA_NAME_PATTERN,
+                  'a schema name is 1-64 letters, digits, . _ - (starting with a letter or digit)',
+                )
+                .optional()
+                .openapi({
+                  description:
+                    "The tenant's JSON Schema the JSON upload is validated against, pinned now (unknown: 422 unknown_schema)",
+                  example: 'product',
+                }),
             })
             .strict()
             .openapi('DirectUploadRequest'),
@@ -107,7 +120,7 @@ export const createUpload = createRoute({
       description: 'Where to send the bytes',
       content: { 'application/json': { schema: z.union([SinglePutPlan, MultipartPlan]) } },
     },
-    ...errorResponses(400, 401, 413, 415),
+    ...errorResponses(400, 401, 413, 415, 422),
   },
 });
 export type CreateUploadRoute = typeof createUpload;

@@ -3,7 +3,7 @@ import { isTenantId } from '../../common/tenant-id';
 import { LIMIT_NAMES, parseLimit, type LimitName } from '../../common/tenant-limits';
 import type { CliContext } from '../context';
 import { CliError } from '../errors';
-import { note, say } from '../output/terminal';
+import { note, say, sayJson } from '../output/terminal';
 
 const DATABASE_NOTE =
   'Operator command: works on PostgreSQL directly (DATABASE_URL; default the one `npm run infra` starts), not on the API.';
@@ -32,6 +32,7 @@ const limitValue =
 
 /** The database side lives in its own module, loaded only when one of these runs (Prisma is slow to load). */
 const admin = () => import('../operator/tenant-admin');
+const backups = () => import('../operator/backup-admin');
 
 /** `intake keys | webhook-secret | tenants`: the operator commands, on the database like before. */
 export function registerOperatorCommands(program: Command, context: CliContext): void {
@@ -109,4 +110,41 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     .action(async (tenant: string) => {
       say(context.terminal, await (await admin()).showLimits(tenant));
     });
+
+  const backup = program
+    .command('backup')
+    .description('back up PostgreSQL to S3, list backups, restore one')
+    .addHelpText('after', '\nOperator command: on Temporal (the workers run the backup), PostgreSQL and S3 directly.');
+  backup
+    .command('now')
+    .description('run a backup now (the workflow the intake-backup Schedule runs) and wait for it')
+    .option('--keep <n>', 'completed backups to keep (default INTAKE_BACKUP_KEEP)', positiveInteger)
+    .action(async (options: { keep?: number }) => {
+      sayJson(context.terminal, await (await backups()).backupNow(options.keep));
+    });
+  backup
+    .command('list')
+    .description('the newest 50 backups, newest first')
+    .action(async () => {
+      const rows = await (await backups()).listBackups();
+      sayJson(
+        context.terminal,
+        rows.map((row) => ({ ...row, sizeBytes: row.sizeBytes === null ? null : Number(row.sizeBytes) })),
+      );
+    });
+  backup
+    .command('restore')
+    .description('restore a backup, migrate it to the current schema and print its row counts')
+    .argument('<id>', 'the backup id (intake backup list)')
+    .option('--into <DATABASE_URL>', 'the database to restore into (default DATABASE_URL)')
+    .option('--force', 'replace the tables of a non-empty target')
+    .action(async (id: string, options: { into?: string; force?: boolean }) => {
+      const report = await (await backups()).restoreBackup(id, options);
+      sayJson(context.terminal, { backup: report.backup.id, target: report.target, rowCounts: report.rowCounts });
+    });
+}
+
+function positiveInteger(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('A whole number of at least 1.');
+  return Number(value);
 }

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IntakeClient } from '../../api/client';
 import { hashShareToken } from '../../lib/share-tokens';
+import { pdfWithPages } from '../support/pdf-samples';
 import { startIntake, type RunningIntake } from '../support/running-intake';
 import { waitUntil } from '../support/wait-until';
 
@@ -58,10 +59,8 @@ beforeAll(async () => {
   jpeg = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#cc6633' } })
     .jpeg()
     .toBuffer();
-  pdf = Buffer.from(
-    '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n' +
-      'trailer<</Root 1 0 R>>\n%%EOF\n',
-  );
+  // A real PDF: the validate step parses it (a stand-in without an xref table would be REJECTED).
+  pdf = await pdfWithPages(['a report']);
   [imageId, pdfId] = await Promise.all([
     uploadReady(jpeg, 'orange.jpg', 'image/jpeg'),
     uploadReady(pdf, 'report.pdf', 'application/pdf'),

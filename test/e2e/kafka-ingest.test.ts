@@ -43,7 +43,7 @@ beforeAll(async () => {
   // As an operator would: the topics exist before anyone produces (the consumer would create them too).
   const admin = createKafkaAdmin(intake.config.kafka);
   try {
-    for (const name of ['uploads', 'poison', 'batch']) {
+    for (const name of ['uploads', 'poison', 'batch', 'schema']) {
       await ensureTopics(admin, intakeTopics(loadConfig({ ...process.env, ...topicsFor(name) }).kafka));
     }
   } finally {
@@ -294,6 +294,65 @@ describe('upload by message (intake.uploads)', () => {
         for (const [name, value] of Object.entries(sent.headers)) expect(letter!.headers[name]).toBe(value);
         expect(letter!.headers['intake-error']).toMatch(sent.error);
       });
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it('validates a message naming intake-schema against the pinned version; an unknown schema goes to the DLQ', async () => {
+    const env = topicsFor('schema');
+    const topic = env.KAFKA_UPLOADS_TOPIC!;
+    const schema = { type: 'object', required: ['price'], properties: { price: { type: 'number' } } };
+    const registered = await fetch(`${intake.api.url}/v1/schemas/kafka-priced`, {
+      method: 'PUT',
+      headers: { Authorization: 'Bearer kafka-e2e-key-0001', 'Content-Type': 'application/json' },
+      body: JSON.stringify(schema),
+    });
+    expect(registered.status).toBe(201);
+    const config = loadConfig({ ...process.env, ...env, INTAKE_LOG_LEVEL: 'silent' });
+    const consumer = await startUploadsConsumer({
+      config,
+      s3: intake.s3,
+      db: intake.db,
+      temporal: intake.temporal,
+      log: pino({ level: 'silent' }),
+    });
+    const message = (filename: string, schemaName: string, document: unknown) => ({
+      headers: {
+        'intake-tenant': TENANT,
+        'intake-filename': filename,
+        'content-type': 'application/json',
+        'intake-schema': schemaName,
+      },
+      value: Buffer.from(JSON.stringify(document)),
+      partition: 0,
+    });
+    try {
+      await send(topic, [
+        message('valid.json', 'kafka-priced', { price: 2 }),
+        message('invalid.json', 'kafka-priced', { price: 'two' }),
+        message('unknown.json', 'kafka-nosuch', { price: 2 }),
+      ]);
+      const rows = await waitUntil(
+        'the two messages naming a known schema to settle',
+        async () => {
+          const found = await filesFrom(topic);
+          return found.length === 2 && found.every((row) => row.status !== 'PROCESSING') ? found : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+      const byName = new Map(rows.map((row) => [row.filename, row]));
+      expect(byName.get('valid.json')).toMatchObject({ status: 'READY', schemaName: 'kafka-priced', schemaVersion: 1 });
+      expect(byName.get('invalid.json')).toMatchObject({
+        status: 'REJECTED',
+        validationErrors: [{ path: '/price', message: 'must be number' }],
+      });
+      // As every message Intake refuses: no file, and the dead letter says why.
+      const dead = await readAll(config, env.KAFKA_UPLOADS_DLQ_TOPIC!, 1);
+      const headers = Object.fromEntries(dead[0]!.headerEntries.map(([k, v]) => [k.toString(), v.toString()]));
+      expect(headers['intake-error']).toBe(
+        'unknown_schema: No JSON Schema named "kafka-nosuch" is registered (PUT /v1/schemas/kafka-nosuch)',
+      );
     } finally {
       await consumer.stop();
     }

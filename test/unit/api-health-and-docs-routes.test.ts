@@ -76,6 +76,7 @@ describe('HTTP API routes', () => {
           '/v1/webhook-secret/rotate',
           '/v1/schemas',
           '/v1/schemas/{name}',
+          '/v1/analytics/summary',
           '/healthz',
           '/readyz',
           '/v1/tus/',

@@ -1,0 +1,17 @@
+import PDFDocument from 'pdfkit';
+
+/** A PDF written by pdfkit with one page per string (options: e.g. userPassword/ownerPassword to encrypt). */
+export function pdfWithPages(pages: string[], options: PDFKit.PDFDocumentOptions = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const doc = new PDFDocument(options);
+    const chunks: Buffer[] = [];
+    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', reject);
+    pages.forEach((text, index) => {
+      if (index > 0) doc.addPage();
+      doc.text(text);
+    });
+    doc.end();
+  });
+}
