@@ -8,7 +8,7 @@ const config = loadConfig({});
 const MIB = 1024 * 1024;
 
 describe('tus Upload-Metadata', () => {
-  it('reads filename, filetype, tags, retention and callbackUrl, sanitised like POST /v1/files', () => {
+  it('reads filename, filetype, schema, tags, retention and callbackUrl, sanitised like POST /v1/files', () => {
     expect(
       readTusMetadata(config, {
         filename: '../evil\u0000name.txt',
@@ -16,6 +16,7 @@ describe('tus Upload-Metadata', () => {
         tags: 'a, b,a',
         retention: '7d',
         callbackUrl: 'https://example.com/done',
+        schema: 'product.v2',
       }),
     ).toEqual({
       filename: '.._evilname.txt',
@@ -23,12 +24,14 @@ describe('tus Upload-Metadata', () => {
       tags: ['a', 'b'],
       retentionMs: 7 * 86_400_000,
       callbackUrl: 'https://example.com/done',
+      schemaName: 'product.v2',
     });
   });
 
   it('takes the defaults when only a filename is given', () => {
     expect(readTusMetadata(config, { filename: 'a.txt' })).toMatchObject({
       tags: [],
+      schemaName: null,
       callbackUrl: null,
       declaredContentType: null,
       retentionMs: config.retention.defaultMs,
