@@ -8,11 +8,14 @@ import type { IndexInput } from './types';
 const INDEXED_CONTENT_BYTES = 1024 * 1024;
 const TEXT_TYPES = new Set(['text/plain', 'application/json']);
 
+/** "holiday_photo-2024.jpg" should match "holiday", "photo" and "2024" as well as the whole name. */
+export const indexedNames = (filename: string): string => `${filename} ${filename.replace(/[^\p{L}\p{N}]+/gu, ' ')}`;
+
 /**
  * Makes the file findable: a Postgres tsvector over its filename, tags and (for text, JSON and PDF) content.
  * Rewriting the whole vector makes a retry harmless.
  */
-export async function indexFile(deps: ActivityDeps, input: IndexInput): Promise<void> {
+export async function indexFile(deps: Pick<ActivityDeps, 'config' | 's3' | 'db'>, input: IndexInput): Promise<void> {
   const { config, s3, db } = deps;
   const row = await db.file.findUnique({
     where: { id: input.fileId },
@@ -23,8 +26,7 @@ export async function indexFile(deps: ActivityDeps, input: IndexInput): Promise<
   }
   if (row.status === 'DELETED') return;
 
-  // "holiday_photo-2024.jpg" should match "holiday", "photo" and "2024" as well as the whole name.
-  const names = `${row.filename} ${row.filename.replace(/[^\p{L}\p{N}]+/gu, ' ')}`;
+  const names = indexedNames(row.filename);
   const tags = row.tags.join(' ');
   let content = '';
   if (row.storageKey && row.contentType && TEXT_TYPES.has(row.contentType)) {

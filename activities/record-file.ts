@@ -11,8 +11,20 @@ const date = (iso: string | null) => (iso ? new Date(iso) : null);
  * the workflow state and are left as storeFile and scanFile wrote them.
  */
 export async function recordFile(deps: ActivityDeps, state: FileState): Promise<void> {
+  const reachedOutcome = await mirrorState(
+    deps.db,
+    { id: state.fileId, tenantId: state.tenantId, createdAt: new Date(state.createdAt) },
+    fileFactsOf(state),
+  );
+  if (reachedOutcome) {
+    deps.metrics?.outcomeReached(state.status, (Date.now() - Date.parse(state.createdAt)) / 1000);
+  }
+}
+
+/** The row's columns a workflow state fixes; `intake reconcile` writes the same ones from a queried state. */
+export function fileFactsOf(state: FileState): FileFacts {
   const deleted = state.status === 'DELETED';
-  const fields: FileFacts = {
+  return {
     filename: state.filename,
     status: state.status,
     reason: state.reason,
@@ -33,12 +45,4 @@ export async function recordFile(deps: ActivityDeps, state: FileState): Promise<
     deletionReason: state.deletionReason,
     ...(deleted ? { storageKey: null, quarantineKey: null } : {}),
   };
-  const reachedOutcome = await mirrorState(
-    deps.db,
-    { id: state.fileId, tenantId: state.tenantId, createdAt: new Date(state.createdAt) },
-    fields,
-  );
-  if (reachedOutcome) {
-    deps.metrics?.outcomeReached(state.status, (Date.now() - Date.parse(state.createdAt)) / 1000);
-  }
 }

@@ -25,11 +25,14 @@ import { makeJpegs } from './images';
 import { measureOpenWorkflows, measureStormPart } from './measure-scale';
 import { makePhotos } from './photos';
 import { measureWaiters } from './measure-waiters';
+import { measureSearch } from './measure-search';
+import { measureRecovery } from './measure-recovery';
 import { measurePhotoPipeline } from './measure-photos';
 import { measureLimit, type LimitRun } from './measure-limit';
 import { measureObservability } from './measure-observability';
 import { measureRenditions, type RenditionsMeasurement } from './measure-renditions';
 import { measureOverhead, summariseOverhead } from './measure-overhead';
+import { measureExport } from './measure-export';
 import { measureKafkaPipeline, measureLagRecovery } from './measure-kafka';
 import { measurePipeline, waitForOutcomes, type PipelineRun } from './measure-pipeline';
 import { measureStatusTtfb, waitForStep } from './measure-status';
@@ -77,6 +80,12 @@ const SETTINGS = {
   stormFiles: Number(process.env.BENCH_STORM_FILES ?? (QUICK ? 500 : 10_000)),
   waiters: Number(process.env.BENCH_WAITERS ?? (QUICK ? 200 : 1_000)),
   openWorkflows: Number(process.env.BENCH_OPEN_WORKFLOWS ?? (QUICK ? 1_000 : 20_000)),
+  exportRows: QUICK ? [1_000, 10_000] : [10_000, 100_000],
+  searchFiles: Number(process.env.BENCH_SEARCH_FILES ?? (QUICK ? 100_000 : 1_000_000)),
+  searchTenantFiles: Number(process.env.BENCH_SEARCH_TENANT_FILES ?? (QUICK ? 10_000 : 100_000)),
+  searchRequests: QUICK ? 20 : 100,
+  recoveryRows: Number(process.env.BENCH_RECOVERY_ROWS ?? (QUICK ? 10_000 : 100_000)),
+  recoveryUploads: Number(process.env.BENCH_RECOVERY_UPLOADS ?? (QUICK ? 20 : 200)),
   workerEnv: WORKER_ENV,
   apiEnv: API_ENV,
 };
@@ -234,6 +243,11 @@ async function main(): Promise<void> {
         log,
       });
       results.waiters = { ...waiters, loadAverage: os.loadavg().map((n) => round(n, 2)) };
+    }
+
+    // Issue 15: `intake export` of synthetic rows, before any worker runs (the CLI alone on the CPU).
+    if (wants('export')) {
+      results.export = await measureExport({ pool, env: childEnv, rowCounts: SETTINGS.exportRows, log });
     }
 
     // 1a. The in-process limit: the activities called directly, at several concurrencies.
@@ -571,6 +585,38 @@ async function main(): Promise<void> {
         runs: { api: viaApi.map(strip), direct: direct.map(strip) },
       };
       s3.destroy();
+    }
+
+    // Issue 15: backup, restore and reconcile at 100k File rows, through the CLI; its seeded rows are
+    // deleted after it, before search seeds its own.
+    if (wants('recovery')) {
+      await startWorker('all');
+      results.recovery = await measureRecovery({
+        pool,
+        client,
+        env: childEnv,
+        databaseUrl: config.databaseUrl,
+        rows: SETTINGS.recoveryRows,
+        before: Math.ceil(SETTINGS.recoveryUploads / 4),
+        after: SETTINGS.recoveryUploads,
+        log,
+      });
+      await stopWorkers();
+    }
+
+    // Issue 16 item 2, last: a million seeded rows would change what every other measurement reads.
+    if (wants('search')) {
+      results.search = await measureSearch({
+        pool,
+        apiUrl: api.url,
+        apiKey: API_KEY,
+        tenantId: TENANT,
+        total: SETTINGS.searchFiles,
+        tenantFiles: SETTINGS.searchTenantFiles,
+        requests: SETTINGS.searchRequests,
+        loadAverage: () => os.loadavg().map((n) => round(n, 2)),
+        log,
+      });
     }
 
     const resultsFile = join(REPO_ROOT, 'bench', QUICK || ONLY.size > 0 ? 'results.partial.json' : 'results.json');

@@ -1,3 +1,4 @@
+import type { ExportRun } from './measure-export';
 import type { ObservabilitySummary } from './measure-observability';
 import type { OverheadSummary } from './measure-overhead';
 import type { PipelineRun } from './measure-pipeline';
@@ -5,6 +6,8 @@ import type { PhotoPipelineRun } from './measure-photos';
 import type { OpenWorkflowsResult } from './measure-scale';
 import type { StormResult } from './measure-storm';
 import type { WaitersResult } from './measure-waiters';
+import type { SearchResult } from './measure-search';
+import type { RecoveryResult } from './measure-recovery';
 import type { RenditionsMeasurement } from './measure-renditions';
 
 export interface ThroughputSummary {
@@ -73,6 +76,12 @@ export interface BenchResults {
   waiters?: WaitersResult & { loadAverage: number[] };
   /** Issue 16: a retention storm (bench/measure-storm.ts). */
   storm?: StormResult & { openAround: number; createdInMs?: number };
+  /** Issue 15: `intake export` runs (bench/measure-export.ts). */
+  export?: ExportRun[];
+  /** Issue 16 item 2: GET /v1/files over a million seeded rows (bench/measure-search.ts). */
+  search?: SearchResult;
+  /** Issue 15: backup, restore and reconcile at 100k File rows (bench/measure-recovery.ts). */
+  recovery?: RecoveryResult;
   /** CPU and bytes of AVIF renditions beside WebP (BENCH_ONLY=renditions). */
   renditions?: RenditionsMeasurement;
   targets?: Record<string, { figure: number; target: string; met: boolean }>;
@@ -287,6 +296,40 @@ export function printTable(results: BenchResults): void {
       `${storm.uploadsAccepted} / ${storm.uploadsSent}`,
       'all',
       check('stormUploads', storm.uploadsAccepted, 'all', storm.uploadsAccepted === storm.uploadsSent),
+    ]);
+  }
+  const { search } = results;
+  if (search) {
+    for (const group of ['list', 'filter', 'search'] as const) {
+      const { p50Ms, p95Ms } = search.groups[group];
+      const worst = Math.max(...search.queries.filter((q) => q.group === group).map((q) => q.p95Ms));
+      rows.push([
+        `10 GET /v1/files ${group === 'search' ? 'q=' : group} p50 / p95 (${search.tenantFiles} files of ${search.seed.rows})`,
+        `${fmt(p50Ms, 1)} / ${fmt(p95Ms, 1)} ms (worst query p95 ${fmt(worst, 1)} ms)`,
+        '≤ 50 ms',
+        check(`search${group[0]!.toUpperCase()}${group.slice(1)}P95Ms`, p95Ms, '<= 50 ms', p95Ms <= 50),
+      ]);
+    }
+  }
+  const { recovery } = results;
+  if (recovery) {
+    rows.push([
+      `11 backup now, ${recovery.rows} File rows (${fmt(recovery.backupBytes / 1e6, 1)} MB archive)`,
+      `${fmt(recovery.backupMs / 1000, 1)} s (pg_dump → S3 + verify ${fmt(recovery.backupActivityMs / 1000, 1)} s)`,
+      'report',
+      '',
+    ]);
+    rows.push([
+      `11 RTO: restore + reconcile (${recovery.uploadsAfterBackup} uploads after the backup)`,
+      `${fmt(recovery.restoreMs / 1000, 1)} + ${fmt(recovery.reconcileMs / 1000, 1)} s = ${fmt(recovery.rtoMs / 1000, 1)} s`,
+      'report',
+      '',
+    ]);
+    rows.push([
+      '11 RPO of files: uploads after the backup rebuilt by reconcile',
+      `${recovery.rebuilt} / ${recovery.uploadsAfterBackup}`,
+      'all',
+      check('recoveryRebuilt', recovery.rebuilt, 'all', recovery.rebuilt === recovery.uploadsAfterBackup),
     ]);
   }
   results.targets = targets;

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { connect } from './api-client';
 import { registerBatch } from './commands/batch';
 import { registerDownload } from './commands/download';
+import { registerExport } from './commands/export';
 import { registerListFiles } from './commands/list-files';
 import { registerOperatorCommands } from './commands/operator';
 import { registerRetention } from './commands/retention';
@@ -52,5 +53,6 @@ export function createProgram(terminal: Terminal = processTerminal()): Command {
   program.commandsGroup('Webhooks (through the API):');
   registerWebhooks(program, context);
   registerOperatorCommands(program, context);
+  registerExport(program, context);
   return program;
 }

@@ -15,6 +15,8 @@ export const storageKeys = {
   quarantine: (tenantId: string, fileId: string) => `quarantine/${tenantId}/${fileId}`,
   /** A database backup (pg_dump custom format); never under a tenant's prefix, so no file's deletion reaches it. */
   backup: (backupId: string) => `backups/${backupId}.dump`,
+  /** An `intake export` file; outside every tenant's prefix too, and its name is generated. */
+  export: (scope: string, name: string) => `exports/${scope}/${name}`,
   /** Where the store step moves an incoming object; null for a key outside the incoming area. */
   storedOriginalOf: (incomingKey: string): string | null => {
     const match = /^incoming\/([^/]+)\/([^/]+)$/.exec(incomingKey);

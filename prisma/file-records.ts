@@ -43,16 +43,32 @@ export interface ListFilter {
   createdFrom?: Date;
   createdBefore?: Date;
   limit: number;
-  cursor?: { createdAt: Date; id: string };
+  /** Where the previous page ended; with `q`, its rank too (required then: pages are ordered by it). */
+  cursor?: { createdAt: Date; id: string; rank?: number };
 }
+
+/** A listed row; with `q`, its rank (0 up, higher first), which the next page's cursor carries. */
+export type ListedFile = FileRecord & { rank?: number };
+
+/**
+ * How well a row matches `q`, as an integer so a cursor carries it exactly: 1000 × (ts_rank of the
+ * full-text match, where a filename word weighs 1, a tag 0.4 and a content word 0.1, plus pg_trgm's
+ * strict_word_similarity of `q` to the filename's closest whole words: 1 for the word itself, less
+ * the more of that word `q` leaves out, so a prefix beats the middle of a longer word). For "flower":
+ * flower.jpg ~1608, flowers-in-may.jpg 750, sunflower-field.jpg 417, wildflowers.png 267, a file
+ * tagged flower 243, one whose text says it 61. Equal ranks keep newest first.
+ */
+const rankOf = (q: string) =>
+  `round(1000 * (ts_rank(coalesce("searchVector", ''::tsvector), plainto_tsquery('simple', ${q})) + strict_word_similarity(${q}, "filename")))::int`;
 
 /**
  * The tenant's files, newest first, keyset-paginated on (createdAt, id) so pages stay stable while
  * uploads arrive. `q` runs over the full-text index the index activity writes and matches any part of the
- * filename (pg_trgm index). Tombstones are left out unless `status` is DELETED. Raw SQL because Prisma
- * cannot query tsvector columns; every value is a bound parameter.
+ * filename (pg_trgm index); its results come best match first, keyset-paginated on (rank, createdAt, id).
+ * Tombstones are left out unless `status` is DELETED. Raw SQL because Prisma cannot query tsvector
+ * columns; every value is a bound parameter.
  */
-export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilter): Promise<FileRecord[]> {
+export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilter): Promise<ListedFile[]> {
   const params: unknown[] = [tenantId];
   const where = ['"tenantId" = $1'];
   const bind = (value: unknown) => {
@@ -70,24 +86,34 @@ export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilt
       where.push(`"contentType" = ${bind(filter.contentType)}`);
     }
   }
+  let rank: string | undefined;
   if (filter.q) {
     // Whole words through the full-text index, or any part of the filename through the trigram index.
     const q = bind(filter.q);
     const infix = bind(`%${filter.q.replace(/[\\%_]/g, '\\$&')}%`);
     where.push(`("searchVector" @@ plainto_tsquery('simple', ${q}) OR "filename" ILIKE ${infix})`);
+    rank = rankOf(q);
   }
-  if (filter.tag) where.push(`${bind(filter.tag)} = ANY("tags")`);
+  // Containment rather than `= ANY`: the same rows, and the form the GIN index on tags can answer.
+  if (filter.tag) where.push(`"tags" @> ARRAY[${bind(filter.tag)}]::text[]`);
   // As for the cursor: Prisma keeps UTC in "timestamp without time zone".
   if (filter.createdFrom) where.push(`"createdAt" >= ${bind(filter.createdFrom.toISOString())}::timestamp`);
   if (filter.createdBefore) where.push(`"createdAt" < ${bind(filter.createdBefore.toISOString())}::timestamp`);
+  const columns = COLUMNS.map((c) => `"${c}"`).join(', ');
+  let after = '';
   if (filter.cursor) {
     // Prisma stores UTC in "timestamp without time zone"; an ISO string cast to timestamp keeps it UTC.
-    const createdAt = bind(filter.cursor.createdAt.toISOString());
-    where.push(`("createdAt", "id") < (${createdAt}::timestamp, ${bind(filter.cursor.id)})`);
+    const keyset = `${bind(filter.cursor.createdAt.toISOString())}::timestamp, ${bind(filter.cursor.id)}`;
+    after = rank
+      ? `WHERE ("rank", "createdAt", "id") < (${bind(filter.cursor.rank ?? 0)}::int, ${keyset})`
+      : `AND ("createdAt", "id") < (${keyset})`;
   }
-  const sql = `SELECT ${COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "File" WHERE ${where.join(' AND ')}
-    ORDER BY "createdAt" DESC, "id" DESC LIMIT ${bind(filter.limit)}`;
-  return db.$queryRawUnsafe<FileRecord[]>(sql, ...params);
+  const sql = rank
+    ? `SELECT * FROM (SELECT ${columns}, ${rank} AS "rank" FROM "File" WHERE ${where.join(' AND ')}) AS ranked
+       ${after} ORDER BY "rank" DESC, "createdAt" DESC, "id" DESC LIMIT ${bind(filter.limit)}`
+    : `SELECT ${columns} FROM "File" WHERE ${where.join(' AND ')} ${after}
+       ORDER BY "createdAt" DESC, "id" DESC LIMIT ${bind(filter.limit)}`;
+  return db.$queryRawUnsafe<ListedFile[]>(sql, ...params);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { workflowIdFor } from '../common/task-queues';
 import type { FileStatus } from '../common/domain';
-import type { DbClient, File, Prisma } from './db';
-import { releaseFileCharge, RELEASED_STATUSES } from './quotas';
+import type { Db, DbClient, File, Prisma } from './db';
+import { chargeAcceptedFile, releaseFileCharge, RELEASED_STATUSES } from './quotas';
 
 /**
  * The File table's repository: every write to a File row goes through one of these functions, so the
@@ -53,6 +53,33 @@ export async function insertProcessing(db: DbClient, file: NewFile): Promise<Fil
       status: 'PROCESSING' satisfies FileStatus,
     },
   });
+}
+
+/**
+ * Writes the row of a file the database lost (restored from a backup older than the upload) as
+ * `intake reconcile` rebuilt it from the file's workflow and S3, and charges its bytes to its tenant
+ * when it carries a charge, in one transaction. Throws a unique violation (isUniqueViolation) when the
+ * row appeared meanwhile: its workflow recorded it first.
+ */
+export async function insertReconciled(db: Db, row: Prisma.FileUncheckedCreateInput): Promise<void> {
+  await db.$transaction(async (tx) => {
+    await tx.file.create({ data: row });
+    if (row.chargedBytes !== null && row.chargedBytes !== undefined) {
+      await chargeAcceptedFile(tx, row.tenantId, BigInt(row.chargedBytes));
+    }
+  });
+}
+
+/**
+ * Points a row at the objects `intake reconcile` found in S3, for a file whose store step (or
+ * quarantine) ran after the backup the row came from. A tombstone keeps pointing at nothing.
+ */
+export async function recordFoundObjects(
+  db: DbClient,
+  id: string,
+  keys: { storageKey?: string; quarantineKey?: string },
+): Promise<void> {
+  await db.file.updateMany({ where: { id, status: { not: 'DELETED' satisfies FileStatus } }, data: keys });
 }
 
 /** Removes a row outright: only for an upload whose workflow never started, so nothing else refers to it. */
@@ -169,18 +196,24 @@ export async function failIfProcessing(db: DbClient, id: string, reason: string)
 }
 
 /**
- * Rewrites the row's full-text index entry. Filename and tags weigh more than content in ranking;
- * content positions are stripped to keep it small. Raw SQL because Prisma cannot write tsvector columns.
+ * The row's full-text index entry, over three SQL text expressions (bound parameters, or the columns
+ * of the bench's seed table, bench/seed-files.ts, which must write what the index step writes).
+ * Filename and tags weigh more than content in ranking; content positions are stripped to keep it small.
  */
+export const searchVectorSql = (names: string, tags: string, content: string): string =>
+  `setweight(to_tsvector('simple', ${names}), 'A') || setweight(to_tsvector('simple', ${tags}), 'B') || strip(to_tsvector('simple', ${content}))`;
+
+/** Rewrites the row's full-text index entry. Raw SQL because Prisma cannot write tsvector columns. */
 export async function updateSearchVector(
   db: DbClient,
   id: string,
   text: { names: string; tags: string; content: string },
 ): Promise<void> {
-  await db.$executeRaw`
-    UPDATE "File"
-       SET "searchVector" = setweight(to_tsvector('simple', ${text.names}), 'A')
-                         || setweight(to_tsvector('simple', ${text.tags}), 'B')
-                         || strip(to_tsvector('simple', ${text.content}))
-     WHERE id = ${id}`;
+  await db.$executeRawUnsafe(
+    `UPDATE "File" SET "searchVector" = ${searchVectorSql('$1', '$2', '$3')} WHERE id = $4`,
+    text.names,
+    text.tags,
+    text.content,
+    id,
+  );
 }

@@ -105,6 +105,16 @@ function quotaError(
 }
 
 /**
+ * Adds an accepted file's bytes and the file itself to its tenant's usage, with no limit check: the
+ * upload was accepted (and reserved) before a restore lost its row, and `intake reconcile` puts the
+ * row back with its charge.
+ */
+export async function chargeAcceptedFile(db: DbClient, tenantId: string, bytes: bigint): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "Tenant" SET "storedBytes" = "storedBytes" + ${bytes}, "fileCount" = "fileCount" + 1 WHERE id = ${tenantId}`;
+}
+
+/**
  * Gives back a reservation no File row carries (the upload failed before its row was written), or
  * shrinks one to the size that arrived (`files` 0). Only ever lowers usage, so it needs no condition.
  */

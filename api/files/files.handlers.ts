@@ -94,17 +94,18 @@ function instantOf(value: string | undefined, name: string): Date | undefined {
 
 export const listFiles: AppRouteHandler<routes.ListFilesRoute> = async (c) => {
   const query = c.req.valid('query');
+  const q = query.q?.trim() || undefined;
   const rows = await withDb(c, (db) =>
     listTenantFiles(db, c.var.tenantId, {
       status: query.status,
       contentType: query.contentType,
-      q: query.q?.trim() || undefined,
+      q,
       batchId: query.batch,
       tag: query.tag,
       createdFrom: instantOf(query.createdFrom, 'createdFrom'),
       createdBefore: instantOf(query.createdBefore, 'createdBefore'),
       limit: query.limit + 1,
-      cursor: query.cursor ? decodeFileCursor(query.cursor) : undefined,
+      cursor: query.cursor ? decodeFileCursor(query.cursor, { ranked: q !== undefined }) : undefined,
     }),
   );
   const page = rows.slice(0, query.limit);

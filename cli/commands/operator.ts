@@ -33,6 +33,7 @@ const limitValue =
 /** The database side lives in its own module, loaded only when one of these runs (Prisma is slow to load). */
 const admin = () => import('../operator/tenant-admin');
 const backups = () => import('../operator/backup-admin');
+const reconciling = () => import('../operator/reconcile-files');
 
 /** `intake keys | webhook-secret | tenants`: the operator commands, on the database like before. */
 export function registerOperatorCommands(program: Command, context: CliContext): void {
@@ -142,6 +143,38 @@ export function registerOperatorCommands(program: Command, context: CliContext):
       const report = await (await backups()).restoreBackup(id, options);
       sayJson(context.terminal, { backup: report.backup.id, target: report.target, rowCounts: report.rowCounts });
     });
+
+  program
+    .command('reconcile')
+    .description("after a restore: rebuild the File rows the backup lacks from the upload workflows' state and S3")
+    .option('--tenant <id...>', 'only these tenants (default every tenant)')
+    .option(
+      '--since <time>',
+      "only workflows running, or closed at or after this ISO time (e.g. the backup's start)",
+      isoTime,
+    )
+    .option('--concurrency <n>', 'workflows read at once (default 16)', positiveInteger)
+    .addHelpText(
+      'after',
+      '\nOperator command: on Temporal (list and query), PostgreSQL and S3 directly. Safe to run again.',
+    )
+    .action(async (options: { tenant?: string[]; since?: Date; concurrency?: number }) => {
+      for (const id of options.tenant ?? []) tenantId(id);
+      const report = await (
+        await reconciling()
+      ).reconcile({
+        ...(options.tenant ? { tenants: options.tenant } : {}),
+        ...(options.since ? { since: options.since } : {}),
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      });
+      sayJson(context.terminal, report);
+    });
+}
+
+function isoTime(value: string): Date {
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) throw new InvalidArgumentError('An ISO 8601 time, e.g. 2026-12-04T03:00:00Z.');
+  return time;
 }
 
 function positiveInteger(value: string): number {

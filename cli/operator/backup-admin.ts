@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
 import { ConfigError, loadConfig, type Config } from '../../config/env';
 import { dataConverterFor } from '../../lib/data-converter';
 import { libpqConnection, postgresTool } from '../../lib/libpq-connection';
-import { getObjectStream } from '../../lib/s3-objects';
+import { getObjectStream, objectExists } from '../../lib/s3-objects';
+import { storageKeys } from '../../lib/storage-keys';
 import { createS3Client } from '../../lib/s3-client';
 import { temporalConnectionOptions } from '../../lib/temporal-connection';
 import { findBackup, recentBackups, type BackupRow } from '../../prisma/backups';
@@ -61,8 +63,16 @@ export async function listBackups(limit = 50): Promise<BackupRow[]> {
 /** The tables a restore reports, in this order. */
 const COUNTED_TABLES = ['Tenant', 'ApiKey', 'File', 'Batch', 'WebhookEndpoint', 'WebhookDelivery', 'DirectUpload'];
 
+/** The backup a restore read: its record, or only its archive when the record went with the database. */
+export interface RestoredBackup {
+  id: string;
+  key: string;
+  /** False when DATABASE_URL had no record of it (a lost database) and the archive was found in S3 by id. */
+  recorded: boolean;
+}
+
 export interface RestoreReport {
-  backup: BackupRow;
+  backup: RestoredBackup;
   target: string;
   rowCounts: Record<string, number>;
 }
@@ -72,7 +82,9 @@ const masked = (url: string) => url.replace(/:[^:@/]*@/, ':***@');
 
 async function tableCount(client: pg.Client): Promise<number> {
   const result = await client.query<{ n: string }>(
-    "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'",
+    // Views count too: a target whose tables are gone but whose analytics views remain would make
+    // pg_restore fail half-way on CREATE SCHEMA analytics, so it is refused before anything is written.
+    "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema IN ('public', 'analytics')",
   );
   return Number(result.rows[0]?.n ?? 0);
 }
@@ -85,42 +97,64 @@ async function tableCount(client: pg.Client): Promise<number> {
 export async function restoreBackup(id: string, options: { into?: string; force?: boolean }): Promise<RestoreReport> {
   const settings = config();
   const target = options.into ?? settings.databaseUrl;
-  const db = createDb(settings.databaseUrl, { poolSize: 1 });
-  const backup = await findBackup(db, id).finally(() => db.$disconnect());
-  if (!backup) throw new CliError(`No backup ${id} (intake backup list shows them).`);
-  if (backup.status !== 'COMPLETED') throw new CliError(`Backup ${id} is ${backup.status}, not COMPLETED.`);
+  const s3 = createS3Client(settings.s3);
+  try {
+    const backup = await locateBackup(settings, s3, id);
+    await refuseNonEmpty(target, Boolean(options.force));
+    const archive = await getObjectStream(s3, settings.s3.bucket, backup.key);
+    await pgRestore(settings, archive, target, Boolean(options.force));
+    await applyMigrations(target);
+    return { backup, target: masked(target), rowCounts: await rowCounts(target) };
+  } finally {
+    s3.destroy();
+  }
+}
 
+/**
+ * The backup's record in DATABASE_URL's Backup table, or, when that database has none (it is the one
+ * that was lost: empty, or without the table), its archive in S3 under the id's deterministic key.
+ */
+async function locateBackup(settings: Config, s3: S3Client, id: string): Promise<RestoredBackup> {
+  const db = createDb(settings.databaseUrl, { poolSize: 1 });
+  const row = await findBackup(db, id)
+    .catch(() => null)
+    .finally(() => db.$disconnect());
+  if (row) {
+    if (row.status !== 'COMPLETED') throw new CliError(`Backup ${id} is ${row.status}, not COMPLETED.`);
+    return { id: row.id, key: row.key, recorded: true };
+  }
+  const key = storageKeys.backup(id);
+  if (!(await objectExists(s3, settings.s3.bucket, key))) {
+    throw new CliError(`No backup ${id}: neither a record in DATABASE_URL nor s3://${settings.s3.bucket}/${key}.`);
+  }
+  return { id, key, recorded: false };
+}
+
+async function refuseNonEmpty(target: string, force: boolean): Promise<void> {
   const client = new pg.Client({ connectionString: target });
   await client.connect();
   try {
     const tables = await tableCount(client);
-    if (tables > 0 && !options.force) {
+    if (tables > 0 && !force) {
       throw new CliError(
-        `${masked(target)} is not empty (${tables} tables in schema public); pass --force to replace them.`,
+        `${masked(target)} is not empty (${tables} tables or views in schemas public and analytics); pass --force to replace them.`,
       );
     }
   } finally {
     await client.end();
   }
+}
 
-  const s3 = createS3Client(settings.s3);
-  try {
-    const archive = await getObjectStream(s3, settings.s3.bucket, backup.key);
-    await pgRestore(settings, archive, target, Boolean(options.force));
-  } finally {
-    s3.destroy();
-  }
-  await applyMigrations(target);
-
+async function rowCounts(target: string): Promise<Record<string, number>> {
   const counted = new pg.Client({ connectionString: target });
   await counted.connect();
   try {
-    const rowCounts: Record<string, number> = {};
+    const counts: Record<string, number> = {};
     for (const table of COUNTED_TABLES) {
       const result = await counted.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`);
-      rowCounts[table] = Number(result.rows[0]?.n ?? 0);
+      counts[table] = Number(result.rows[0]?.n ?? 0);
     }
-    return { backup, target: masked(target), rowCounts };
+    return counts;
   } finally {
     await counted.end();
   }

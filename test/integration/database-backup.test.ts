@@ -157,7 +157,7 @@ describe('intake backup restore', () => {
       }
 
       await expect(restoreBackup(taken.id, { into })).rejects.toThrow(
-        /is not empty \(\d+ tables in schema public\); pass --force/,
+        /is not empty \(\d+ tables or views in schemas public and analytics\); pass --force/,
       );
       const forced = await restoreBackup(taken.id, { into, force: true });
       expect(forced.rowCounts).toEqual(report.rowCounts);
