@@ -113,6 +113,30 @@ export async function recordBatchDone(
   });
 }
 
+/**
+ * A batch the database lacks, written back from its workflow (`intake reconcile` after a restore):
+ * nothing is overwritten if the row exists. Its files are linked as they are reconciled.
+ */
+export async function insertReconciledBatch(
+  db: DbClient,
+  batch: {
+    id: string;
+    tenantId: string;
+    status: BatchStatus;
+    fileCount: number | null;
+    counts: BatchCounts | null;
+    createdAt: Date;
+    completedAt: Date | null;
+  },
+): Promise<boolean> {
+  const { counts, ...rest } = batch;
+  const { count } = await db.batch.createMany({
+    data: [{ ...rest, ...(counts ? { counts } : {}), workflowId: batchWorkflowIdFor(batch.id), idempotencyKey: null }],
+    skipDuplicates: true,
+  });
+  return count === 1;
+}
+
 /** Another tenant's batch is indistinguishable from a missing one: both are null. */
 export async function findTenantBatch(db: DbClient, tenantId: string, id: string): Promise<Batch | null> {
   return db.batch.findFirst({ where: { id, tenantId } });

@@ -196,6 +196,33 @@ async function goTool({ name, module, version }) {
   info(`${name}: ${version} installed in .tools/bin`);
 }
 
+/**
+ * Installs Debian packages: another apt (a second set-up, unattended upgrades) may hold apt's locks for a
+ * while, so a lock is waited for (dpkg's lock by apt itself, the lists lock by retrying) rather than
+ * failing set-up.
+ */
+async function aptInstall(packages, extraArgs = []) {
+  const lockWait = ['-o', 'DPkg::Lock::Timeout=600'];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const withLockRetry = async (label, args) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run(label, 'apt-get', [...lockWait, ...args], { capture: true, env });
+      } catch (error) {
+        const locked = /Could not get lock|Unable to lock/.test(error.output ?? '');
+        if (!locked || attempt >= 120) {
+          if (error.output) process.stderr.write(error.output);
+          throw error;
+        }
+        if (attempt === 1) say(`  … ${label}: apt is busy elsewhere, waiting for its lock`);
+        await new Promise((resolveWait) => setTimeout(resolveWait, 5_000));
+      }
+    }
+  };
+  await withLockRetry('updating apt lists', ['update', '-qq']);
+  await withLockRetry(`installing ${packages.join(' ')}`, ['install', '-y', '-qq', ...extraArgs, ...packages]);
+}
+
 async function clamav() {
   if (which('clamd')) {
     info('clamd: present');
@@ -203,10 +230,7 @@ async function clamav() {
   }
   if (isRoot && which('apt-get')) {
     say('clamd: installing clamav-daemon from Debian …');
-    await run('updating apt lists', 'apt-get', ['update', '-qq']);
-    await run('installing clamav-daemon', 'apt-get', ['install', '-y', '-qq', 'clamav-daemon'], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    await aptInstall(['clamav-daemon']);
     if (!which('clamd')) fail('clamav-daemon installed but clamd is not on PATH: add /usr/sbin to PATH.');
     return;
   }
@@ -471,15 +495,7 @@ async function redis() {
   }
   if (isRoot && which('apt-get')) {
     say('redis-server: installing redis-server from Debian …');
-    await run('updating apt lists', 'apt-get', ['update', '-qq']);
-    await run(
-      'installing redis-server',
-      'apt-get',
-      ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'],
-      {
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      },
-    );
+    await aptInstall(['redis-server'], ['--no-install-recommends']);
     if (!which('redis-server')) fail('redis-server installed but not on PATH: add /usr/bin to PATH.');
     return;
   }
@@ -497,10 +513,7 @@ async function chromium() {
   }
   if (isRoot && which('apt-get')) {
     say('chromium: installing chromium from Debian …');
-    await run('updating apt lists', 'apt-get', ['update', '-qq']);
-    await run('installing chromium', 'apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    await aptInstall(['chromium'], ['--no-install-recommends']);
     if (!existsSync('/usr/bin/chromium')) fail('chromium installed but /usr/bin/chromium is missing.');
     return;
   }

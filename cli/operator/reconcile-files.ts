@@ -5,8 +5,8 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 import pLimit from 'p-limit';
 import { fileFactsOf } from '../../activities/record-file';
 import { indexFile } from '../../activities/index-file';
-import type { FileState, FileStatus, UploadInput } from '../../common/domain';
-import { statusQuery } from '../../common/messages';
+import type { BatchInput, BatchState, FileState, FileStatus, UploadInput } from '../../common/domain';
+import { batchStatusQuery, statusQuery } from '../../common/messages';
 import { IntakeTenant } from '../../common/search-attributes';
 import { workflowIdFor } from '../../common/task-queues';
 import { ConfigError, loadConfig, type Config } from '../../config/env';
@@ -20,6 +20,8 @@ import { isUniqueViolation } from '../../prisma/file-records';
 import { insertReconciled, mirrorState, recordFoundObjects, type FileFacts } from '../../prisma/files';
 import { RELEASED_STATUSES } from '../../prisma/quotas';
 import { ensureTenant } from '../../prisma/tenants';
+import { insertReconciledBatch, recordBatchDone } from '../../prisma/batches';
+import { BATCH_WORKFLOW } from '../../services/accept-batch';
 import { UPLOAD_WORKFLOW } from '../../services/accept-upload';
 import { CliError } from '../errors';
 
@@ -36,6 +38,8 @@ import { CliError } from '../errors';
  *   - leaves every other row as it is, so a second run changes nothing.
  * A row is never moved back: a tombstone stays a tombstone, and an outcome is not overwritten by the
  * PROCESSING state a workflow reports between recording its outcome and adopting it.
+ * Batches go first, the same way from their own workflows, so the files rebuilt after them can point
+ * at their batch again.
  */
 
 export interface ReconcileDeps {
@@ -63,6 +67,8 @@ export interface ReconcileReport {
   updated: number;
   /** Rows already in step with their workflow (or ahead of a state in passing). */
   unchanged: number;
+  /** Batch workflows listed, Batch rows the database lacked and wrote back, and rows brought to DONE. */
+  batches: { found: number; created: number; completed: number; unchanged: number };
   /** Workflows whose state could not be read (the query or result failed), with the reason. */
   unreadable: { workflowId: string; error: string }[];
   /** Tenants the database lacked and reconcile created (their API keys are not in the backup). */
@@ -78,8 +84,11 @@ const stage = (status: string): number => (status === 'PROCESSING' ? 0 : status 
 const HOLDS_BYTES = (status: string) => !(RELEASED_STATUSES as readonly string[]).includes(status);
 
 /** Tenant ids are validated (lowercase letters, digits, - and _), so they can stand in a query literally. */
-export function listQuery(options: Pick<ReconcileOptions, 'tenants' | 'since'>): string {
-  const clauses = [`WorkflowType = '${UPLOAD_WORKFLOW}'`];
+export function listQuery(
+  options: Pick<ReconcileOptions, 'tenants' | 'since'>,
+  workflowType: string = UPLOAD_WORKFLOW,
+): string {
+  const clauses = [`WorkflowType = '${workflowType}'`];
   if (options.since) {
     clauses.push(
       `(ExecutionStatus = 'Running' OR (ExecutionStatus = 'Completed' AND CloseTime >= '${options.since.toISOString()}'))`,
@@ -100,6 +109,7 @@ export async function reconcileFiles(deps: ReconcileDeps, options: ReconcileOpti
     created: 0,
     updated: 0,
     unchanged: 0,
+    batches: { found: 0, created: 0, completed: 0, unchanged: 0 },
     unreadable: [],
     tenantsCreated: [],
     objectsWithoutFile: [],
@@ -120,6 +130,7 @@ export async function reconcileFiles(deps: ReconcileDeps, options: ReconcileOpti
     }
     return done;
   };
+  await reconcileBatches(deps, options, report, limit, ensureTenantOnce);
   const workflowFiles = new Set<string>();
 
   const page: WorkflowExecutionInfo[] = [];
@@ -169,6 +180,70 @@ export async function reconcileFiles(deps: ReconcileDeps, options: ReconcileOpti
 
 const fileIdOf = (workflowId: string) => workflowId.replace(/^upload-/, '');
 
+/**
+ * Batch rows from the batch workflows: a missing row is written back (its status, file count and, once
+ * done, its counts), a PROCESSING row whose workflow has completed is brought to DONE. The idempotency
+ * key is not in the workflow, so a batch made after the backup is not found by it again.
+ */
+async function reconcileBatches(
+  deps: ReconcileDeps,
+  options: ReconcileOptions,
+  report: ReconcileReport,
+  limit: ReturnType<typeof pLimit>,
+  ensureTenantOnce: (tenantId: string) => Promise<void>,
+): Promise<void> {
+  const work: Promise<void>[] = [];
+  for await (const execution of deps.temporal.workflow.list({ query: listQuery(options, BATCH_WORKFLOW) })) {
+    report.batches.found++;
+    work.push(
+      limit(async () => {
+        let state: BatchState;
+        let input: BatchInput | undefined;
+        try {
+          state =
+            execution.status.name === 'RUNNING'
+              ? await deps.temporal.workflow.getHandle(execution.workflowId).query(batchStatusQuery)
+              : ((await deps.temporal.workflow
+                  .getHandle(execution.workflowId, execution.runId)
+                  .result()) as BatchState);
+          input = await firstArgumentOf<BatchInput>(deps.temporal, execution);
+        } catch (error) {
+          report.unreadable.push({ workflowId: execution.workflowId, error: (error as Error).message });
+          return;
+        }
+        const done = state.status === 'DONE';
+        const fileCount = state.expected ?? (done ? state.members.length : null);
+        const completedAt = state.completedAt ? new Date(state.completedAt) : null;
+        const row = await deps.db.batch.findUnique({ where: { id: state.batchId }, select: { status: true } });
+        if (!row) {
+          await ensureTenantOnce(state.tenantId);
+          const created = await insertReconciledBatch(deps.db, {
+            id: state.batchId,
+            tenantId: state.tenantId,
+            status: state.status,
+            fileCount,
+            counts: done ? state.counts : null,
+            // A continued run's input is the first run's, so the batch keeps the time it was made.
+            createdAt: new Date(input?.createdAt ?? execution.startTime),
+            completedAt,
+          });
+          report.batches[created ? 'created' : 'unchanged']++;
+        } else if (row.status === 'PROCESSING' && done && completedAt) {
+          await recordBatchDone(deps.db, state.batchId, {
+            counts: state.counts,
+            fileCount: fileCount ?? 0,
+            completedAt,
+          });
+          report.batches.completed++;
+        } else {
+          report.batches.unchanged++;
+        }
+      }),
+    );
+  }
+  await Promise.all(work);
+}
+
 /** A running workflow answers the status query; a completed one returned its final state. */
 async function stateOf(temporal: Client, execution: WorkflowExecutionInfo): Promise<FileState> {
   // A running one is asked at its current run: it may have continued as new since it was listed.
@@ -177,7 +252,10 @@ async function stateOf(temporal: Client, execution: WorkflowExecutionInfo): Prom
 }
 
 /** The upload's input, the first argument of this run's start event: what the row keeps besides the state. */
-async function inputOf(temporal: Client, execution: WorkflowExecutionInfo): Promise<UploadInput | undefined> {
+const inputOf = (temporal: Client, execution: WorkflowExecutionInfo) =>
+  firstArgumentOf<UploadInput>(temporal, execution);
+
+async function firstArgumentOf<T>(temporal: Client, execution: WorkflowExecutionInfo): Promise<T | undefined> {
   const response = await temporal.workflowService.getWorkflowExecutionHistory({
     namespace: temporal.options.namespace,
     execution: { workflowId: execution.workflowId, runId: execution.runId },
@@ -185,7 +263,7 @@ async function inputOf(temporal: Client, execution: WorkflowExecutionInfo): Prom
   });
   const started = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
   const [input] = await decodeArrayFromPayloads(temporal.options.loadedDataConverter, started?.input?.payloads);
-  return input as UploadInput | undefined;
+  return input as T | undefined;
 }
 
 type Outcome = 'created' | 'updated' | 'unchanged';
@@ -202,7 +280,7 @@ async function createRow(deps: ReconcileDeps, execution: WorkflowExecutionInfo, 
     live ? objectExists(s3, bucket, original) : false,
     state.status === ('INFECTED' satisfies FileStatus) ? objectExists(s3, bucket, quarantine) : false,
   ]);
-  // A batch made after the backup has no row either; the file is kept, outside any batch.
+  // Batches were reconciled first; one whose workflow is gone has no row, and the file is kept outside it.
   const batchId =
     input?.batchId && (await db.batch.findUnique({ where: { id: input.batchId }, select: { id: true } }))
       ? input.batchId

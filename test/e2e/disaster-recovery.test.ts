@@ -149,6 +149,19 @@ describe('backup, loss, restore and reconcile', () => {
       const after = [await upload(A, 'a3.txt'), await upload(A, 'a4.txt'), await upload(B, 'b3.txt')];
       for (const id of after.slice(0, 2)) await ready(A, id);
       await ready(B, after[2]!);
+      // And a batch made after the backup: its row is rebuilt from its own workflow, its files point at it.
+      const batch = await intake.clients[A].createBatch([
+        { body: `batch one ${newFileId()}\n`, filename: 'batch-1.txt', contentType: 'text/plain' },
+        { body: `batch two ${newFileId()}\n`, filename: 'batch-2.txt', contentType: 'text/plain' },
+      ]);
+      const batchView = await waitUntil(
+        'the batch to be DONE',
+        async () => {
+          const view = await intake.clients[A].getBatch(batch.id);
+          return view.status === 'DONE' ? view : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
       const deleted = before[4]!;
       await intake.clients[B].deleteFile(deleted);
       await waitUntil(
@@ -195,13 +208,15 @@ describe('backup, loss, restore and reconcile', () => {
       await intake.startWorkers();
       const report = await cliJson<ReconcileReport>(['reconcile', '--tenant', A, B]);
       expect(report).toMatchObject({
-        found: 9,
-        created: 3,
+        found: 11,
+        created: 5,
         updated: 2,
         unchanged: 4,
+        batches: { found: 1, created: 1, completed: 0, unchanged: 0 },
         unreadable: [],
         objectsWithoutFile: [],
       });
+      expect(await intake.clients[A].getBatch(batch.id)).toEqual(batchView);
 
       // Identical to before the loss: the files, their statuses and facts, per tenant, and the usage.
       expect(await filesOf(A)).toEqual(lost[A]);
@@ -214,7 +229,14 @@ describe('backup, loss, restore and reconcile', () => {
 
       // Safe to run again: nothing left to change.
       const again = await cliJson<ReconcileReport>(['reconcile', '--tenant', A, B]);
-      expect(again).toMatchObject({ found: 9, created: 0, updated: 0, unchanged: 9, unreadable: [] });
+      expect(again).toMatchObject({
+        found: 11,
+        created: 0,
+        updated: 0,
+        unchanged: 11,
+        batches: { found: 1, created: 0, completed: 0, unchanged: 1 },
+        unreadable: [],
+      });
 
       // Uploads keep working on the restored database.
       const fresh = await upload(B, 'b4.txt');
