@@ -123,7 +123,7 @@ async function backupDatabase(deps: BackupDeps, input: { backupId: string }): Pr
     const record: BackupRecord = {
       id: input.backupId,
       key,
-      sizeBytes: hashing.size,
+      sizeBytes: hashing.bytesSeen,
       sha256: hashing.digest(),
       durationMs: Date.now() - started,
       postgresVersion: version,
@@ -153,6 +153,9 @@ async function verifyArchive(deps: BackupDeps, key: string): Promise<number> {
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', resolve);
+  }).finally(() => {
+    // --list stops after the table of contents: the rest of the GET is not wanted, and frees its socket.
+    (object.Body as Readable).destroy();
   });
   if (code !== 0) throw new Error(`pg_restore --list refused the archive ${key}: ${stderr.trim() || `exit ${code}`}`);
   const entries = listing.split('\n').filter((line) => /^\d+;/.test(line)).length;

@@ -7,7 +7,11 @@ import { Transform } from 'node:stream';
  */
 export class HashingStream extends Transform {
   private readonly hash = createHash('sha256');
-  size = 0;
+  /**
+   * Bytes through so far. Not named `size`: @aws-sdk/lib-storage reads a Body's `size` as its total
+   * length, and a multipart Upload of this stream then fails once a second part is sent.
+   */
+  bytesSeen = 0;
 
   constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {
     super();
@@ -15,7 +19,7 @@ export class HashingStream extends Transform {
 
   /** True once more than `maxBytes` came through (the stream then failed). */
   get overLimit(): boolean {
-    return this.size > this.maxBytes;
+    return this.bytesSeen > this.maxBytes;
   }
 
   override _transform(
@@ -23,7 +27,7 @@ export class HashingStream extends Transform {
     _encoding: BufferEncoding,
     callback: (error?: Error | null, data?: Buffer) => void,
   ) {
-    this.size += chunk.length;
+    this.bytesSeen += chunk.length;
     if (this.overLimit) {
       callback(new Error(`more than ${this.maxBytes} bytes`));
       return;

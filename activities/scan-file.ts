@@ -74,7 +74,7 @@ export async function scanFile(deps: ActivityDeps, input: ScanInput): Promise<Sc
       throw error;
     })
     .finally(() => cancelled.removeEventListener('abort', stop));
-  const result: ScanResult = { sha256: hashing.digest(), size: hashing.size };
+  const result: ScanResult = { sha256: hashing.digest(), size: hashing.bytesSeen };
   deps.metrics?.scanVerdict(verdict.infected ? 'infected' : 'clean');
   if (!verdict.infected) return result;
 

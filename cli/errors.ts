@@ -38,6 +38,20 @@ export function describeFailure(error: unknown): { message: string | null; exitC
     return { message: null, exitCode: error.exitCode === 0 ? 0 : 2 };
   }
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
-  const message = error instanceof Error ? error.message : String(error);
-  return { message, exitCode: 1 };
+  return { message: withCauses(error), exitCode: 1 };
+}
+
+/**
+ * The message and its causes on one line: a Temporal failure says only "Workflow execution failed",
+ * and why (the activity's failure, and what it met) is in its cause chain.
+ */
+function withCauses(error: unknown): string {
+  const messages: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (message && !messages.includes(message)) messages.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return messages.join(': ');
 }

@@ -21,8 +21,12 @@ export function installRuntime(log: Logger, sdkMetricsAddress?: string): void {
   Runtime.install({
     logger: new DefaultLogger(
       threshold,
-      ({ level, message, meta }: { level: LogLevel; message: string; meta?: LogMetadata }) =>
-        sdkLog[levels[level]](meta ?? {}, message),
+      ({ level, message, meta }: { level: LogLevel; message: string; meta?: LogMetadata }) => {
+        // The SDK puts a failure under `error`; pino serialises an Error (message, stack, cause) only
+        // under `err`, and would log `error` as {}, hiding why an activity or workflow failed.
+        const { error, ...rest } = meta ?? {};
+        sdkLog[levels[level]](error instanceof Error ? { ...rest, err: error } : (meta ?? {}), message);
+      },
     ),
     ...(sdkMetricsAddress && {
       telemetryOptions: {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Client, WorkflowFailedError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -95,6 +95,44 @@ describe('database backups', () => {
     const row = await findBackup(stack.db, result.id);
     expect(row).toMatchObject({ status: 'COMPLETED', sha256: result.sha256, sizeBytes: BigInt(bytes.length) });
     expect(row?.completedAt).toBeInstanceOf(Date);
+  });
+
+  it('uploads an archive of several S3 parts whole, and verifies it', { timeout: 120_000 }, async () => {
+    // Random bytes do not compress, so pg_dump's archive of this database is about 40 MB: three 16 MiB parts.
+    const database = `backup_big_${newFileId().replaceAll('-', '').slice(0, 12)}`;
+    const admin = new pg.Client({ connectionString: stack.config.databaseUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    const databaseUrl = Object.assign(new URL(stack.config.databaseUrl), { pathname: `/${database}` }).toString();
+    try {
+      const big = new pg.Client({ connectionString: databaseUrl });
+      await big.connect();
+      try {
+        await big.query('CREATE TABLE blob (id int PRIMARY KEY, bytes bytea NOT NULL)');
+        for (let i = 0; i < 40; i++) await big.query('INSERT INTO blob VALUES ($1, $2)', [i, randomBytes(1 << 20)]);
+      } finally {
+        await big.end();
+      }
+      const activities = createBackupActivities({
+        config: { ...stack.config, databaseUrl },
+        s3: stack.s3,
+        db: stack.db,
+      });
+      const backupId = `bk_big_${newFileId().replaceAll('-', '')}`;
+      const record = await runActivity(activities.backupDatabase, { backupId });
+      const bytes = await getObject(stack, record.key);
+      expect(bytes.length).toBeGreaterThan(32 * 1024 * 1024);
+      expect(record.sizeBytes).toBe(bytes.length);
+      expect(record.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(record.tocEntries).toBeGreaterThanOrEqual(3);
+      expect(await findBackup(stack.db, backupId)).toMatchObject({
+        status: 'COMPLETED',
+        sizeBytes: BigInt(bytes.length),
+      });
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.end();
+    }
   });
 
   it('keeps the newest `keep` completed backups and deletes the older archives', async () => {

@@ -192,5 +192,13 @@ describe('commander errors', () => {
     expect(describeFailure(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)')).exitCode).toBe(0);
     expect(describeFailure(new CommanderError(1, 'commander.unknownOption', 'x')).exitCode).toBe(2);
     expect(describeFailure(new Error('boom'))).toEqual({ message: 'boom', exitCode: 1 });
+    // A Temporal failure's own message says nothing; the reason is in its causes.
+    const failed = new Error('Workflow execution failed', {
+      cause: new Error('Activity task failed', { cause: new Error('pg_dump: connection refused') }),
+    });
+    expect(describeFailure(failed)).toEqual({
+      message: 'Workflow execution failed: Activity task failed: pg_dump: connection refused',
+      exitCode: 1,
+    });
   });
 });
