@@ -53,7 +53,9 @@ async function render() {
     const width = Math.max(1, Math.round(viewport.width));
     const height = Math.max(1, Math.round(viewport.height));
     // pdfjs's own factory, so the canvases it makes for patterns and groups are of the same kind.
-    const factory = document.canvasFactory as { create(w: number, h: number): { canvas: Canvas; context: SKRSContext2D } };
+    const factory = document.canvasFactory as {
+      create(w: number, h: number): { canvas: Canvas; context: SKRSContext2D };
+    };
     const { canvas, context } = factory.create(width, height);
     // A PDF page is paper: what it leaves unpainted is white, not transparent.
     await page.render({ canvas, canvasContext: context, viewport, background: 'white' }).promise;

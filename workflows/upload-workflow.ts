@@ -204,7 +204,9 @@ export async function uploadWorkflow(
     let outcome: Outcome | null;
     try {
       outcome = boundedHistory
-        ? await processing.run(() => processUpload(input, state, activities, { localSteps, pdfThumbnail }, boundedHistory))
+        ? await processing.run(() =>
+            processUpload(input, state, activities, { localSteps, pdfThumbnail }, boundedHistory),
+          )
         : await processUpload(input, state, activities, { localSteps, pdfThumbnail }, boundedHistory);
     } catch (error) {
       // Only a delete cancels processing; the steps were stopped, and the deletion below removes what
