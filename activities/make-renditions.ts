@@ -5,9 +5,10 @@ import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { deleteKeys, getObjectStream, readStream, uploadStream } from '../lib/s3-objects';
 import { storageKeys } from '../lib/storage-keys';
 import type { Config } from '../config/env';
-import type { Rendition } from '../common/domain';
+import { PDF_CONTENT_TYPE, type Rendition } from '../common/domain';
 import { canonicalType } from './content-type-rules';
 import { decodeHeic, HEIC_TYPES } from './decode-heic';
+import { makePdfThumbnail } from './make-pdf-thumbnail';
 import type { ActivityDeps } from './deps';
 import type { RenditionsInput } from './types';
 
@@ -48,9 +49,10 @@ const reasons = {
  * of every metadata block except the ICC colour profile (EXIF can carry GPS positions and camera
  * serials). An animated GIF or WebP within the animation budget keeps its frames in WebP renditions.
  * An attempt that fails removes the renditions it wrote: the workflow only knows of renditions a
- * successful attempt returned.
+ * successful attempt returned. A PDF gets only the thumb of its first page (make-pdf-thumbnail.ts).
  */
 export async function makeRenditions(deps: ActivityDeps, input: RenditionsInput): Promise<Rendition[]> {
+  if (input.contentType === PDF_CONTENT_TYPE) return makePdfThumbnail(deps, input);
   const { config, s3 } = deps;
   const bucket = config.s3.bucket;
   if (config.renditions.length === 0) return [];

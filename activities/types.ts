@@ -51,6 +51,11 @@ export interface RenditionsInput {
   fileId: string;
   tenantId: string;
   key: string;
+  /**
+   * The validated type when it is not an image: `application/pdf` gets the thumb of its first page.
+   * Absent for images, which are told apart from their bytes, and in older histories.
+   */
+  contentType?: string;
 }
 
 export interface StoreInput {

@@ -3,6 +3,9 @@
 export const FILE_STATUSES = ['PROCESSING', 'READY', 'REJECTED', 'INFECTED', 'FAILED', 'DELETED'] as const;
 export type FileStatus = (typeof FILE_STATUSES)[number];
 
+/** The one document type with steps of its own (page count, body text, a first-page thumb). */
+export const PDF_CONTENT_TYPE = 'application/pdf';
+
 export const STEP_NAMES = ['scan', 'validate', 'resize', 'store', 'index', 'notify'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 

@@ -14,6 +14,11 @@ export const FailureTypes = {
   Infected: 'Infected',
   /** The file is not acceptable (type, size, content); the message is the reason shown. Ends REJECTED. */
   Rejected: 'Rejected',
+  /**
+   * A PDF's first page could not be rendered to its thumbnail; the message says why. Not a verdict on
+   * the file: it ends READY without a thumb, the resize step skipped with this message.
+   */
+  NoThumbnail: 'NoThumbnail',
   /** The upload's bytes are neither in the incoming area nor in storage. */
   ObjectMissing: 'ObjectMissing',
   /** A step that needs the file's database row found none. */
@@ -61,6 +66,10 @@ export function infected(
     message: `infected: ${signature}`,
     details: [details],
   });
+}
+
+export function noThumbnail(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureTypes.NoThumbnail, nonRetryable: true, message });
 }
 
 export function objectMissing(message: string): ApplicationFailure {

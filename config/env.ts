@@ -256,6 +256,8 @@ const envSchema = z
     INTAKE_PDF_ENCRYPTED: z.enum(['reject', 'accept']).default('reject'),
     // Text from this many first pages goes into the search index (0: none).
     INTAKE_PDF_TEXT_PAGES: z.coerce.number().int().min(0).max(10_000).default(20),
+    // Page 1 rendered to the `thumb` rendition (INTAKE_RENDITIONS), within the parse limits above.
+    INTAKE_PDF_THUMBNAIL: bool.default(true),
     // The most JSON the validate step holds in memory to check against a tenant's schema; larger: REJECTED.
     INTAKE_SCHEMA_MAX_JSON_BYTES: z.coerce
       .number()
@@ -546,6 +548,7 @@ function toConfig(env: z.output<typeof envSchema>) {
         parseMemoryMb: env.INTAKE_PDF_PARSE_MEMORY_MB,
         encrypted: env.INTAKE_PDF_ENCRYPTED,
         textPages: env.INTAKE_PDF_TEXT_PAGES,
+        thumbnail: env.INTAKE_PDF_THUMBNAIL,
       },
       schemaMaxJsonBytes: env.INTAKE_SCHEMA_MAX_JSON_BYTES,
     },

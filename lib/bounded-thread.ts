@@ -11,13 +11,15 @@ export interface ThreadLimits {
 /**
  * Runs a worker-thread script that posts one message, bounded in heap (resourceLimits) and time (the
  * thread is terminated): work on untrusted input (a PDF, a tenant's schema) can exhaust only its own
- * thread, never the process with every workflow it runs. Only the host's own failures throw.
+ * thread, never the process with every workflow it runs. Only the host's own failures throw, and an
+ * abort of `signal` (the thread is terminated, the promise rejects with the signal's reason).
  */
 export function runBoundedThread<T>(
   script: URL,
   workerData: unknown,
   transferList: ArrayBuffer[],
   limits: ThreadLimits,
+  signal?: AbortSignal,
 ): Promise<Bounded<T>> {
   const worker = new Worker(script, {
     workerData,
@@ -33,6 +35,7 @@ export function runBoundedThread<T>(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       void worker.terminate();
       outcome();
     };
@@ -40,6 +43,9 @@ export function runBoundedThread<T>(
       () => settle(() => resolve({ kind: 'timed-out', limitMs: limits.timeoutMs })),
       limits.timeoutMs,
     );
+    const onAbort = () => settle(() => reject(signal!.reason as Error));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     worker.once('message', (result: T) => settle(() => resolve(result)));
     worker.once('error', (error: Error & { code?: string }) =>
       settle(() =>

@@ -12,7 +12,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ValidateResult } from '../activities/types';
-import type { DeletionReason, FileState, TerminalStatus, UploadInput } from '../common/domain';
+import {
+  PDF_CONTENT_TYPE,
+  type DeletionReason,
+  type FileState,
+  type Rendition,
+  type TerminalStatus,
+  type UploadInput,
+} from '../common/domain';
 import { FailureTypes, infectedDetailsOf, isFailureOfType, rateLimited, rejected } from '../common/failures';
 import {
   activityAttemptSignal,
@@ -93,7 +100,7 @@ export interface CarriedWork {
 }
 
 /**
- * One workflow per uploaded file: scan → validate → resize (images) → store → index → record, then
+ * One workflow per uploaded file: scan → validate → resize (images, a PDF's thumb) → store → index → record, then
  * notify, then wait on the retention timer and delete every artifact. `carried` is the state handed
  * over by continue-as-new; when present, processing is already done and only retention remains, with
  * any outcome deliveries still owed in `carriedWork`.
@@ -113,6 +120,9 @@ export async function uploadWorkflow(
   // Every event told to webhooks is also published to the events topic.
   const events = new EventPublisher(patched('events-topic'));
   if (patched('early-patches')) for (const id of PATCHES_DECIDED_EARLY) patched(id);
+  // A PDF goes through the resize step too, for the thumb of its first page. Decided here, in the first
+  // activation, like the patches above: runs recorded before it skip resizing their PDFs on replay.
+  const pdfThumbnail = patched('pdf-thumbnail');
   const activities = stepActivitiesFor(input, localSteps);
   let deleteRequested: DeletionReason | null = null;
   let retentionChanged = false;
@@ -194,8 +204,10 @@ export async function uploadWorkflow(
     let outcome: Outcome | null;
     try {
       outcome = boundedHistory
-        ? await processing.run(() => processUpload(input, state, activities, localSteps, boundedHistory))
-        : await processUpload(input, state, activities, localSteps, boundedHistory);
+        ? await processing.run(() =>
+            processUpload(input, state, activities, { localSteps, pdfThumbnail }, boundedHistory),
+          )
+        : await processUpload(input, state, activities, { localSteps, pdfThumbnail }, boundedHistory);
     } catch (error) {
       // Only a delete cancels processing; the steps were stopped, and the deletion below removes what
       // they wrote.
@@ -298,12 +310,18 @@ export async function uploadWorkflow(
   return state;
 }
 
+/** The run's patches that change what the processing steps do. */
+interface ProcessingPatches {
+  localSteps: boolean;
+  pdfThumbnail: boolean;
+}
+
 /** Runs the processing steps and leaves `state` at its outcome, recorded and mirrored. */
 async function processUpload(
   input: UploadInput,
   state: FileState,
   activities: StepActivities,
-  localSteps: boolean,
+  { localSteps, pdfThumbnail }: ProcessingPatches,
   cancellable: boolean,
 ): Promise<Outcome> {
   const { fileId, tenantId } = input;
@@ -340,6 +358,10 @@ async function processUpload(
     if (validation.isImage) {
       state.renditions = await runStep(state, 'resize', () =>
         makeRenditions({ fileId, tenantId, key: input.incomingKey }),
+      );
+    } else if (pdfThumbnail && validation.contentType === PDF_CONTENT_TYPE) {
+      state.renditions = await pdfThumbnailStep(state, () =>
+        makeRenditions({ fileId, tenantId, key: input.incomingKey, contentType: PDF_CONTENT_TYPE }),
       );
     } else {
       markStep(state, 'resize', 'skipped', null);
@@ -427,6 +449,23 @@ async function tellBatch(input: UploadInput, status: TerminalStatus): Promise<vo
     });
   } catch (error) {
     log.error('could not tell the batch of this file', { batchId: input.batchId, error: failureMessage(error) });
+  }
+}
+
+/**
+ * The resize step of a PDF. Its thumb is a view of the file, not a verdict on it: a first page that
+ * cannot be drawn (NoThumbnail) leaves the file READY without a thumb, the step skipped with the reason.
+ * Other failures (S3, retries spent) fail the upload as an image's resize does.
+ */
+async function pdfThumbnailStep(state: FileState, make: () => Promise<Rendition[]>): Promise<Rendition[]> {
+  try {
+    return await runStep(state, 'resize', make);
+  } catch (error) {
+    const failure = error instanceof ActivityFailure ? error.cause : error;
+    if (!isFailureOfType(failure, FailureTypes.NoThumbnail)) throw error;
+    markStep(state, 'resize', 'skipped', failure.message);
+    log.warn('the PDF is kept without a thumbnail', { reason: failure.message });
+    return [];
   }
 }
 

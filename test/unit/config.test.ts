@@ -161,6 +161,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ INTAKE_AVIF_EFFORT: '10' })).toThrow(/INTAKE_AVIF_EFFORT/);
   });
 
+  it('draws a PDF thumbnail unless INTAKE_PDF_THUMBNAIL is false, and names the variable when it is neither', () => {
+    expect(loadConfig({}).documents.pdf.thumbnail).toBe(true);
+    expect(loadConfig({ INTAKE_PDF_THUMBNAIL: 'false' }).documents.pdf.thumbnail).toBe(false);
+    expect(loadConfig({ INTAKE_PDF_THUMBNAIL: '0' }).documents.pdf.thumbnail).toBe(false);
+    expect(loadConfig({ INTAKE_PDF_THUMBNAIL: 'true' }).documents.pdf.thumbnail).toBe(true);
+    expect(() => loadConfig({ INTAKE_PDF_THUMBNAIL: 'sometimes' })).toThrow(/INTAKE_PDF_THUMBNAIL/);
+  });
+
   it('reads a format per rendition, and a rendition without one is WebP as before', () => {
     const config = loadConfig({ INTAKE_RENDITIONS: 'thumb:256:webp,medium:1024,large:2048:avif' });
     expect(config.renditions).toEqual([

@@ -77,6 +77,8 @@ describe('workflow replay', () => {
     // events-topic-*: with the events-topic patch (every webhook event also published to the events topic).
     // otel-tracing-*: recorded with the OpenTelemetry interceptors, behind the otel-tracing patch.
     // otel-activity-context-*: traced, with activities under the run's span (no StartActivity spans).
+    // pdf-thumbnail-*: with the pdf-thumbnail patch (a PDF's resize step makes the thumb of its first
+    // page; one that cannot be drawn leaves the PDF READY without it).
     // encrypted-*: recorded with the payload codec on (TEST_PAYLOAD_KEYS); the others are plaintext and
     // pass through its decode, as running workflows started before the codec do.
     expect(committed.map((h) => h.name)).toEqual(
@@ -121,6 +123,14 @@ describe('workflow replay', () => {
         'otel-activity-context-infected-expired',
         'otel-activity-context-batch-file-ready-expired',
         'otel-activity-context-batch-file-refused-expired',
+        'pdf-thumbnail-image-ready-deleted',
+        'pdf-thumbnail-pdf-failed-expired',
+        'pdf-thumbnail-pdf-no-thumbnail-ready-expired',
+        'pdf-thumbnail-deleted-while-scanning',
+        'pdf-thumbnail-infected-expired',
+        'pdf-thumbnail-batch-completed',
+        'pdf-thumbnail-batch-file-ready-expired',
+        'pdf-thumbnail-batch-file-refused-expired',
       ]),
     );
     for (const { history } of committed) {

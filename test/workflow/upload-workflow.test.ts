@@ -119,17 +119,44 @@ describe('upload workflow', () => {
     });
   });
 
-  it('a PDF ends READY without resizing', async () => {
+  it('a PDF ends READY with the thumb of its first page made in the resize step', async () => {
     const fake = fakeActivities({}, PDF);
     const input = uploadInput({ filename: 'report.pdf', declaredContentType: 'application/pdf' });
     await withUpload(fake, input, async (handle) => {
       const state = await eventually(() => status(handle), settled);
       expect(state.status).toBe('READY');
-      expect(state.steps.resize.state).toBe('skipped');
+      expect(state.steps.resize).toMatchObject({ state: 'done', error: null });
       expect(state.steps.store.state).toBe('done');
-      expect(state.renditions).toEqual([]);
-      expect(fake.calls.makeRenditions).toBe(0);
+      expect(state.renditions.map((r) => [r.name, r.format, r.width, r.height])).toEqual([['thumb', 'webp', 198, 256]]);
+      expect(fake.calls.makeRenditions).toBe(1);
+      expect(fake.calls.storeFile[0]?.renditions.map((r) => r.name)).toEqual(['thumb']);
       expect((await handle.describe()).typedSearchAttributes.get(IntakeStatus)).toBe('READY');
+      await deleteNow(handle);
+    });
+  });
+
+  it('a PDF whose first page cannot be drawn ends READY without a thumb, the resize step saying why', async () => {
+    const reason =
+      "No thumbnail: the PDF's first page was not drawn within the 30000 ms allowed (INTAKE_PDF_PARSE_TIMEOUT).";
+    let attempts = 0;
+    const fake = fakeActivities(
+      {
+        makeRenditions: () => {
+          attempts++;
+          return Promise.reject(businessFailure(FailureTypes.NoThumbnail, reason));
+        },
+      },
+      PDF,
+    );
+    const input = uploadInput({ filename: 'report.pdf', declaredContentType: 'application/pdf' });
+    await withUpload(fake, input, async (handle) => {
+      const state = await eventually(() => status(handle), settled);
+      expect(state).toMatchObject({ status: 'READY', reason: null, renditions: [] });
+      expect(state.steps.resize).toMatchObject({ state: 'skipped', error: reason });
+      // Not a retryable failure: one attempt.
+      expect(attempts).toBe(1);
+      expect(state.steps.index.state).toBe('done');
+      expect(fake.calls.removeRenditions).toEqual([]);
       await deleteNow(handle);
     });
   });

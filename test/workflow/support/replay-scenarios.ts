@@ -4,6 +4,7 @@ import type { temporal } from '@temporalio/proto';
 import { batchWorkflowIdFor, GENERAL_TASK_QUEUE } from '../../../common/task-queues';
 import { batchWorkflow, uploadWorkflow } from '../../../workflows/index';
 import { batchExpectedSignal, deleteSignal, retentionUpdate, statusQuery } from '../../../common/messages';
+import { FailureTypes } from '../../../common/failures';
 import {
   businessFailure,
   eventually,
@@ -61,7 +62,8 @@ export async function runReplayScenarios(env: TestWorkflowEnvironment): Promise<
     }
   }
 
-  // A PDF whose scan is flaky and whose store fails: FAILED, then expires after a short retention.
+  // A PDF whose scan is flaky and whose store fails: FAILED, then expires after a short retention. Since
+  // the pdf-thumbnail patch its thumb is made, then removed with the failure.
   {
     let scans = 0;
     const fake = fakeActivities(
@@ -87,6 +89,38 @@ export async function runReplayScenarios(env: TestWorkflowEnvironment): Promise<
       });
       await handle.result();
       out.push({ name: 'pdf-failed-expired', workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    } finally {
+      await workers.stop();
+    }
+  }
+
+  // A PDF whose first page cannot be drawn: READY without a thumb (pdf-thumbnail patch), then expires.
+  {
+    const fake = fakeActivities(
+      {
+        async makeRenditions() {
+          throw businessFailure(
+            FailureTypes.NoThumbnail,
+            "No thumbnail: the PDF's first page cannot be drawn: bad XRef.",
+          );
+        },
+      },
+      PDF,
+    );
+    const workers = await startWorkers(env, fake.activities);
+    try {
+      const input = uploadInput({ fileId: 'replay-pdf-no-thumbnail', retentionMs: 1_500, retentionMinMs: 1_000 });
+      const handle = await env.client.workflow.start(uploadWorkflow, {
+        taskQueue: GENERAL_TASK_QUEUE,
+        workflowId: workflowId(input),
+        args: [input],
+      });
+      await handle.result();
+      out.push({
+        name: 'pdf-no-thumbnail-ready-expired',
+        workflowId: handle.workflowId,
+        history: await handle.fetchHistory(),
+      });
     } finally {
       await workers.stop();
     }

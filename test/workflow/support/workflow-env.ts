@@ -188,7 +188,12 @@ export function fakeActivities(overrides: Partial<IntakeActivities> = {}, valida
     },
     async makeRenditions(input) {
       calls.makeRenditions++;
-      // The default renditions since formats: WebP, and AVIF beside it for the larger sizes.
+      // The default renditions since formats: WebP, and AVIF beside it for the larger sizes. A PDF gets
+      // the thumb of its first page only (a US Letter page is portrait).
+      if (input.contentType === 'application/pdf') {
+        const key = storageKeys.rendition(input.tenantId, input.fileId, 'thumb', 'webp');
+        return [{ name: 'thumb', key, format: 'webp', width: 198, height: 256, size: 900, frames: 1 }];
+      }
       const renditions = [
         ['thumb', 'webp', 256],
         ['medium', 'webp', 1024],
