@@ -109,6 +109,8 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
   const sentLive = new Map<string, string>();
   /** Notified files not read yet (file id → tenant). */
   const pending = new Map<string, string>();
+  /** When each watched tenant's first watcher came: a re-check sends nothing older than that. */
+  const watchedSince = new Map<string, number>();
   /** Tenants whose processing files are still to be read (their first watcher just came). */
   const unseeded = new Set<string>();
   /** Where the last re-check started: the next reads from a little before it. */
@@ -157,6 +159,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
     else processing.delete(row.id);
     const version = row.updatedAt.getTime();
     if (sentVersions.get(row.id) === version) return;
+    if (version < (watchedSince.get(row.tenantId) ?? 0) - LOOKBACK_MS) return;
     remember(sentVersions, row.id, version, MAX_REMEMBERED);
     sentLive.delete(row.id);
     emit({ id: changeIdOf(row), tenantId: row.tenantId, file: toFileView(config, row) });
@@ -185,7 +188,13 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
         pending.clear();
         if (batch.length === 0) return;
         const tenantIds = [...new Set(batch.map(([, tenantId]) => tenantId))];
-        const rows = await read(listFilesByIds(db, tenantIds, batch.map(([id]) => id)));
+        const rows = await read(
+          listFilesByIds(
+            db,
+            tenantIds,
+            batch.map(([id]) => id),
+          ),
+        );
         for (const row of rows) take(row);
       },
       () => {
@@ -198,23 +207,20 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
 
   /** The files already processing when a tenant's first watcher came: their steps are live from now. */
   function queueSeed() {
-    enqueue(
-      "read the tenants' processing files",
-      async () => {
-        const tenantIds = [...unseeded].filter((tenantId) => listeners.has(tenantId));
-        unseeded.clear();
-        if (tenantIds.length === 0) return;
-        try {
-          for (const row of await read(listProcessingFiles(db, tenantIds, MAX_LIVE_FILES))) {
-            if (!processing.has(row.id)) remember(processing, row.id, row, MAX_PROCESSING);
-          }
-        } catch (error) {
-          for (const tenantId of tenantIds) unseeded.add(tenantId);
-          retrySoon();
-          throw error;
+    enqueue("read the tenants' processing files", async () => {
+      const tenantIds = [...unseeded].filter((tenantId) => listeners.has(tenantId));
+      unseeded.clear();
+      if (tenantIds.length === 0) return;
+      try {
+        for (const row of await read(listProcessingFiles(db, tenantIds, MAX_LIVE_FILES))) {
+          if (!processing.has(row.id)) remember(processing, row.id, row, MAX_PROCESSING);
         }
-      },
-    );
+      } catch (error) {
+        for (const tenantId of tenantIds) unseeded.add(tenantId);
+        retrySoon();
+        throw error;
+      }
+    });
   }
 
   /** Every watched row changed since a little before the previous re-check, page by page. */
@@ -346,6 +352,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
       let set = listeners.get(tenantId);
       if (!set) {
         listeners.set(tenantId, (set = new Set()));
+        watchedSince.set(tenantId, Date.now());
         unseeded.add(tenantId);
         queueSeed();
       }
@@ -354,6 +361,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
       return () => {
         if (!set.delete(listener) || set.size > 0) return;
         listeners.delete(tenantId);
+        watchedSince.delete(tenantId);
         unseeded.delete(tenantId);
         for (const [id, row] of processing) {
           if (row.tenantId === tenantId) {
@@ -379,6 +387,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
       closing.abort();
       unsubscribeChanges?.();
       listeners.clear();
+      watchedSince.clear();
       stop();
     },
   };

@@ -249,7 +249,11 @@ describe('uploads validated against a JSON Schema', () => {
     const post = (query: string, field?: string) => {
       const form = new FormData();
       if (field) form.append('schema', field);
-      form.append('file', new Blob([JSON.stringify({ items: [{ price: 'x' }] })], { type: 'application/json' }), 'q.json');
+      form.append(
+        'file',
+        new Blob([JSON.stringify({ items: [{ price: 'x' }] })], { type: 'application/json' }),
+        'q.json',
+      );
       return fetch(`${intake.api.url}/v1/batches${query}`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${API_KEY}` },
@@ -268,7 +272,8 @@ describe('uploads validated against a JSON Schema', () => {
     expect(await conflicting.json()).toMatchObject({
       error: {
         code: 'invalid_request',
-        message: 'schema: the field names "batch-other" and the query parameter "batch-query"; name one schema, in either or in both',
+        message:
+          'schema: the field names "batch-other" and the query parameter "batch-query"; name one schema, in either or in both',
       },
     });
     const misnamed = await post('?schema=-bad');
