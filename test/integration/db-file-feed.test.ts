@@ -155,15 +155,25 @@ describe('the event feed on the Postgres listener', () => {
     const watcher = watch(feed);
     await vi.waitFor(() => expect(feed.reads).toBe(2));
     const connections = changes.stats.connections;
-    const killed = await db.$queryRaw<{ n: number }[]>`
-      SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-      WHERE application_name = 'intake-file-changes' AND datname = current_database()`;
-    expect(killed[0]!.n).toBeGreaterThan(0);
-    // Committed while nobody listens: its NOTIFY is lost, only the re-read after the reconnect finds it.
-    await finish(id);
-    await watcher.arrival(id, 'READY');
+    const notifications = changes.stats.notifications;
+    // One transaction waits for the listener's backend to be gone (pg_terminate_backend with a timeout)
+    // and commits the change right after, long before the listener's first reconnect (100 ms): its
+    // NOTIFY is sent while nobody listens, so only the re-read after the reconnect can find it.
+    await db.$transaction(async (tx) => {
+      const killed = await tx.$queryRaw<{ n: number }[]>`
+        SELECT count(pg_terminate_backend(pid, 5000))::int AS n FROM pg_stat_activity
+        WHERE application_name = 'intake-file-changes' AND datname = current_database()`;
+      expect(killed[0]!.n).toBeGreaterThan(0);
+      await tx.file.update({ where: { id }, data: { status: 'READY', completedAt: new Date() } });
+    });
+    const change = await watcher.arrival(id, 'READY');
+    const row = await db.file.findUniqueOrThrow({ where: { id } });
+    expect(change.id).toBe(`${row.updatedAt.getTime()}_${id}`);
     expect(changes.stats.connections).toBeGreaterThan(connections);
-    console.info(`feed: ${feed.reads - 2} reads from the kill to the READY event`);
+    expect(changes.stats.notifications).toBe(notifications);
+    await sleep(200);
+    // The loss and the reconnect both ask for a resync; one re-read answers both.
+    expect(feed.reads).toBe(3);
     expect(watcher.received.filter((c) => c.file.id === id && c.file.status === 'READY')).toHaveLength(1);
     watcher.unsubscribe();
   });
