@@ -188,13 +188,8 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
         pending.clear();
         if (batch.length === 0) return;
         const tenantIds = [...new Set(batch.map(([, tenantId]) => tenantId))];
-        const rows = await read(
-          listFilesByIds(
-            db,
-            tenantIds,
-            batch.map(([id]) => id),
-          ),
-        );
+        const ids = batch.map(([id]) => id);
+        const rows = await read(listFilesByIds(db, tenantIds, ids));
         for (const row of rows) take(row);
       },
       () => {
@@ -223,8 +218,8 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
     });
   }
 
-  /** Every watched row changed since a little before the previous re-check, page by page. */
-  async function recheck(): Promise<void> {
+  /** Every watched row changed since a little before the previous re-check, page by page; true if more wait. */
+  async function recheck(): Promise<boolean> {
     const startedAt = Date.now();
     let after = { updatedAt: new Date(checkedAt - LOOKBACK_MS), id: '' };
     for (let page = 0; page < MAX_PAGES; page += 1) {
@@ -233,12 +228,13 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
       const last = rows.at(-1);
       if (rows.length < PAGE_ROWS || !last) {
         checkedAt = startedAt;
-        return;
+        return false;
       }
       after = { updatedAt: last.updatedAt, id: last.id };
     }
-    // Too many changes for one re-check: the next one starts at the last row read.
+    // Too many changes for one re-check: the next one, soon, starts at the last row read.
     checkedAt = after.updatedAt.getTime() + LOOKBACK_MS;
+    return true;
   }
 
   /** The latest schedule wins: a resync's re-check replaces the timer, and only it reschedules. */
@@ -249,10 +245,13 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
     if (!active()) return;
     recheckTimer = setTimeout(() => {
       recheckTimer = undefined;
-      let failed = false;
-      enqueue('re-check the changed files', recheck, () => (failed = true));
+      let soon = false;
+      const task = async () => {
+        soon = await recheck();
+      };
+      enqueue('re-check the changed files', task, () => (soon = true));
       void chain.then(() => {
-        if (generation === recheckGeneration) scheduleRecheck(failed ? RETRY_MS : recheckMs);
+        if (generation === recheckGeneration) scheduleRecheck(soon ? RETRY_MS : recheckMs);
       });
     }, delayMs);
     recheckTimer.unref();
