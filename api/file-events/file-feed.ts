@@ -50,6 +50,8 @@ const MAX_PAGES = 10;
 /** Live workflows asked per tick, whatever the number of watchers or of files processing. */
 const MAX_LIVE_FILES = 50;
 const STATUS_QUERY_TIMEOUT_MS = 2_000;
+/** A workflow that did not answer (its worker is down) is asked again later and later, up to this. */
+const MAX_UNANSWERED_BACKOFF_MS = 30_000;
 /** Bounds the memory of what was sent: a forgotten version only risks a repeated (harmless) event. */
 const MAX_REMEMBERED = 10_000;
 const MAX_PROCESSING = 1_000;
@@ -107,6 +109,8 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
   const processing = new Map<string, FileRecord>();
   /** What was last sent of each processing file's live state, to send its steps only when they move. */
   const sentLive = new Map<string, string>();
+  /** Workflows that did not answer: how often in a row, and when to ask them again (file id →). */
+  const unanswered = new Map<string, { misses: number; askAt: number }>();
   /** Notified files not read yet (file id → tenant). */
   const pending = new Map<string, string>();
   /** When each watched tenant's first watcher came: a re-check sends nothing older than that. */
@@ -156,7 +160,10 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
   const take = (row: FileRecord) => {
     if (!listeners.has(row.tenantId)) return;
     if (row.status === 'PROCESSING') remember(processing, row.id, row, MAX_PROCESSING);
-    else processing.delete(row.id);
+    else {
+      processing.delete(row.id);
+      unanswered.delete(row.id);
+    }
     const version = row.updatedAt.getTime();
     if (sentVersions.get(row.id) === version) return;
     if (version < (watchedSince.get(row.tenantId) ?? 0) - LOOKBACK_MS) return;
@@ -281,15 +288,24 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
 
   /** Asks the newest processing workflows for their steps; sends those whose steps moved. */
   async function askWorkflows(): Promise<void> {
+    const now = Date.now();
     const rows = [...processing.values()]
-      .filter((row) => listeners.has(row.tenantId))
+      .filter((row) => listeners.has(row.tenantId) && (unanswered.get(row.id)?.askAt ?? 0) <= now)
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
       .slice(0, MAX_LIVE_FILES);
     const states = await Promise.all(rows.map(liveState));
     rows.forEach((row, index) => {
       const state = states[index];
+      if (!state) {
+        // With its worker down, asking every second would only spend the API's CPU on timeouts.
+        const misses = (unanswered.get(row.id)?.misses ?? 0) + 1;
+        const delayMs = Math.min(intervalMs * 2 ** misses, MAX_UNANSWERED_BACKOFF_MS);
+        remember(unanswered, row.id, { misses, askAt: Date.now() + delayMs }, MAX_PROCESSING);
+        return;
+      }
+      unanswered.delete(row.id);
       // The row may have moved on (an outcome read meanwhile): its own event already went out.
-      if (!state || processing.get(row.id) !== row) return;
+      if (processing.get(row.id) !== row) return;
       const file = toFileView(config, row, state);
       const fingerprint = JSON.stringify([file.status, file.steps, file.renditions.length]);
       if (sentLive.get(row.id) === fingerprint) return;
@@ -332,6 +348,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
     flushQueued = false;
     processing.clear();
     sentLive.clear();
+    unanswered.clear();
     pending.clear();
     unseeded.clear();
   }
@@ -366,6 +383,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
           if (row.tenantId === tenantId) {
             processing.delete(id);
             sentLive.delete(id);
+            unanswered.delete(id);
           }
         }
         if (listeners.size === 0) stop();

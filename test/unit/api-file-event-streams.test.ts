@@ -169,4 +169,63 @@ describe('the shared file feed', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(feed.reads).toBe(reads); // nobody watching: no queries at all
   });
+
+  it("sends a running file's steps as they move, and asks a workflow that does not answer less and less often", async () => {
+    const createdAt = new Date();
+    const processingRow = (id: string) => ({
+      id,
+      tenantId: 'acme',
+      workflowId: `upload-${id}`,
+      filename: `${id}.jpg`,
+      status: 'PROCESSING',
+      size: 1n,
+      tags: [],
+      renditions: [],
+      steps: null,
+      createdAt,
+      updatedAt: createdAt,
+    });
+    const rows = [processingRow('f_live'), processingRow('f_silent')];
+    // The tenant's files processing when its first watcher comes; no row changes after that.
+    const findMany = vi.fn(async ({ where }: { where: { status?: string } }) => (where.status ? rows : []));
+    const asked: Record<string, number> = { f_live: 0, f_silent: 0 };
+    let scan = 'running';
+    const temporal = {
+      workflow: {
+        getHandle: (workflowId: string) => ({
+          query: async () => {
+            const id = workflowId.slice('upload-'.length);
+            asked[id] = (asked[id] ?? 0) + 1;
+            if (id === 'f_silent') throw new Error('no worker polls its task queue');
+            return { status: 'PROCESSING', steps: { scan: { state: scan, attempts: 1 } }, renditions: [], tags: [] };
+          },
+        }),
+      },
+      withAbortSignal: (_signal: AbortSignal, fn: () => Promise<unknown>) => fn(),
+    } as unknown as Client;
+    feed = createFileFeed({
+      db: { file: { findMany } } as unknown as Db,
+      temporal,
+      config: loadConfig({ INTAKE_PUBLIC_URL: 'http://api.test' }),
+      log: pino({ level: 'silent' }),
+      intervalMs: 20,
+    });
+    const seen: FileChange[] = [];
+    feed.subscribe('acme', (change) => seen.push(change));
+    const scanOf = (change: FileChange) => (change.file.steps as Record<string, { state: string }> | null)?.scan?.state;
+    await vi.waitFor(() => expect(seen.map(scanOf)).toEqual(['running']));
+    scan = 'done';
+    await vi.waitFor(() => expect(seen.map(scanOf)).toEqual(['running', 'done']));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Each step once, for the file whose workflow answers; nothing for the one whose worker is down.
+    expect(seen.map((change) => [change.file.id, scanOf(change)])).toEqual([
+      ['f_live', 'running'],
+      ['f_live', 'done'],
+    ]);
+    // Asked at every tick (20 ms) vs. after 40, 80, 160, 320 ms…: without the backoff, as often as f_live.
+    expect(asked.f_live).toBeGreaterThan(15);
+    expect(asked.f_silent).toBeLessThanOrEqual(6);
+    // The files processing were read once, when the tenant's first watcher came; steps cost no Postgres.
+    expect(findMany.mock.calls.filter(([query]) => query.where.status).length).toBe(1);
+  });
 });
