@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { FileState } from '../../common/domain';
@@ -103,8 +104,12 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
   const intervalMs = options.intervalMs ?? 1_000;
   const recheckMs = changes ? (options.recheckMs ?? 30_000) : intervalMs;
   const listeners = new Map<string, Set<FileChangeListener>>();
-  /** Row versions already sent (file id → updatedAt ms), so overlapping reads send nothing twice. */
-  const sentVersions = new Map<string, number>();
+  /**
+   * What was last sent of each row (file id → a digest of its view), so overlapping reads send nothing
+   * twice. The view, not `updatedAt`: a writer that changes a column without touching `updatedAt` (plain
+   * SQL) still notifies, and its change must go out.
+   */
+  const sentViews = new Map<string, string>();
   /** Rows of the watched tenants' files still processing: whose steps the workflow is asked for. */
   const processing = new Map<string, FileRecord>();
   /** What was last sent of each processing file's live state, to send its steps only when they move. */
@@ -156,20 +161,26 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
     }
   };
 
-  /** A row just read: remembered as processing or not, and sent unless this version already was. */
-  const take = (row: FileRecord) => {
+  /**
+   * A row just read: remembered as processing or not, and sent unless this view already was. A row a
+   * re-check finds that changed before the tenant was watched is history, not news; a notified one is news.
+   */
+  const take = (row: FileRecord, notified: boolean) => {
     if (!listeners.has(row.tenantId)) return;
     if (row.status === 'PROCESSING') remember(processing, row.id, row, MAX_PROCESSING);
     else {
       processing.delete(row.id);
       unanswered.delete(row.id);
     }
-    const version = row.updatedAt.getTime();
-    if (sentVersions.get(row.id) === version) return;
-    if (version < (watchedSince.get(row.tenantId) ?? 0) - LOOKBACK_MS) return;
-    remember(sentVersions, row.id, version, MAX_REMEMBERED);
+    const file = toFileView(config, row);
+    const digest = createHash('sha1').update(JSON.stringify(file)).digest('base64');
+    const sent = sentViews.get(row.id);
+    if (sent === digest) return;
+    const history = row.updatedAt.getTime() < (watchedSince.get(row.tenantId) ?? 0) - LOOKBACK_MS;
+    if (!notified && sent === undefined && history) return;
+    remember(sentViews, row.id, digest, MAX_REMEMBERED);
     sentLive.delete(row.id);
-    emit({ id: changeIdOf(row), tenantId: row.tenantId, file: toFileView(config, row) });
+    emit({ id: changeIdOf(row), tenantId: row.tenantId, file });
   };
 
   const retrySoon = () => {
@@ -197,7 +208,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
         const tenantIds = [...new Set(batch.map(([, tenantId]) => tenantId))];
         const ids = batch.map(([id]) => id);
         const rows = await read(listFilesByIds(db, tenantIds, ids));
-        for (const row of rows) take(row);
+        for (const row of rows) take(row, true);
       },
       () => {
         flushQueued = false;
@@ -231,7 +242,7 @@ export function createFileFeed(options: FileFeedOptions): FileFeed {
     let after = { updatedAt: new Date(checkedAt - LOOKBACK_MS), id: '' };
     for (let page = 0; page < MAX_PAGES; page += 1) {
       const rows = await read(listFilesChangedAfter(db, watched(), after, PAGE_ROWS));
-      for (const row of rows) take(row);
+      for (const row of rows) take(row, false);
       const last = rows.at(-1);
       if (rows.length < PAGE_ROWS || !last) {
         checkedAt = startedAt;

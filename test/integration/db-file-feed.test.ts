@@ -134,6 +134,23 @@ describe('the event feed on the Postgres listener', () => {
     watcher.unsubscribe();
   });
 
+  it('sends a change made by plain SQL that leaves updatedAt alone, on an old row', async () => {
+    await startFeed();
+    const id = await processingFile();
+    await heard(1);
+    // An hour-old row (updatedAt is not a trigger column: this notifies nobody).
+    await db.$executeRaw`UPDATE "File" SET "updatedAt" = now() - interval '1 hour' WHERE id = ${id}`;
+    const watcher = watch(feed);
+    await vi.waitFor(() => expect(feed.reads).toBe(2));
+    // As an operator (or the waiters bench) would write it: the status, and nothing else.
+    await db.$executeRaw`UPDATE "File" SET status = 'READY', "completedAt" = now() WHERE id = ${id}`;
+    const change = await watcher.arrival(id, 'READY');
+    const row = await db.file.findUniqueOrThrow({ where: { id } });
+    expect(change.id).toBe(`${row.updatedAt.getTime()}_${id}`);
+    expect(feed.reads).toBe(3);
+    watcher.unsubscribe();
+  });
+
   it('sends no query at all while nothing changes, however many watch', async () => {
     await startFeed();
     await processingFile();
