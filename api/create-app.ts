@@ -52,7 +52,13 @@ export function createBaseApp(services: ApiServices) {
   // One per process, shared by every event stream: watchers add no queries (api/file-events/file-feed.ts).
   const fileFeed =
     services.fileFeed ??
-    createFileFeed({ db: services.db, temporal: services.temporal, config: services.config, log: services.log });
+    createFileFeed({
+      db: services.db,
+      temporal: services.temporal,
+      config: services.config,
+      log: services.log,
+      changes: services.fileChanges,
+    });
 
   app.use('*', traceRequests());
   if (services.metrics) app.use('*', timeRequests(services.metrics));

@@ -106,7 +106,9 @@ export async function startApi(
     log.warn({ err: error }, 'could not build the web console; serving the assets already in dist/console');
   }
   // One feed for every event stream of this process, closed first on shutdown so open streams end.
-  const fileFeed = services.fileFeed ?? createFileFeed({ db: services.db, temporal: services.temporal, config, log });
+  const fileFeed =
+    services.fileFeed ??
+    createFileFeed({ db: services.db, temporal: services.temporal, config, log, changes: services.fileChanges });
   const app = createApp({ ...services, fileFeed });
   const secrets = codecSecrets(config);
   const codecEndpoint = await startCodecEndpoint({

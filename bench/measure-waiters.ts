@@ -5,6 +5,8 @@ import { cpuByProcess } from './cpu';
 import { percentile, round } from './stats';
 
 export interface WaitersResult {
+  /** Long-polls (`GET /v1/files/{id}?wait=60s`) or event streams (`GET /v1/files/{id}/events`). */
+  mode: 'long-poll' | 'stream';
   waiters: number;
   quietSeconds: number;
   /** The API's CPU over the quiet window, as a share of one core (0.05 = 5 %). */
@@ -12,7 +14,7 @@ export interface WaitersResult {
   /** Postgres transactions per second (xact_commit + xact_rollback) over the quiet window, the bench's own excluded. */
   postgresQps: number;
   finished: number;
-  /** From the UPDATE that finished the files to each waiter's answer. */
+  /** From the UPDATE that finished the files to each waiter's answer (a stream's READY event). */
   answerP50Ms: number;
   answerP95Ms: number;
   answeredFinal: number;
@@ -42,10 +44,10 @@ async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item
 }
 
 /**
- * Issue 16 item 1: `waiters` long-polls (`?wait=60s`) on files that stay PROCESSING (no worker runs), a
- * quiet window in which nothing changes (API CPU, Postgres transactions per second), then `finish` of
- * those files are marked READY in one UPDATE, as the workflow's record step would, and the time from
- * that UPDATE to each of their waiters' answers is taken.
+ * Issue 16 item 1: `waiters` long-polls (`?wait=60s`), or event streams of one file each, on files that
+ * stay PROCESSING (no worker runs), a quiet window in which nothing changes (API CPU, Postgres
+ * transactions per second), then `finish` of those files are marked READY in one UPDATE, as the
+ * workflow's record step would, and the time from that UPDATE to each of their waiters' answers is taken.
  */
 export async function measureWaiters(options: {
   client: ReturnType<typeof createIntakeClient>;
@@ -56,9 +58,11 @@ export async function measureWaiters(options: {
   waiters: number;
   finish: number;
   quietMs: number;
+  mode?: WaitersResult['mode'];
   log: (line: string) => void;
 }): Promise<WaitersResult> {
   const { client, pool, log } = options;
+  const mode = options.mode ?? 'long-poll';
   log(`waiters: uploading ${options.waiters} files (no worker runs: they stay PROCESSING)`);
   const ids = await mapConcurrent(Array.from({ length: options.waiters }), 16, async (_, i) => {
     const accepted = await client.uploadFile(Buffer.from(`waiter ${i}\n`), {
@@ -71,11 +75,29 @@ export async function measureWaiters(options: {
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   const requests: ClientRequest[] = [];
   const answers = new Map<string, { at: number; status: string }>();
-  for (const id of ids) {
+  /** Resolves a stream's opening once its first event (the file as it is) is in, or it was refused. */
+  const openings = new Map<string, () => void>();
+  const open = (id: string) => {
+    const path = mode === 'stream' ? `/v1/files/${id}/events` : `/v1/files/${id}?wait=60s`;
     const req = request(
-      `${options.apiUrl}/v1/files/${id}?wait=60s`,
+      `${options.apiUrl}${path}`,
       { agent, headers: { Authorization: `Bearer ${options.apiKey}` } },
       (res) => {
+        if (mode === 'stream') {
+          // A stream answers when its READY event arrives; it starts with the file as it is (PROCESSING).
+          let text = '';
+          if (res.statusCode !== 200) {
+            answers.set(id, { at: performance.now(), status: `HTTP ${res.statusCode}` });
+            openings.get(id)?.();
+          }
+          res.on('data', (chunk: Buffer) => {
+            text += chunk.toString();
+            if (text.includes('event: file')) openings.get(id)?.();
+            if (!answers.has(id) && text.includes('"status":"READY"'))
+              answers.set(id, { at: performance.now(), status: 'READY' });
+          });
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
@@ -91,9 +113,15 @@ export async function measureWaiters(options: {
         });
       },
     );
-    req.on('error', () => undefined);
+    req.on('error', () => openings.get(id)?.());
     req.end();
     requests.push(req);
+  };
+  if (mode === 'stream') {
+    // Browsers connect over time, not in one burst: 32 streams open at once, each once the last is in.
+    await mapConcurrent(ids, 32, (id) => new Promise<void>((resolve) => (openings.set(id, resolve), open(id))));
+  } else {
+    for (const id of ids) open(id);
   }
   // Each waiter's first read asks the workflow too, which no worker answers: that takes up to 3 s.
   await new Promise((resolve) => setTimeout(resolve, 6_000));
@@ -103,7 +131,7 @@ export async function measureWaiters(options: {
     throw new Error(`${answers.size} waiters answered before anything changed (${seen})`);
   }
 
-  log(`waiters: ${ids.length} waiting; measuring ${options.quietMs / 1000} s of nothing changing`);
+  log(`waiters (${mode}): ${ids.length} waiting; measuring ${options.quietMs / 1000} s of nothing changing`);
   const cpu = cpuByProcess(() => ({ api: options.apiPid }));
   const xactsBefore = await xacts(pool);
   const quietStarted = performance.now();
@@ -132,6 +160,7 @@ export async function measureWaiters(options: {
     ids.slice(options.finish),
   ]);
   const result: WaitersResult = {
+    mode,
     waiters: ids.length,
     quietSeconds: round(quietSeconds, 1),
     apiCoreShare: round(apiCpuSeconds / quietSeconds, 4),
@@ -142,7 +171,7 @@ export async function measureWaiters(options: {
     answeredFinal,
   };
   log(
-    `waiters: API ${(result.apiCoreShare * 100).toFixed(2)} % of a core, Postgres ${result.postgresQps} qps; ` +
+    `waiters (${mode}): API ${(result.apiCoreShare * 100).toFixed(2)} % of a core, Postgres ${result.postgresQps} qps; ` +
       `${answeredFinal}/${finishing.length} answered READY, p95 ${result.answerP95Ms} ms`,
   );
   return result;

@@ -244,6 +244,21 @@ async function main(): Promise<void> {
       });
       results.waiters = { ...waiters, loadAverage: os.loadavg().map((n) => round(n, 2)) };
     }
+    if (wants('stream-waiters')) {
+      const waiters = await measureWaiters({
+        client,
+        pool,
+        apiUrl: api.url,
+        apiKey: API_KEY,
+        apiPid: api.process.pid,
+        waiters: SETTINGS.waiters,
+        finish: Math.max(1, Math.round(SETTINGS.waiters / 10)),
+        quietMs: 20_000,
+        mode: 'stream',
+        log,
+      });
+      results.streamWaiters = { ...waiters, loadAverage: os.loadavg().map((n) => round(n, 2)) };
+    }
 
     // Issue 15: `intake export` of synthetic rows, before any worker runs (the CLI alone on the CPU).
     if (wants('export')) {

@@ -74,6 +74,8 @@ export interface BenchResults {
   openWorkflows?: OpenWorkflowsResult;
   /** Issue 16 item 1: long-polls that wake on change (bench/measure-waiters.ts). */
   waiters?: WaitersResult & { loadAverage: number[] };
+  /** The same with event streams (`GET /v1/files/{id}/events`) on the feed that wakes on change. */
+  streamWaiters?: WaitersResult & { loadAverage: number[] };
   /** Issue 16: a retention storm (bench/measure-storm.ts). */
   storm?: StormResult & { openAround: number; createdInMs?: number };
   /** Issue 15: `intake export` runs (bench/measure-export.ts). */

@@ -117,8 +117,8 @@ export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilt
 }
 
 /**
- * The files of these tenants whose row changed at or after `since`, oldest change first: what the one
- * event-stream poller per API process reads each second (api/file-events/file-feed.ts).
+ * The files of these tenants whose row changed at or after `since`, oldest change first: a resumed
+ * event stream's catch-up (api/file-events/file-feed.ts).
  */
 export async function listFilesChangedSince(
   db: Db,
@@ -140,6 +140,36 @@ export async function listProcessingFiles(db: Db, tenantIds: string[], limit: nu
     where: { tenantId: { in: tenantIds }, status: 'PROCESSING' },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit,
+    select: SELECT,
+  });
+}
+
+/**
+ * The files of these tenants changed after `after` in (updatedAt, id) order, oldest first: one page of
+ * the event feed's re-check, resumable from its last row however many rows share a timestamp.
+ */
+export async function listFilesChangedAfter(
+  db: Db,
+  tenantIds: string[],
+  after: { updatedAt: Date; id: string },
+  limit: number,
+): Promise<FileRecord[]> {
+  return db.file.findMany({
+    where: {
+      tenantId: { in: tenantIds },
+      OR: [{ updatedAt: { gt: after.updatedAt } }, { updatedAt: after.updatedAt, id: { gt: after.id } }],
+    },
+    orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
+    take: limit,
+    select: SELECT,
+  });
+}
+
+/** The rows of these files, where they belong to one of these tenants: a batch of change notifications. */
+export async function listFilesByIds(db: Db, tenantIds: string[], ids: string[]): Promise<FileRecord[]> {
+  return db.file.findMany({
+    where: { tenantId: { in: tenantIds }, id: { in: ids } },
+    orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
     select: SELECT,
   });
 }

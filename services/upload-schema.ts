@@ -14,3 +14,19 @@ export function parseSchemaName(raw: string | undefined, field = 'schema'): stri
   }
   return raw;
 }
+
+/**
+ * The schema a batch names with its `schema` field, its `?schema=` query parameter, or both when they
+ * agree: two different names are a 400 rather than one silently winning over the other.
+ */
+export function batchSchemaName(field: string | undefined, query: string | undefined): string | null {
+  const fromField = parseSchemaName(field);
+  const fromQuery = parseSchemaName(query);
+  if (fromField && fromQuery && fromField !== fromQuery) {
+    throw new UploadRefused(
+      'invalid_request',
+      `schema: the field names "${fromField}" and the query parameter "${fromQuery}"; name one schema, in either or in both`,
+    );
+  }
+  return fromField ?? fromQuery;
+}

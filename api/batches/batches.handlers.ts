@@ -1,4 +1,4 @@
-import { parseSchemaName } from '../../services/upload-schema';
+import { batchSchemaName } from '../../services/upload-schema';
 import type { Context } from 'hono';
 import type { BatchStatus, FileStatus } from '../../common/domain';
 import { derivedBatchId } from '../../lib/ids';
@@ -27,11 +27,12 @@ export const createBatch: AppRouteHandler<routes.CreateBatchRoute> = async (c) =
   if (type !== 'multipart/form-data') {
     throw new ApiError('unsupported_media_type', 'A batch is multipart/form-data with one "file" part per file');
   }
+  const querySchema = c.req.valid('query').schema;
   const readOptions = (fields: Record<string, string[]>): UploadOptions => ({
     callbackUrl: parseHttpUrl(fields.callbackUrl?.[0], 'callbackUrl', config.webhooks),
     retentionMs: parseRetention(fields.retention?.[0], config.retention),
     tags: parseTags(fields.tags ?? []),
-    schemaName: parseSchemaName(fields.schema?.[0]),
+    schemaName: batchSchemaName(fields.schema?.[0], querySchema),
   });
   const { batch, files, replayed, acceptedBytes } = await acceptBatch(uploadDeps(c), {
     tenantId: c.var.tenantId,

@@ -72,13 +72,27 @@ export const createBatch = createRoute({
   summary: 'Upload many files at once',
   description:
     '`multipart/form-data` with any number of `file` parts (at most INTAKE_MAX_BATCH_FILES, 1000 by default) and ' +
-    'the optional `callbackUrl`, `retention`, `tags` and `schema` fields of a single upload, applied to every file. Each ' +
+    'the optional `callbackUrl`, `retention`, `tags` and `schema` fields of a single upload, applied to every file ' +
+    '(`schema` may be the query parameter `?schema=` instead). Each ' +
     'part streams to storage as it arrives and becomes a file with its own workflow; an empty or too large part ' +
     'becomes a REJECTED file, the others go on. The batch is DONE when every file has a terminal status, and ' +
     '`batch.completed` announces its counts. Example: ' +
     '`curl -H "Authorization: Bearer $KEY" -F file=@a.jpg -F file=@b.jpg http://localhost:3000/v1/batches`',
   security,
   request: {
+    query: z.object({
+      schema: z
+        .string()
+        .regex(SCHEMA_NAME_PATTERN, 'a schema name is 1-64 letters, digits, . _ - (starting with a letter or digit)')
+        .optional()
+        .openapi({
+          description:
+            "Every JSON file of the batch is validated against the tenant's JSON Schema of this name (the version " +
+            'current now), as with the `schema` field; an unknown name is a 422 unknown_schema and no batch is ' +
+            'created. Given with a `schema` field that names another schema, a 400 invalid_request',
+          example: 'product',
+        }),
+    }),
     headers: z.object({
       'idempotency-key': z
         .string()

@@ -241,4 +241,57 @@ describe('uploads validated against a JSON Schema', () => {
       validationErrors: [{ path: '/items/0/price', message: 'must be number' }],
     });
   });
+
+  it('takes the schema of a batch from ?schema=, refusing an unknown one and a field that names another', async () => {
+    const { version } = await putSchema('batch-query', PRICED);
+    await putSchema('batch-other', PRICED);
+    const client = intake.clients[TENANT];
+    const post = (query: string, field?: string) => {
+      const form = new FormData();
+      if (field) form.append('schema', field);
+      form.append(
+        'file',
+        new Blob([JSON.stringify({ items: [{ price: 'x' }] })], { type: 'application/json' }),
+        'q.json',
+      );
+      return fetch(`${intake.api.url}/v1/batches${query}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${API_KEY}` },
+        body: form,
+      });
+    };
+    const before = await intake.db.file.count({ where: { tenantId: TENANT } });
+    const batches = await intake.db.batch.count({ where: { tenantId: TENANT } });
+    const unknown = await post('?schema=nosuch-batch-query');
+    expect(unknown.status).toBe(422);
+    expect(await unknown.json()).toMatchObject({
+      error: { code: 'unknown_schema', message: expect.stringContaining('"nosuch-batch-query"') },
+    });
+    const conflicting = await post('?schema=batch-query', 'batch-other');
+    expect(conflicting.status).toBe(400);
+    expect(await conflicting.json()).toMatchObject({
+      error: {
+        code: 'invalid_request',
+        message:
+          'schema: the field names "batch-other" and the query parameter "batch-query"; name one schema, in either or in both',
+      },
+    });
+    const misnamed = await post('?schema=-bad');
+    expect(misnamed.status).toBe(400);
+    expect(await misnamed.json()).toMatchObject({ error: { code: 'invalid_request' } });
+    expect(await intake.db.file.count({ where: { tenantId: TENANT } })).toBe(before);
+    expect(await intake.db.batch.count({ where: { tenantId: TENANT } })).toBe(batches);
+
+    // The query alone, and the query with a field naming the same schema, both pin it on every file.
+    for (const accepted of [await post('?schema=batch-query'), await post('?schema=batch-query', 'batch-query')]) {
+      expect(accepted.status).toBe(202);
+      const { files } = (await accepted.json()) as { files: { id: string }[] };
+      const file = await client.waitForFile(files[0]!.id, 90_000);
+      expect(file).toMatchObject({
+        status: 'REJECTED',
+        schema: { name: 'batch-query', version },
+        validationErrors: [{ path: '/items/0/price', message: 'must be number' }],
+      });
+    }
+  });
 });

@@ -26,7 +26,7 @@ function manualFeed() {
       return () => listeners.splice(listeners.indexOf(entry), 1);
     },
     changesAfter: async () => [],
-    looks: 0,
+    reads: 0,
     closed: closing.signal,
     close: () => closing.abort(),
     emit: (change) => listeners.filter((l) => l.tenantId === change.tenantId).forEach((l) => l.listener(change)),
@@ -132,7 +132,7 @@ describe('the shared file feed', () => {
   let feed: FileFeed | undefined;
   afterEach(() => feed?.close());
 
-  it('costs the same two queries a look however many streams watch, and reaches each of them', async () => {
+  it('without a listener, costs the same queries a look however many streams watch, and reaches each of them', async () => {
     const row = {
       id: 'f_x',
       tenantId: 'acme',
@@ -147,6 +147,7 @@ describe('the shared file feed', () => {
       updatedAt: new Date(Date.now() + 1_000),
     };
     const findMany = vi.fn(async ({ where }: { where: { status?: string } }) => (where.status ? [] : [row]));
+    const looks = () => findMany.mock.calls.filter(([query]) => !query.where.status).length;
     feed = createFileFeed({
       db: { file: { findMany } } as unknown as Db,
       temporal: {} as Client,
@@ -157,13 +158,74 @@ describe('the shared file feed', () => {
     const received: string[][] = Array.from({ length: 200 }, () => []);
     const unsubscribes = received.map((seen) => feed!.subscribe('acme', (change) => seen.push(change.id)));
     await vi.waitFor(() => expect(received.every((seen) => seen.length === 1)).toBe(true));
-    await vi.waitFor(() => expect(feed!.looks).toBeGreaterThanOrEqual(3));
-    // Two queries per look (changed rows, files processing) for 200 watchers; the row went out once each.
-    expect(findMany.mock.calls.length).toBeLessThanOrEqual(2 * feed.looks + 2);
+    await vi.waitFor(() => expect(looks()).toBeGreaterThanOrEqual(3));
+    // One query per look (rows changed since the last) for 200 watchers, and one for the tenant's files
+    // processing when its first watcher came; the row went out once to each.
+    expect(findMany.mock.calls.length).toBe(looks() + 1);
+    expect(feed.reads).toBe(findMany.mock.calls.length);
     expect(received.every((seen) => seen.length === 1)).toBe(true);
     for (const unsubscribe of unsubscribes) unsubscribe();
-    const looks = feed.looks;
+    const reads = feed.reads;
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(feed.looks).toBe(looks); // nobody watching: no queries at all
+    expect(feed.reads).toBe(reads); // nobody watching: no queries at all
+  });
+
+  it("sends a running file's steps as they move, and asks a workflow that does not answer less and less often", async () => {
+    const createdAt = new Date();
+    const processingRow = (id: string) => ({
+      id,
+      tenantId: 'acme',
+      workflowId: `upload-${id}`,
+      filename: `${id}.jpg`,
+      status: 'PROCESSING',
+      size: 1n,
+      tags: [],
+      renditions: [],
+      steps: null,
+      createdAt,
+      updatedAt: createdAt,
+    });
+    const rows = [processingRow('f_live'), processingRow('f_silent')];
+    // The tenant's files processing when its first watcher comes; no row changes after that.
+    const findMany = vi.fn(async ({ where }: { where: { status?: string } }) => (where.status ? rows : []));
+    const asked: Record<string, number> = { f_live: 0, f_silent: 0 };
+    let scan = 'running';
+    const temporal = {
+      workflow: {
+        getHandle: (workflowId: string) => ({
+          query: async () => {
+            const id = workflowId.slice('upload-'.length);
+            asked[id] = (asked[id] ?? 0) + 1;
+            if (id === 'f_silent') throw new Error('no worker polls its task queue');
+            return { status: 'PROCESSING', steps: { scan: { state: scan, attempts: 1 } }, renditions: [], tags: [] };
+          },
+        }),
+      },
+      withAbortSignal: (_signal: AbortSignal, fn: () => Promise<unknown>) => fn(),
+    } as unknown as Client;
+    feed = createFileFeed({
+      db: { file: { findMany } } as unknown as Db,
+      temporal,
+      config: loadConfig({ INTAKE_PUBLIC_URL: 'http://api.test' }),
+      log: pino({ level: 'silent' }),
+      intervalMs: 20,
+    });
+    const seen: FileChange[] = [];
+    feed.subscribe('acme', (change) => seen.push(change));
+    const scanOf = (change: FileChange) => (change.file.steps as Record<string, { state: string }> | null)?.scan?.state;
+    await vi.waitFor(() => expect(seen.map(scanOf)).toEqual(['running']));
+    scan = 'done';
+    await vi.waitFor(() => expect(seen.map(scanOf)).toEqual(['running', 'done']));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Each step once, for the file whose workflow answers; nothing for the one whose worker is down.
+    expect(seen.map((change) => [change.file.id, scanOf(change)])).toEqual([
+      ['f_live', 'running'],
+      ['f_live', 'done'],
+    ]);
+    // Asked at every tick (20 ms) vs. after 40, 80, 160, 320 ms…: without the backoff, as often as f_live.
+    expect(asked.f_live).toBeGreaterThan(15);
+    expect(asked.f_silent).toBeLessThanOrEqual(6);
+    // The files processing were read once, when the tenant's first watcher came; steps cost no Postgres.
+    expect(findMany.mock.calls.filter(([query]) => query.where.status).length).toBe(1);
   });
 });
