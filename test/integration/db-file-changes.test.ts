@@ -35,6 +35,30 @@ async function processingFile(): Promise<string> {
   return id;
 }
 
+/**
+ * `count` PROCESSING files, returned once the listener has heard each one's insert: the trigger
+ * notifies on insert too, and a notification still in flight when a waiter subscribes would wake it
+ * once more than the test counts.
+ */
+async function heardFiles(changes: FileChanges, count: number): Promise<string[]> {
+  const heard = new Set<string>();
+  let all!: () => void;
+  const done = new Promise<void>((resolve) => (all = resolve));
+  const ids: string[] = [];
+  const stop = changes.subscribeAll((_tenant, id) => {
+    heard.add(id);
+    if (ids.length === count && ids.every((each) => heard.has(each))) all();
+  });
+  try {
+    for (let i = 0; i < count; i++) ids.push(await processingFile());
+    if (ids.every((each) => heard.has(each))) all();
+    await done;
+    return ids;
+  } finally {
+    stop();
+  }
+}
+
 /** A long-poll on a real row whose every read is counted: the only reads are the ones it makes. */
 function wait(changes: FileChanges, id: string) {
   let reads = 0;
@@ -72,8 +96,7 @@ describe('long-polls woken by Postgres NOTIFY', () => {
     const changes = createFileChanges({ databaseUrl: config.databaseUrl, log });
     try {
       await changes.listening();
-      const id = await processingFile();
-      const other = await processingFile();
+      const [id, other] = (await heardFiles(changes, 2)) as [string, string];
       const waiter = wait(changes, id);
       await waiter.started;
       // Another file's change wakes nobody waiting on this one.
@@ -113,7 +136,7 @@ describe('long-polls woken by Postgres NOTIFY', () => {
   it('answers every waiter with the current state when the API shuts down', async () => {
     const changes = createFileChanges({ databaseUrl: config.databaseUrl, log });
     await changes.listening();
-    const ids = [await processingFile(), await processingFile()];
+    const ids = await heardFiles(changes, 2);
     const waiters = ids.map((id) => wait(changes, id));
     await Promise.all(waiters.map((waiter) => waiter.started));
     await changes.close();
