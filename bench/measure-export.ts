@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { REPO_ROOT } from '../infra/tools';
-import { sampleRss } from './processes';
+import { runIntakeCli } from './intake-cli';
 import { round } from './stats';
 
 /*
@@ -64,32 +62,12 @@ async function seed(pool: pg.Pool, rows: number): Promise<void> {
   await pool.query(`ANALYZE "File"`);
 }
 
-function runExport(
+async function runExport(
   env: NodeJS.ProcessEnv,
   args: string[],
 ): Promise<{ seconds: number; peakRssMB: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'intake.mjs'), 'export', ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const rss = sampleRss(child.pid!);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const { peak } = rss.stop();
-      if (code !== 0) return reject(new Error(`intake export ${args.join(' ')} exited ${code}: ${stderr}`));
-      resolve({
-        seconds: Number(process.hrtime.bigint() - started) / 1e9,
-        peakRssMB: round(peak / 1024 / 1024, 1),
-        stdout,
-      });
-    });
-  });
+  const run = await runIntakeCli(env, ['export', ...args]);
+  return { seconds: run.ms / 1000, peakRssMB: round(run.peakRssBytes / 1024 / 1024, 1), stdout: run.stdout };
 }
 
 export async function measureExport(options: {

@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { IntakeClient } from '../api/client';
-import { REPO_ROOT } from '../infra/tools';
+import { runIntakeCli } from './intake-cli';
 import { seedFiles } from './seed-files';
 import { waitForOutcomes } from './measure-pipeline';
 
@@ -38,24 +35,10 @@ export interface RecoveryResult {
   rtoMs: number;
 }
 
-const BIN = join(REPO_ROOT, 'bin', 'intake.mjs');
-
-/** `intake …args` in a fresh process; its stdout parsed as JSON, and how long it ran. */
-function timedCli<T>(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; out: T }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - started;
-      if (code !== 0) reject(new Error(`intake ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve({ ms, out: JSON.parse(stdout) as T });
-    });
-  });
+/** `intake …args`: its stdout parsed as JSON, and how long it ran. */
+async function timedCli<T>(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; out: T }> {
+  const run = await runIntakeCli(env, args);
+  return { ms: run.ms, out: JSON.parse(run.stdout) as T };
 }
 
 async function uploadReady(pool: pg.Pool, client: IntakeClient, label: string, count: number): Promise<string[]> {

@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { searchVectorSql } from '../prisma/files';
 import { generateWebhookSecret } from '../prisma/tenants';
-import { prng, rowMaker, copyLine, SEED_COLUMNS } from './seed-rows';
+import { seededRandom } from './images';
+import { rowMaker, copyLine, SEED_COLUMNS } from './seed-rows';
 
 /*
  * Seeds `total` File rows across `tenants` tenants with COPY, the way a deployment that has run for two
@@ -63,7 +64,7 @@ export async function seedFiles(options: {
   const owner = new Uint8Array(total);
   let at = 0;
   sizes.forEach((size, t) => owner.fill(t, at, (at += size)));
-  const random = prng(seed);
+  const random = seededRandom(seed);
   for (let i = total - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [owner[i], owner[j]] = [owner[j]!, owner[i]!];

@@ -1,6 +1,7 @@
 import { indexedNames } from '../activities/index-file';
 import { workflowIdFor } from '../common/task-queues';
 import type { FileStatus } from '../common/domain';
+import { seededRandom } from './images';
 
 /*
  * File rows as a real deployment accumulates them, drawn from a seeded PRNG so every run seeds the same
@@ -8,18 +9,6 @@ import type { FileStatus } from '../common/domain';
  * exports; a few tags each; text for text, JSON and PDF files; the status mix of two years of uploads
  * (mostly READY, some tombstones). bench/seed-files.ts COPYs them in.
  */
-
-/** mulberry32: small, fast and good enough to draw names from. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PLACES = [
   'lisbon',
@@ -183,7 +172,7 @@ export const SEED_COLUMNS = [
 ] as const;
 
 export function rowMaker(seed: number) {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   // Zipf-like: a few words and names are everywhere, most are rare, as in real text.
   const zipf = <T>(list: readonly T[]): T => list[Math.floor(list.length * random() ** 2.2)]!;

@@ -4,7 +4,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { GENERAL_TASK_QUEUE } from '../../common/task-queues';
-import { ConfigError, loadConfig, type Config } from '../../config/env';
+import type { Config } from '../../config/env';
+import { operatorConfig } from './operator-config';
 import { dataConverterFor } from '../../lib/data-converter';
 import { libpqConnection, postgresTool } from '../../lib/libpq-connection';
 import { getObjectStream, objectExists } from '../../lib/s3-objects';
@@ -22,17 +23,8 @@ import { CliError } from '../errors';
  * `now` runs the same workflow the `intake-backup` Schedule runs, on the workers, and waits for it.
  */
 
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-}
-
 export async function backupNow(keep?: number): Promise<BackupResult> {
-  const settings = config();
+  const settings = operatorConfig();
   const connection = await Connection.connect(temporalConnectionOptions(settings.temporal));
   try {
     const client = new Client({
@@ -51,7 +43,7 @@ export async function backupNow(keep?: number): Promise<BackupResult> {
 }
 
 export async function listBackups(limit = 50): Promise<BackupRow[]> {
-  const settings = config();
+  const settings = operatorConfig();
   const db = createDb(settings.databaseUrl, { poolSize: 1 });
   try {
     return await recentBackups(db, limit);
@@ -95,7 +87,7 @@ async function tableCount(client: pg.Client): Promise<number> {
  * `force`, which drops what the archive holds before recreating it.
  */
 export async function restoreBackup(id: string, options: { into?: string; force?: boolean }): Promise<RestoreReport> {
-  const settings = config();
+  const settings = operatorConfig();
   const target = options.into ?? settings.databaseUrl;
   const s3 = createS3Client(settings.s3);
   try {

@@ -7,7 +7,7 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ConfigError, loadConfig, type Config } from '../../config/env';
+import { operatorConfig } from './operator-config';
 import { createS3Client } from '../../lib/s3-client';
 import { storageKeys } from '../../lib/storage-keys';
 import { readFileFacts, UnknownTenantError, type FileFact } from '../../prisma/file-facts';
@@ -57,15 +57,6 @@ const CONTENT_TYPE: Record<ExportFormat, string> = {
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
 
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-}
-
 /** exports/tenant=<id>/… or exports/all/…: a tenant id has no "=", so the two never meet. */
 export function exportKey(format: ExportFormat, tenantId: string | undefined, now: Date): string {
   const stamp = now
@@ -111,7 +102,7 @@ function writableOf(out: OutStream): Writable {
 
 /** Runs the export and says what it wrote. Nothing is left under the target's name if it fails. */
 export async function exportFiles(request: ExportRequest): Promise<ExportReport> {
-  const settings = config();
+  const settings = operatorConfig();
   const { target, format } = request;
   if (target.kind === 'stdout' && format === 'parquet') {
     throw new CliError('Parquet is binary: give --out <file> or --to-s3.', 2);

@@ -9,7 +9,8 @@ import type { BatchInput, BatchState, FileState, FileStatus, UploadInput } from 
 import { batchStatusQuery, statusQuery } from '../../common/messages';
 import { IntakeTenant } from '../../common/search-attributes';
 import { workflowIdFor } from '../../common/task-queues';
-import { ConfigError, loadConfig, type Config } from '../../config/env';
+import type { Config } from '../../config/env';
+import { operatorConfig } from './operator-config';
 import { dataConverterFor } from '../../lib/data-converter';
 import { objectExists } from '../../lib/s3-objects';
 import { createS3Client } from '../../lib/s3-client';
@@ -23,7 +24,6 @@ import { ensureTenant } from '../../prisma/tenants';
 import { insertReconciledBatch, recordBatchDone } from '../../prisma/batches';
 import { BATCH_WORKFLOW } from '../../services/accept-batch';
 import { UPLOAD_WORKFLOW } from '../../services/accept-upload';
-import { CliError } from '../errors';
 
 /*
  * `intake reconcile`: after a restore, puts the File table back in step with what the upload workflows
@@ -395,18 +395,9 @@ async function objectsWithoutFile(
     .sort();
 }
 
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-}
-
 /** `intake reconcile`, on the services DATABASE_URL, S3_* and TEMPORAL_* name. */
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
-  const settings = config();
+  const settings = operatorConfig();
   const connection = await Connection.connect(temporalConnectionOptions(settings.temporal));
   const db = createDb(settings.databaseUrl, { poolSize: Math.min(8, options.concurrency ?? 16) });
   const s3 = createS3Client(settings.s3);

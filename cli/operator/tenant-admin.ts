@@ -1,25 +1,19 @@
 import { formatByteSize, type TenantLimits } from '../../common/tenant-limits';
-import { ConfigError, loadConfig } from '../../config/env';
 import { createDb, isRetryableDbError, type Db } from '../../prisma/db';
 import { applyMigrations } from '../../prisma/migrate';
 import { effectiveLimits, setTenantLimits, tenantUsage } from '../../prisma/quotas';
 import { createApiKey, revokeApiKey, rotateWebhookSecret, TenantNotFoundError } from '../../prisma/tenants';
 import { CliError } from '../errors';
+import { operatorConfig } from './operator-config';
 
 /*
  * The operator commands' work on PostgreSQL: the one part of the CLI that does not go through the API,
- * since it makes the keys the API asks for. Reads DATABASE_URL through loadConfig() and applies pending
+ * since it makes the keys the API asks for. Reads DATABASE_URL through operatorConfig() and applies pending
  * migrations first, so it works against a fresh database. Loaded only when an operator command runs.
  */
 
 async function withDb<T>(work: (db: Db) => Promise<T>): Promise<T> {
-  let databaseUrl: string;
-  try {
-    ({ databaseUrl } = loadConfig());
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
+  const { databaseUrl } = operatorConfig();
   try {
     await applyMigrations(databaseUrl);
     const db = createDb(databaseUrl, { poolSize: 1 });
@@ -48,7 +42,7 @@ export const rotateSecret = (tenant: string) => withDb((db) => rotateWebhookSecr
 
 /** The tenant's limits and usage, as `tenants limits show` prints them. */
 async function limitsText(db: Db, tenant: string): Promise<string> {
-  const { defaultLimits } = loadConfig();
+  const { defaultLimits } = operatorConfig();
   const usage = await tenantUsage(db, tenant);
   const limits = effectiveLimits(usage.tenant, defaultLimits);
   const own = (value: unknown) => (value === null ? ' (default)' : '');
