@@ -230,7 +230,12 @@ async function main(): Promise<void> {
     });
 
     // Issue 16 item 1, first: no worker runs yet, so its files stay PROCESSING while they are waited on.
-    if (wants('waiters')) {
+    // Long-polls, then one-file event streams: the same waiters, files and quiet window.
+    for (const [part, mode] of [
+      ['waiters', 'long-poll'],
+      ['stream-waiters', 'stream'],
+    ] as const) {
+      if (!wants(part)) continue;
       const waiters = await measureWaiters({
         client,
         pool,
@@ -240,24 +245,13 @@ async function main(): Promise<void> {
         waiters: SETTINGS.waiters,
         finish: Math.max(1, Math.round(SETTINGS.waiters / 10)),
         quietMs: 20_000,
+        mode,
         log,
       });
-      results.waiters = { ...waiters, loadAverage: os.loadavg().map((n) => round(n, 2)) };
-    }
-    if (wants('stream-waiters')) {
-      const waiters = await measureWaiters({
-        client,
-        pool,
-        apiUrl: api.url,
-        apiKey: API_KEY,
-        apiPid: api.process.pid,
-        waiters: SETTINGS.waiters,
-        finish: Math.max(1, Math.round(SETTINGS.waiters / 10)),
-        quietMs: 20_000,
-        mode: 'stream',
-        log,
-      });
-      results.streamWaiters = { ...waiters, loadAverage: os.loadavg().map((n) => round(n, 2)) };
+      results[part === 'waiters' ? 'waiters' : 'streamWaiters'] = {
+        ...waiters,
+        loadAverage: os.loadavg().map((n) => round(n, 2)),
+      };
     }
 
     // Issue 15: `intake export` of synthetic rows, before any worker runs (the CLI alone on the CPU).

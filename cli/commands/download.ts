@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { access, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -8,6 +8,7 @@ import { formatByteSize } from '../../common/tenant-limits';
 import { downloaded } from '../api-client';
 import type { CliContext } from '../context';
 import { CliError } from '../errors';
+import { pathExists } from '../path-exists';
 import { note } from '../output/terminal';
 
 interface GetOptions {
@@ -60,7 +61,7 @@ export function registerDownload(program: Command, context: CliContext): void {
       }
       const fallback = options.rendition ? `${id}-${options.rendition}.webp` : id;
       const path = options.output ?? filenameOf(response.headers.get('content-disposition'), fallback);
-      if (!options.force && (await exists(path))) {
+      if (!options.force && (await pathExists(path))) {
         await response.body.cancel();
         throw new CliError(`${path} exists; pass --force to overwrite it or -o to choose another path`);
       }
@@ -87,13 +88,4 @@ function stdoutOf(context: CliContext): Writable {
       done();
     },
   });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

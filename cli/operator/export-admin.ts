@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
@@ -12,6 +12,7 @@ import { createS3Client } from '../../lib/s3-client';
 import { storageKeys } from '../../lib/storage-keys';
 import { readFileFacts, UnknownTenantError, type FileFact } from '../../prisma/file-facts';
 import { CliError } from '../errors';
+import { pathExists } from '../path-exists';
 import type { OutStream } from '../output/terminal';
 import { csvOfFacts } from './facts-csv';
 import { writeFactsParquet } from './facts-parquet';
@@ -81,15 +82,6 @@ function byteCounter(): { stream: Transform; bytes: () => number } {
   return { stream, bytes: () => bytes };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function writableOf(out: OutStream): Writable {
   if (out instanceof Writable) return out;
   return new Writable({
@@ -107,7 +99,7 @@ export async function exportFiles(request: ExportRequest): Promise<ExportReport>
   if (target.kind === 'stdout' && format === 'parquet') {
     throw new CliError('Parquet is binary: give --out <file> or --to-s3.', 2);
   }
-  if (target.kind === 'file' && !target.force && (await exists(target.path))) {
+  if (target.kind === 'file' && !target.force && (await pathExists(target.path))) {
     throw new CliError(`${target.path} exists; pass --force to overwrite it or choose another --out.`);
   }
 
