@@ -59,6 +59,8 @@ export async function measureWaiters(options: {
   finish: number;
   quietMs: number;
   mode?: WaitersResult['mode'];
+  /** Streams opened at once (each next one once one is in); long-polls all open in one burst. */
+  openConcurrency?: number;
   log: (line: string) => void;
 }): Promise<WaitersResult> {
   const { client, pool, log } = options;
@@ -118,8 +120,9 @@ export async function measureWaiters(options: {
     requests.push(req);
   };
   if (mode === 'stream') {
-    // Browsers connect over time, not in one burst: 32 streams open at once, each once the last is in.
-    await mapConcurrent(ids, 32, (id) => new Promise<void>((resolve) => (openings.set(id, resolve), open(id))));
+    // Browsers connect over time, not in one burst: 32 streams open at once (BENCH_STREAM_OPEN), each
+    // once the last is in.
+    await mapConcurrent(ids, options.openConcurrency ?? 32, (id) => new Promise<void>((resolve) => (openings.set(id, resolve), open(id))));
   } else {
     for (const id of ids) open(id);
   }

@@ -79,6 +79,7 @@ const SETTINGS = {
   photoFiles: Number(process.env.BENCH_PHOTOS ?? (QUICK ? 6 : 16)),
   stormFiles: Number(process.env.BENCH_STORM_FILES ?? (QUICK ? 500 : 10_000)),
   waiters: Number(process.env.BENCH_WAITERS ?? (QUICK ? 200 : 1_000)),
+  streamOpenConcurrency: Number(process.env.BENCH_STREAM_OPEN ?? 32),
   openWorkflows: Number(process.env.BENCH_OPEN_WORKFLOWS ?? (QUICK ? 1_000 : 20_000)),
   exportRows: QUICK ? [1_000, 10_000] : [10_000, 100_000],
   searchFiles: Number(process.env.BENCH_SEARCH_FILES ?? (QUICK ? 100_000 : 1_000_000)),
@@ -246,6 +247,7 @@ async function main(): Promise<void> {
         finish: Math.max(1, Math.round(SETTINGS.waiters / 10)),
         quietMs: 20_000,
         mode,
+        openConcurrency: SETTINGS.streamOpenConcurrency,
         log,
       });
       results[part === 'waiters' ? 'waiters' : 'streamWaiters'] = {

@@ -316,6 +316,17 @@ const envSchema = z
     // Deletions (retention expiries, DELETEs) one worker process works on at once; the rest wait in it, so
     // a retention storm cannot take every database connection from the uploads still processing.
     INTAKE_DELETE_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(8),
+    // Workflows a worker keeps in memory between their tasks. Each cached upload costs about 0.7 MiB, and an
+    // upload stays open for its whole retention, so the SDK's default (sized from the heap, about 2,300 on
+    // a 4 GiB heap) lets memory grow with the files waiting on retention. An evicted workflow replays
+    // its history on its next task. 0 turns the cache off; 1 is not allowed by the SDK.
+    INTAKE_MAX_CACHED_WORKFLOWS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .refine((n) => n !== 1, 'must be 0 (no cache) or at least 2')
+      .optional(),
     // The `intake-backup` Schedule (UTC): five cron fields. Temporal reads the expression itself.
     INTAKE_BACKUP_SCHEDULE: z
       .string()
@@ -587,6 +598,8 @@ function toConfig(env: z.output<typeof envSchema>) {
       resizeConcurrency: env.INTAKE_RESIZE_CONCURRENCY,
       /** Concurrent deleteArtifacts per worker process (activities/delete-artifacts.ts). */
       deleteConcurrency: env.INTAKE_DELETE_CONCURRENCY,
+      /** Workflows the workflow worker caches (Temporal's maxCachedWorkflows); undefined: the SDK's default. */
+      maxCachedWorkflows: env.INTAKE_MAX_CACHED_WORKFLOWS,
       /** Port of /healthz and /readyz (workers/health-server.ts); undefined: none. */
       healthPort: env.INTAKE_WORKER_HEALTH_PORT,
     },

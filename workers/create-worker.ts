@@ -60,6 +60,8 @@ export interface CreateWorkersOptions {
   kind: WorkerKind;
   /** Concurrent renditions per media worker; defaults to twice the number of CPUs (see below). */
   resizeConcurrency?: number;
+  /** Workflows the workflow worker keeps cached (INTAKE_MAX_CACHED_WORKFLOWS); undefined: the SDK's default. */
+  maxCachedWorkflows?: number;
   /** Grace period for in-flight tasks on shutdown. */
   shutdownGraceTime?: Duration;
   /** This process's tracing (lib/tracing.ts); without it nothing is traced. */
@@ -100,6 +102,7 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
         ...shared,
         taskQueue: GENERAL_TASK_QUEUE,
         workflowBundle: await bundleWorkflows(tracing.enabled),
+        maxCachedWorkflows: options.maxCachedWorkflows,
         activities: { ...generalActivities, ...options.sweeperActivities, ...options.backupActivities },
       }),
     );

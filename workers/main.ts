@@ -86,6 +86,7 @@ export async function startWorkers(
     backupActivities: createBackupActivities({ config, s3, db, log: log.child({ component: 'backup' }) }),
     kind,
     resizeConcurrency: config.worker.resizeConcurrency,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
     tracing: observability.tracing,
     metrics: observability.metrics,
   });

@@ -169,6 +169,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ INTAKE_PDF_THUMBNAIL: 'sometimes' })).toThrow(/INTAKE_PDF_THUMBNAIL/);
   });
 
+  it("caches as many workflows as INTAKE_MAX_CACHED_WORKFLOWS says, the SDK's default when unset", () => {
+    expect(loadConfig({}).worker.maxCachedWorkflows).toBeUndefined();
+    expect(loadConfig({ INTAKE_MAX_CACHED_WORKFLOWS: '300' }).worker.maxCachedWorkflows).toBe(300);
+    expect(loadConfig({ INTAKE_MAX_CACHED_WORKFLOWS: '0' }).worker.maxCachedWorkflows).toBe(0);
+    expect(() => loadConfig({ INTAKE_MAX_CACHED_WORKFLOWS: '1' })).toThrow(
+      /INTAKE_MAX_CACHED_WORKFLOWS.*must be 0 \(no cache\) or at least 2/,
+    );
+    expect(() => loadConfig({ INTAKE_MAX_CACHED_WORKFLOWS: 'many' })).toThrow(/INTAKE_MAX_CACHED_WORKFLOWS/);
+  });
+
   it('reads a format per rendition, and a rendition without one is WebP as before', () => {
     const config = loadConfig({ INTAKE_RENDITIONS: 'thumb:256:webp,medium:1024,large:2048:avif' });
     expect(config.renditions).toEqual([

@@ -66,6 +66,42 @@ async function deleteNow(handle: WorkflowHandle<typeof uploadWorkflow>): Promise
 }
 
 describe('upload workflow', () => {
+  it('a worker that caches two workflows still queries, deletes, updates and expires the uploads it evicted', async () => {
+    // INTAKE_MAX_CACHED_WORKFLOWS bounds a worker's memory: uploads waiting on retention leave its cache,
+    // and each is replayed from its history on its next task (a query, a signal, an update, its timer).
+    const fake = fakeActivities();
+    const workers = await startWorkers(env, fake.activities, { maxCachedWorkflows: 2 });
+    try {
+      const handles: WorkflowHandle<typeof uploadWorkflow>[] = [];
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const input = uploadInput({ retentionMinMs: 1_000 });
+        const handle = await env.client.workflow.start(uploadWorkflow, {
+          taskQueue: GENERAL_TASK_QUEUE,
+          workflowId: workflowId(input),
+          args: [input],
+        });
+        await eventually(() => status(handle), settled);
+        handles.push(handle);
+        ids.push(input.fileId);
+      }
+      const [first, second, ...rest] = handles as [(typeof handles)[0], (typeof handles)[0], ...typeof handles];
+      // Three uploads went through the two-workflow cache after the first two settled.
+      expect((await status(first)).status).toBe('READY');
+      expect(await deleteNow(first)).toMatchObject({ status: 'DELETED', deletionReason: 'requested' });
+      // 3 s after its completion, so the timer of an evicted workflow fires within the test.
+      const expiresAt = new Date(Date.parse((await status(second)).completedAt!) + 3_000).toISOString();
+      expect(await second.executeUpdate(retentionUpdate, { args: [{ expiresAt }] })).toMatchObject({ expiresAt });
+      expect(await second.result()).toMatchObject({ status: 'DELETED', deletionReason: 'expired' });
+      for (const handle of rest) expect((await status(handle)).status).toBe('READY');
+      const deletions = (id: string) => fake.calls.deleteArtifacts.filter((c) => c.fileId === id).map((c) => c.reason);
+      expect(ids.map(deletions)).toEqual([['requested'], ['expired'], [], [], []]);
+      for (const handle of rest) await handle.terminate('test over');
+    } finally {
+      await workers.stop();
+    }
+  });
+
   it('a clean image ends READY with renditions, is announced to every target once, and is deleted on request', async () => {
     const fake = fakeActivities();
     const input = uploadInput();

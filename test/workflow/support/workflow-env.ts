@@ -279,6 +279,7 @@ export interface RunningWorkers {
 export async function startWorkers(
   env: TestWorkflowEnvironment,
   activities: IntakeActivities,
+  options: { maxCachedWorkflows?: number } = {},
 ): Promise<RunningWorkers> {
   const workers: Worker[] = await createWorkers({
     connection: env.nativeConnection,
@@ -287,6 +288,7 @@ export async function startWorkers(
     activities,
     kind: 'all',
     resizeConcurrency: 2,
+    maxCachedWorkflows: options.maxCachedWorkflows,
     shutdownGraceTime: '1 second',
     // As production runs: the OpenTelemetry interceptors bundled and the otel-tracing patch recorded
     // (spans go nowhere: no exporter in tests), so fresh histories are traced ones.
