@@ -122,7 +122,11 @@ export async function measureWaiters(options: {
   if (mode === 'stream') {
     // Browsers connect over time, not in one burst: 32 streams open at once (BENCH_STREAM_OPEN), each
     // once the last is in.
-    await mapConcurrent(ids, options.openConcurrency ?? 32, (id) => new Promise<void>((resolve) => (openings.set(id, resolve), open(id))));
+    await mapConcurrent(
+      ids,
+      options.openConcurrency ?? 32,
+      (id) => new Promise<void>((resolve) => (openings.set(id, resolve), open(id))),
+    );
   } else {
     for (const id of ids) open(id);
   }
