@@ -18,6 +18,9 @@ export interface WaitersResult {
   answerP50Ms: number;
   answerP95Ms: number;
   answeredFinal: number;
+  /** Streams: how many were open at once (BENCH_STREAM_OPEN), and the time until every one had its first event. */
+  openConcurrency?: number;
+  openedInMs?: number;
 }
 
 const xacts = async (pool: pg.Pool) =>
@@ -65,6 +68,7 @@ export async function measureWaiters(options: {
 }): Promise<WaitersResult> {
   const { client, pool, log } = options;
   const mode = options.mode ?? 'long-poll';
+  const openConcurrency = options.openConcurrency ?? 32;
   log(`waiters: uploading ${options.waiters} files (no worker runs: they stay PROCESSING)`);
   const ids = await mapConcurrent(Array.from({ length: options.waiters }), 16, async (_, i) => {
     const accepted = await client.uploadFile(Buffer.from(`waiter ${i}\n`), {
@@ -119,6 +123,7 @@ export async function measureWaiters(options: {
     req.end();
     requests.push(req);
   };
+  const openingStarted = performance.now();
   if (mode === 'stream') {
     // Browsers connect over time, not in one burst: 32 streams open at once (BENCH_STREAM_OPEN), each
     // once the last is in.
@@ -130,6 +135,7 @@ export async function measureWaiters(options: {
   } else {
     for (const id of ids) open(id);
   }
+  const openedInMs = performance.now() - openingStarted;
   // Each waiter's first read asks the workflow too, which no worker answers: that takes up to 3 s.
   await new Promise((resolve) => setTimeout(resolve, 6_000));
   if (answers.size > 0) {
@@ -176,6 +182,7 @@ export async function measureWaiters(options: {
     answerP50Ms: round(percentile(latencies, 50), 1),
     answerP95Ms: round(percentile(latencies, 95), 1),
     answeredFinal,
+    ...(mode === 'stream' && { openConcurrency, openedInMs: Math.round(openedInMs) }),
   };
   log(
     `waiters (${mode}): API ${(result.apiCoreShare * 100).toFixed(2)} % of a core, Postgres ${result.postgresQps} qps; ` +
