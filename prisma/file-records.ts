@@ -129,19 +129,23 @@ export async function listTenantFiles(db: Db, tenantId: string, filter: ListFilt
   const before = keyset ? `(${bind(filter.cursor?.rank ?? 0)}::int, ${keyset})` : undefined;
   const limit = bind(filter.limit);
   const columns = COLUMNS.map((c) => `f."${c}"`).join(', ');
-  // OFFSET 0 keeps the cursor's filter above the sort, so the probe ranks rows only until it has enough.
+  // Each OFFSET 0 keeps a subquery from being merged into the query around it: the cursor's filter
+  // stays above the probe's sort, so the probe ranks rows only until it has enough, and it reads the
+  // rank its subquery computed once instead of computing strict_word_similarity again.
   const sql = `
     WITH matched AS MATERIALIZED (
       SELECT "id", "createdAt", "filename", ${textRankOf(q)} AS "textRank" FROM "File" WHERE ${where.join(' AND ')}
     ), probe AS (
-      SELECT r."rank" FROM (SELECT * FROM matched ORDER BY "textRank" DESC OFFSET 0) AS o
-       CROSS JOIN LATERAL (SELECT ${rankOf(q, 'o')} AS "rank") AS r
-       ${before ? `WHERE (r."rank", o."createdAt", o."id") < ${before}` : ''}
-       LIMIT ${limit}
+      SELECT "rank" FROM (
+        SELECT o."id", o."createdAt", ${rankOf(q, 'o')} AS "rank"
+          FROM (SELECT * FROM matched ORDER BY "textRank" DESC OFFSET 0) AS o OFFSET 0
+      ) AS r
+      ${before ? `WHERE ("rank", "createdAt", "id") < ${before}` : ''}
+      LIMIT ${limit}
     ), page AS (
       SELECT * FROM (
         SELECT m."id", m."createdAt", ${rankOf(q, 'm')} AS "rank" FROM matched AS m
-         WHERE ${rankBoundOf('m')} >= (SELECT coalesce(min("rank"), 0) FROM probe)
+         WHERE ${rankBoundOf('m')} >= (SELECT coalesce(min("rank"), 0) FROM probe) OFFSET 0
       ) AS ranked
       ${before ? `WHERE ("rank", "createdAt", "id") < ${before}` : ''}
       ORDER BY "rank" DESC, "createdAt" DESC, "id" DESC LIMIT ${limit}
