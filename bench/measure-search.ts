@@ -205,16 +205,11 @@ function planLines(node: PlanNode, depth = 0): string[] {
 /** How many of the tenant's files a query matches: the listing with no page limit, counted. */
 async function countMatches(pool: pg.Pool, tenantId: string, filter: ListFilter): Promise<number> {
   const countDb = {
-    $queryRawUnsafe: async (sql: string, ...params: unknown[]) => {
-      // The page's LIMIT is the last parameter; count every row the same WHERE admits instead.
-      const unlimited = sql.replace(/ORDER BY[\s\S]*$/, '');
-      const { rows } = await pool.query<{ n: string }>(
-        `SELECT count(*) AS n FROM (${unlimited}) AS matched`,
-        params.slice(0, -1),
-      );
-      return rows;
-    },
+    $queryRawUnsafe: async (sql: string, ...params: unknown[]) =>
+      (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) AS matched`, params)).rows,
   } as unknown as Db;
-  const [row] = (await listTenantFiles(countDb, tenantId, filter)) as unknown as { n: string }[];
+  const [row] = (await listTenantFiles(countDb, tenantId, { ...filter, limit: 100_000_000 })) as unknown as {
+    n: string;
+  }[];
   return Number(row!.n);
 }
