@@ -140,7 +140,7 @@ export async function measureWaiters(options: {
   await new Promise((resolve) => setTimeout(resolve, 6_000));
   if (answers.size > 0) {
     const seen = [...new Set([...answers.values()].map((answer) => answer.status))].join(', ');
-    // A 429 here means the tenant's rps limit: run with BENCH_API_ENV="INTAKE_DEFAULT_LIMITS=rps=100000".
+    // A 429 here means the tenant's rps limit, which the bench raises unless BENCH_API_ENV sets it.
     throw new Error(`${answers.size} waiters answered before anything changed (${seen})`);
   }
 
